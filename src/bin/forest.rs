@@ -1,0 +1,264 @@
+//! `forest`: train, predict and benchmark from the command line.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use gpuforest::data::{Task, read_table, synth};
+use gpuforest::forest::model::Predictions;
+use gpuforest::forest::{Criterion, MaxFeatures, Model, Params};
+use gpuforest::pipeline::{TrainOptions, evaluate, prepare};
+use gpuforest::{Error, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "forest", version, about = "Random forests on the CPU and the GPU")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TaskArg {
+    Auto,
+    Classification,
+    Regression,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum Device {
+    Cpu,
+    Gpu,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a forest on a CSV file, report held-out and out-of-bag scores, optionally save it.
+    Train {
+        /// CSV file with a header row (separator `,` `;` or tab is detected).
+        #[arg(long)]
+        csv: PathBuf,
+        /// Name of the column to predict.
+        #[arg(long)]
+        target: String,
+        /// auto: classification when the target is text or few distinct whole numbers.
+        #[arg(long, value_enum, default_value = "auto")]
+        task: TaskArg,
+        /// Number of trees.
+        #[arg(long, default_value_t = 100)]
+        trees: usize,
+        /// Maximum tree depth (default: unlimited).
+        #[arg(long)]
+        max_depth: Option<usize>,
+        /// Features tried per split: sqrt, log2, all, a fraction in (0, 1] or a count
+        /// (default: sqrt for classification, all for regression).
+        #[arg(long)]
+        max_features: Option<String>,
+        /// Fewest rows a node needs to be split.
+        #[arg(long, default_value_t = 2)]
+        min_samples_split: usize,
+        /// Fewest rows in a leaf.
+        #[arg(long, default_value_t = 1)]
+        min_samples_leaf: usize,
+        /// Split criterion: gini or entropy (classification), squared_error (regression).
+        #[arg(long)]
+        criterion: Option<String>,
+        /// Turn off bootstrap sampling (every tree sees every training row; no OOB score).
+        #[arg(long)]
+        no_bootstrap: bool,
+        /// Seed of the train/test shuffle and of every tree's random stream.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Share of rows held out for the test score.
+        #[arg(long, default_value_t = 0.25)]
+        test_fraction: f64,
+        /// Write the trained model here (JSON).
+        #[arg(long)]
+        model_out: Option<PathBuf>,
+        /// Print one JSON object on stdout instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score the rows of a CSV file with a saved model; writes predictions as CSV.
+    Predict {
+        /// Model file written by `forest train --model-out`.
+        #[arg(long)]
+        model: PathBuf,
+        /// CSV with the model's feature columns (any order; the target may be absent).
+        #[arg(long)]
+        csv: PathBuf,
+        /// Where to score.
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: Device,
+        /// Output file (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write a synthetic classification dataset as CSV (features f0.., column `target`).
+    Synth {
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        #[arg(long, default_value_t = 32)]
+        features: usize,
+        #[arg(long, default_value_t = 16)]
+        informative: usize,
+        #[arg(long, default_value_t = 2)]
+        classes: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train {
+            csv,
+            target,
+            task,
+            trees,
+            max_depth,
+            max_features,
+            min_samples_split,
+            min_samples_leaf,
+            criterion,
+            no_bootstrap,
+            seed,
+            test_fraction,
+            model_out,
+            json,
+        } => (|| {
+            let params = Params {
+                n_trees: trees,
+                max_depth,
+                max_features: max_features.as_deref().map(str::parse::<MaxFeatures>).transpose()?,
+                min_samples_split,
+                min_samples_leaf,
+                bootstrap: !no_bootstrap,
+                criterion: criterion.as_deref().map(str::parse::<Criterion>).transpose()?,
+                seed,
+                ..Params::default()
+            };
+            let task = match task {
+                TaskArg::Auto => None,
+                TaskArg::Classification => Some(Task::Classification),
+                TaskArg::Regression => Some(Task::Regression),
+            };
+            train(&csv, TrainOptions { target, task, params, test_fraction }, model_out.as_deref(), json)
+        })(),
+        Command::Predict { model, csv, device, out } => predict(&model, &csv, device, out.as_deref()),
+        Command::Synth { rows, features, informative, classes, seed, out } => {
+            let d = synth::classification(rows, features, informative, classes, seed);
+            write(&out, &synth::to_csv(&d))
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))
+}
+
+fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -> Result<()> {
+    let table = read_table(&read(csv)?)?;
+    let prep = prepare(&table, &opts)?;
+    let bar = ProgressBar::new(opts.params.n_trees as u64).with_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} trees ({elapsed})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message("training");
+    let start = Instant::now();
+    let model = gpuforest::pipeline::train(&prep, &opts.params, &|| bar.inc(1))?;
+    let seconds = start.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let eval = evaluate(&model, &prep.test);
+    if let Some(path) = model_out {
+        model.save(path)?;
+    }
+    let names = model.schema.feature_names();
+    let mut ranked: Vec<(String, f64)> = names.into_iter().zip(model.importances.iter().copied()).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    if json {
+        let mut o = serde_json::json!({
+            "task": prep.task.name(),
+            "task_detected": prep.task_detected,
+            "rows": prep.usable_rows,
+            "train_rows": prep.train.n_rows,
+            "test_rows": prep.test.n_rows,
+            "features": prep.schema.n_features(),
+            "trees": opts.params.n_trees,
+            "nodes": model.forest.nodes.len(),
+            "train_seconds": seconds,
+            "oob_score": model.oob_score,
+            "importances": ranked.iter().map(|(n, v)| serde_json::json!({"feature": n, "importance": v})).collect::<Vec<_>>(),
+        });
+        match prep.task {
+            Task::Classification => {
+                o["classes"] = serde_json::json!(model.schema.classes);
+                o["test_accuracy"] = serde_json::json!(eval.accuracy);
+                o["confusion"] = serde_json::json!(eval.confusion);
+            }
+            Task::Regression => o["test_r2"] = serde_json::json!(eval.r2),
+        }
+        println!("{o}");
+        return Ok(());
+    }
+    let how = if prep.task_detected { "detected" } else { "chosen" };
+    println!("task          {} ({how})", prep.task.name());
+    if prep.task == Task::Classification {
+        println!("classes       {}", model.schema.classes.join(", "));
+    }
+    println!(
+        "rows          {} ({} train, {} test), {} features",
+        prep.usable_rows,
+        prep.train.n_rows,
+        prep.test.n_rows,
+        prep.schema.n_features()
+    );
+    if prep.dropped_test_rows > 0 {
+        println!("              {} held-out rows dropped: their class is absent from the training rows", prep.dropped_test_rows);
+    }
+    println!("trees         {} ({} nodes)", opts.params.n_trees, model.forest.nodes.len());
+    println!("train time    {seconds:.3} s");
+    let fmt = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
+    match prep.task {
+        Task::Classification => println!("test accuracy {}", fmt(eval.accuracy)),
+        Task::Regression => println!("test R²       {}", fmt(eval.r2)),
+    }
+    println!("OOB score     {}", fmt(model.oob_score));
+    println!("top features");
+    for (name, v) in ranked.iter().take(10) {
+        println!("  {v:>7.4}  {name}");
+    }
+    if let Some(path) = model_out {
+        println!("model saved   {}", path.display());
+    }
+    Ok(())
+}
+
+fn predict(model: &Path, csv: &Path, device: Device, out: Option<&Path>) -> Result<()> {
+    let model = Model::load(model)?;
+    let table = read_table(&read(csv)?)?;
+    let x = model.features_of(&table)?;
+    let p: Predictions = match device {
+        Device::Cpu => model.predict_x(&x),
+        Device::Gpu => return Err(Error::Gpu("GPU scoring is not built into this version yet; use --device cpu".into())),
+    };
+    let text = model.predictions_csv(&p);
+    match out {
+        Some(path) => write(path, &text),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}

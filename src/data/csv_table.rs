@@ -1,0 +1,226 @@
+//! Reading a CSV file into a table of text cells.
+//!
+//! The `csv` crate does the parsing (quotes, CRLF); this module adds what spreadsheets
+//! exports need: a UTF-8 BOM, separator detection (`,` `;` tab) and decimal-comma detection,
+//! and errors that name the row and the column.
+
+use crate::error::{Error, Result};
+use csv::StringRecord;
+
+/// A parsed CSV: a header and the data rows, every row as long as the header.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub headers: Vec<String>,
+    pub rows: Vec<StringRecord>,
+    pub separator: u8,
+    /// Numbers are written `1,5` (the separator is then `;` or tab).
+    pub decimal_comma: bool,
+}
+
+/// Cells that mean "no value". Compared after trimming, case-insensitively.
+const MISSING: &[&str] = &["", "na", "n/a", "nan", "null", "none", "?", "-"];
+
+pub fn is_missing(cell: &str) -> bool {
+    let t = cell.trim();
+    MISSING.iter().any(|m| t.eq_ignore_ascii_case(m))
+}
+
+/// Parses a cell as a number; `None` for text. Missing cells must be filtered first.
+pub fn parse_number(cell: &str, decimal_comma: bool) -> Option<f64> {
+    let t = cell.trim();
+    // Reject words Rust would accept ("inf", "infinity") only when they are not numbers
+    // a spreadsheet would write; keep plain decimal syntax.
+    if !t.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if decimal_comma && t.contains(',') {
+        t.replacen(',', ".", 1).parse().ok()
+    } else {
+        t.parse().ok()
+    }
+}
+
+/// Counts `sep` outside double quotes in one line.
+fn count_outside_quotes(line: &str, sep: char) -> usize {
+    let mut in_quotes = false;
+    let mut n = 0;
+    for c in line.chars() {
+        if c == '"' {
+            in_quotes = !in_quotes;
+        } else if c == sep && !in_quotes {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Picks the separator that splits the header line into the most fields.
+fn detect_separator(text: &str) -> u8 {
+    let header = text.lines().next().unwrap_or("");
+    let mut best = (b',', 0usize);
+    for sep in [b',', b';', b'\t'] {
+        let n = count_outside_quotes(header, sep as char);
+        if n > best.1 {
+            best = (sep, n);
+        }
+    }
+    best.0
+}
+
+/// A decimal comma is only possible when `,` is not the separator; it is assumed when
+/// some cell reads as a number only with its comma taken as the decimal point.
+fn detect_decimal_comma(rows: &[StringRecord], separator: u8) -> bool {
+    if separator == b',' {
+        return false;
+    }
+    rows.iter().take(1000).any(|r| {
+        r.iter().any(|c| {
+            let t = c.trim();
+            t.contains(',') && t.parse::<f64>().is_err() && parse_number(t, true).is_some()
+        })
+    })
+}
+
+/// Reads CSV bytes. Header row required; every data row must have the header's width.
+pub fn read_table(bytes: &[u8]) -> Result<Table> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        Error::Csv { line: Some(line), message: "the file is not valid UTF-8 text".into() }
+    })?;
+    if text.trim().is_empty() {
+        return Err(Error::EmptyFile);
+    }
+    let separator = detect_separator(text);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(separator)
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| csv_error(&e))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    check_headers(&headers)?;
+    let mut rows = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec.map_err(|e| csv_error(&e))?;
+        // A trailing blank line in a one-column file reads as one empty field: skip it.
+        if rec.len() == 1 && rec[0].trim().is_empty() && headers.len() > 1 {
+            continue;
+        }
+        if rec.len() != headers.len() {
+            return Err(Error::RaggedRow {
+                row: i + 1,
+                line: rec.position().map_or(i as u64 + 2, |p| p.line()),
+                found: rec.len(),
+                expected: headers.len(),
+            });
+        }
+        rows.push(rec);
+    }
+    if rows.is_empty() {
+        return Err(Error::NoDataRows);
+    }
+    let decimal_comma = detect_decimal_comma(&rows, separator);
+    Ok(Table { headers, rows, separator, decimal_comma })
+}
+
+fn check_headers(headers: &[String]) -> Result<()> {
+    for (i, h) in headers.iter().enumerate() {
+        if h.is_empty() {
+            return Err(Error::BadHeader { column: i + 1, message: "the header cell is empty".into() });
+        }
+        if headers[..i].contains(h) {
+            return Err(Error::BadHeader { column: i + 1, message: format!("\"{h}\" appears twice") });
+        }
+    }
+    Ok(())
+}
+
+fn csv_error(e: &csv::Error) -> Error {
+    Error::Csv { line: e.position().map(|p| p.line()), message: e.to_string() }
+}
+
+impl Table {
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h == name)
+    }
+    pub fn n_rows(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_comma_separated_with_crlf_bom_and_quotes() {
+        let t = read_table(b"\xEF\xBB\xBFa,b,\"c, d\"\r\n1,2,\"x, y\"\r\n3,4,z\r\n").unwrap();
+        assert_eq!(t.headers, vec!["a", "b", "c, d"]);
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(&t.rows[0][2], "x, y");
+        assert_eq!(t.separator, b',');
+        assert!(!t.decimal_comma);
+    }
+
+    #[test]
+    fn detects_semicolon_and_decimal_comma() {
+        let t = read_table(b"x;y;label\n1,5;2,25;a\n3;4,0;b\n").unwrap();
+        assert_eq!(t.separator, b';');
+        assert!(t.decimal_comma);
+        assert_eq!(parse_number(&t.rows[0][0], t.decimal_comma), Some(1.5));
+        assert_eq!(parse_number(&t.rows[1][1], t.decimal_comma), Some(4.0));
+    }
+
+    #[test]
+    fn detects_tab() {
+        let t = read_table(b"x\ty\n1.5\t2\n").unwrap();
+        assert_eq!(t.separator, b'\t');
+        assert_eq!(t.headers.len(), 2);
+    }
+
+    #[test]
+    fn empty_file_is_an_error() {
+        assert_eq!(read_table(b"").unwrap_err(), Error::EmptyFile);
+        assert_eq!(read_table(b"\xEF\xBB\xBF  \n").unwrap_err(), Error::EmptyFile);
+    }
+
+    #[test]
+    fn header_only_is_an_error() {
+        assert_eq!(read_table(b"a,b\n").unwrap_err(), Error::NoDataRows);
+    }
+
+    #[test]
+    fn ragged_row_names_row_and_line() {
+        let e = read_table(b"a,b,c\n1,2,3\n4,5\n").unwrap_err();
+        assert_eq!(e, Error::RaggedRow { row: 2, line: 3, found: 2, expected: 3 });
+        assert!(e.to_string().contains("row 2 (line 3) has 2 fields but the header has 3"));
+    }
+
+    #[test]
+    fn duplicate_or_empty_header_is_an_error() {
+        assert!(matches!(read_table(b"a,a\n1,2\n").unwrap_err(), Error::BadHeader { column: 2, .. }));
+        assert!(matches!(read_table(b"a,,b\n1,2,3\n").unwrap_err(), Error::BadHeader { column: 2, .. }));
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_line() {
+        let e = read_table(b"a,b\n1,2\n\xff\xfe,3\n").unwrap_err();
+        assert!(matches!(e, Error::Csv { line: Some(3), .. }), "{e:?}");
+    }
+
+    #[test]
+    fn missing_tokens() {
+        for m in ["", " ", "NA", "nan", "NaN", "null", "?"] {
+            assert!(is_missing(m), "{m}");
+        }
+        assert!(!is_missing("0"));
+        assert_eq!(parse_number("abc", false), None);
+        assert_eq!(parse_number("inf", false), None);
+        assert_eq!(parse_number("-2.5e3", false), Some(-2500.0));
+    }
+}

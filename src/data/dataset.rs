@@ -1,0 +1,450 @@
+//! From a text table to numbers: column types, the target and the task, and the schema
+//! that turns any later table (test rows, files to score) into the same feature matrix.
+//!
+//! Features are `f32`, row-major (`x[row * n_features + feature]`), `NaN` for missing.
+//! A categorical column is coded by the rank of its categories, ordered by a target
+//! statistic over the training rows (mean target for regression, share of the most
+//! frequent class for classification), so that a threshold split on the code is a
+//! sensible partition of the categories. A category unseen in training becomes missing.
+
+use super::csv_table::{Table, is_missing, parse_number};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    Classification,
+    Regression,
+}
+
+impl Task {
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Classification => "classification",
+            Task::Regression => "regression",
+        }
+    }
+}
+
+/// What a column looks like, for previews and for choosing the task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnSummary {
+    pub name: String,
+    pub numeric: bool,
+    pub missing: usize,
+    pub distinct: usize,
+    /// Every present value is a whole number.
+    pub integer: bool,
+}
+
+pub fn summarize(table: &Table) -> Vec<ColumnSummary> {
+    (0..table.headers.len())
+        .map(|c| {
+            let mut missing = 0;
+            let mut numeric = true;
+            let mut integer = true;
+            let mut seen = std::collections::HashSet::new();
+            for r in &table.rows {
+                let cell = &r[c];
+                if is_missing(cell) {
+                    missing += 1;
+                    continue;
+                }
+                if seen.len() <= 100_000 {
+                    seen.insert(cell.trim());
+                }
+                match parse_number(cell, table.decimal_comma) {
+                    Some(v) => integer &= v.fract() == 0.0,
+                    None => numeric = false,
+                }
+            }
+            let present = table.rows.len() - missing;
+            ColumnSummary {
+                name: table.headers[c].clone(),
+                numeric: numeric && present > 0,
+                missing,
+                distinct: seen.len(),
+                integer: numeric && integer && present > 0,
+            }
+        })
+        .collect()
+}
+
+/// Classification when the target is text, or whole numbers with few distinct values.
+pub fn detect_task(summary: &ColumnSummary) -> Task {
+    let few = summary.distinct <= 20;
+    if !summary.numeric || (summary.integer && few) {
+        Task::Classification
+    } else {
+        Task::Regression
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum FeatureKind {
+    Numeric,
+    /// `categories[code]` is the text of the category with that code.
+    Categorical { categories: Vec<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSpec {
+    pub name: String,
+    #[serde(flatten)]
+    pub kind: FeatureKind,
+}
+
+/// How to read features and the target out of a table. Saved inside the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Schema {
+    pub target: String,
+    pub task: Task,
+    pub features: Vec<FeatureSpec>,
+    /// Class labels in class-index order (classification only).
+    pub classes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// Class index per row, into `Schema::classes`.
+    Classes(Vec<u32>),
+    Values(Vec<f64>),
+}
+
+impl Target {
+    pub fn len(&self) -> usize {
+        match self {
+            Target::Classes(v) => v.len(),
+            Target::Values(v) => v.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A feature matrix with its target.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub n_rows: usize,
+    pub n_features: usize,
+    /// Row-major features, `NaN` = missing.
+    pub x: Vec<f32>,
+    pub target: Target,
+    pub n_classes: usize,
+}
+
+impl Dataset {
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.x[i * self.n_features..(i + 1) * self.n_features]
+    }
+    /// The rows at `idx`, in that order.
+    pub fn subset(&self, idx: &[usize]) -> Dataset {
+        let mut x = Vec::with_capacity(idx.len() * self.n_features);
+        for &i in idx {
+            x.extend_from_slice(self.row(i));
+        }
+        let target = match &self.target {
+            Target::Classes(c) => Target::Classes(idx.iter().map(|&i| c[i]).collect()),
+            Target::Values(v) => Target::Values(idx.iter().map(|&i| v[i]).collect()),
+        };
+        Dataset { n_rows: idx.len(), n_features: self.n_features, x, target, n_classes: self.n_classes }
+    }
+}
+
+/// Rows whose target cell holds a usable value for `task`.
+/// Errors name the first regression target cell that is not a number.
+pub fn usable_rows(table: &Table, target: &str, task: Task) -> Result<Vec<usize>> {
+    let t = target_index(table, target)?;
+    let mut rows = Vec::with_capacity(table.n_rows());
+    for (i, r) in table.rows.iter().enumerate() {
+        if is_missing(&r[t]) {
+            continue;
+        }
+        if task == Task::Regression && parse_number(&r[t], table.decimal_comma).is_none() {
+            return Err(Error::BadTargetValue { row: i + 1, column: target.into(), value: r[t].to_string() });
+        }
+        rows.push(i);
+    }
+    if rows.is_empty() {
+        return Err(Error::UnusableTarget { target: target.into(), message: "every cell is missing".into() });
+    }
+    Ok(rows)
+}
+
+fn target_index(table: &Table, target: &str) -> Result<usize> {
+    table
+        .column_index(target)
+        .ok_or_else(|| Error::TargetMissing { target: target.into(), available: table.headers.clone() })
+}
+
+impl Schema {
+    /// Learns feature types, category codes and class labels from `train_rows` of `table`
+    /// (rows with a usable target, see [`usable_rows`]).
+    pub fn fit(table: &Table, target: &str, task: Task, train_rows: &[usize]) -> Result<Schema> {
+        let t = target_index(table, target)?;
+        let summaries = summarize(table);
+        let classes = match task {
+            Task::Classification => class_labels(table, t, train_rows),
+            Task::Regression => Vec::new(),
+        };
+        if task == Task::Classification && classes.len() < 2 {
+            return Err(Error::UnusableTarget {
+                target: target.into(),
+                message: format!(
+                    "only one class ({}) in the training rows: nothing to learn",
+                    classes.first().map_or("none", |s| s.as_str())
+                ),
+            });
+        }
+        // A per-row target statistic used to order categories.
+        let stat: Vec<f64> = {
+            let mut s = vec![0.0; table.n_rows()];
+            match task {
+                Task::Regression => {
+                    for &i in train_rows {
+                        s[i] = parse_number(&table.rows[i][t], table.decimal_comma).unwrap_or(0.0);
+                    }
+                }
+                Task::Classification => {
+                    let major = majority_class(table, t, train_rows);
+                    for &i in train_rows {
+                        s[i] = f64::from(u8::from(table.rows[i][t].trim() == major));
+                    }
+                }
+            }
+            s
+        };
+        let mut features = Vec::new();
+        for (c, summary) in summaries.iter().enumerate() {
+            if c == t {
+                continue;
+            }
+            let kind = if summary.numeric || summary.missing == table.n_rows() {
+                FeatureKind::Numeric
+            } else {
+                FeatureKind::Categorical { categories: order_categories(table, c, train_rows, &stat) }
+            };
+            features.push(FeatureSpec { name: summary.name.clone(), kind });
+        }
+        if features.is_empty() {
+            return Err(Error::InvalidParam("the table has no feature column besides the target".into()));
+        }
+        Ok(Schema { target: target.into(), task, features, classes })
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.features.len()
+    }
+    pub fn feature_names(&self) -> Vec<String> {
+        self.features.iter().map(|f| f.name.clone()).collect()
+    }
+
+    /// Encodes the features of `rows` of `table`. Columns are found by name, so the table
+    /// may order them differently or lack the target.
+    pub fn encode_features(&self, table: &Table, rows: &[usize]) -> Result<Vec<f32>> {
+        let cols: Vec<usize> = self
+            .features
+            .iter()
+            .map(|f| table.column_index(&f.name).ok_or_else(|| Error::MissingFeature { column: f.name.clone() }))
+            .collect::<Result<_>>()?;
+        let lookups: Vec<Option<std::collections::HashMap<&str, f32>>> = self
+            .features
+            .iter()
+            .map(|f| match &f.kind {
+                FeatureKind::Numeric => None,
+                FeatureKind::Categorical { categories } => {
+                    Some(categories.iter().enumerate().map(|(i, c)| (c.as_str(), i as f32)).collect())
+                }
+            })
+            .collect();
+        let mut x = Vec::with_capacity(rows.len() * cols.len());
+        for &i in rows {
+            let rec = &table.rows[i];
+            for (f, &c) in cols.iter().enumerate() {
+                let cell = &rec[c];
+                let v = if is_missing(cell) {
+                    f32::NAN
+                } else {
+                    match &lookups[f] {
+                        None => parse_number(cell, table.decimal_comma).ok_or_else(|| Error::BadNumber {
+                            row: i + 1,
+                            column: self.features[f].name.clone(),
+                            value: cell.to_string(),
+                        })? as f32,
+                        Some(map) => map.get(cell.trim()).copied().unwrap_or(f32::NAN),
+                    }
+                };
+                x.push(v);
+            }
+        }
+        Ok(x)
+    }
+
+    /// Encodes features and target of `rows` (which must have a usable target).
+    pub fn encode(&self, table: &Table, rows: &[usize]) -> Result<Dataset> {
+        let x = self.encode_features(table, rows)?;
+        let t = target_index(table, &self.target)?;
+        let target = match self.task {
+            Task::Classification => {
+                let mut labels = Vec::with_capacity(rows.len());
+                for &i in rows {
+                    let cell = table.rows[i][t].trim();
+                    // A class unseen in training is an error for training data; for test
+                    // rows the caller drops such rows before encoding.
+                    let k = self.classes.iter().position(|c| c == cell).ok_or_else(|| Error::UnusableTarget {
+                        target: self.target.clone(),
+                        message: format!("row {}: class \"{cell}\" is not among the model's classes", i + 1),
+                    })?;
+                    labels.push(k as u32);
+                }
+                Target::Classes(labels)
+            }
+            Task::Regression => Target::Values(
+                rows.iter()
+                    .map(|&i| {
+                        parse_number(&table.rows[i][t], table.decimal_comma).ok_or_else(|| Error::BadTargetValue {
+                            row: i + 1,
+                            column: self.target.clone(),
+                            value: table.rows[i][t].to_string(),
+                        })
+                    })
+                    .collect::<Result<_>>()?,
+            ),
+        };
+        Ok(Dataset { n_rows: rows.len(), n_features: self.n_features(), x, target, n_classes: self.classes.len() })
+    }
+
+    /// Whether row `i`'s target is a known class (classification) or a number (regression).
+    pub fn target_known(&self, table: &Table, i: usize) -> bool {
+        let Some(t) = table.column_index(&self.target) else { return false };
+        let cell = &table.rows[i][t];
+        if is_missing(cell) {
+            return false;
+        }
+        match self.task {
+            Task::Classification => self.classes.iter().any(|c| c == cell.trim()),
+            Task::Regression => parse_number(cell, table.decimal_comma).is_some(),
+        }
+    }
+}
+
+/// Class labels sorted numerically when all are numbers, else as text.
+fn class_labels(table: &Table, t: usize, rows: &[usize]) -> Vec<String> {
+    let mut labels: Vec<String> = rows.iter().map(|&i| table.rows[i][t].trim().to_string()).collect();
+    labels.sort();
+    labels.dedup();
+    let nums: Option<Vec<f64>> = labels.iter().map(|l| l.parse::<f64>().ok()).collect();
+    if let Some(nums) = nums {
+        let mut pairs: Vec<(f64, String)> = nums.into_iter().zip(labels).collect();
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        labels = pairs.into_iter().map(|p| p.1).collect();
+    }
+    labels
+}
+
+fn majority_class(table: &Table, t: usize, rows: &[usize]) -> String {
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    for &i in rows {
+        *counts.entry(table.rows[i][t].trim()).or_default() += 1;
+    }
+    counts.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0))).map(|(k, _)| k.to_string()).unwrap_or_default()
+}
+
+fn order_categories(table: &Table, c: usize, rows: &[usize], stat: &[f64]) -> Vec<String> {
+    let mut acc = std::collections::BTreeMap::<String, (f64, usize)>::new();
+    for &i in rows {
+        let cell = &table.rows[i][c];
+        if is_missing(cell) {
+            continue;
+        }
+        let e = acc.entry(cell.trim().to_string()).or_default();
+        e.0 += stat[i];
+        e.1 += 1;
+    }
+    let mut cats: Vec<(f64, String)> = acc.into_iter().map(|(k, (s, n))| (s / n as f64, k)).collect();
+    cats.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    cats.into_iter().map(|c| c.1).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::csv_table::read_table;
+
+    fn all(t: &Table) -> Vec<usize> {
+        (0..t.n_rows()).collect()
+    }
+
+    #[test]
+    fn detects_task() {
+        let t = read_table(b"a,cls,y,txt\n1,0,1.5,u\n2,1,2.25,v\n3,2,7.0,u\n").unwrap();
+        let s = summarize(&t);
+        assert_eq!(detect_task(&s[1]), Task::Classification);
+        assert_eq!(detect_task(&s[2]), Task::Regression);
+        assert_eq!(detect_task(&s[3]), Task::Classification);
+        assert!(s[0].integer && s[0].numeric);
+    }
+
+    #[test]
+    fn categorical_and_missing_are_encoded() {
+        let t = read_table(b"color,x,y\nred,1,a\nblue,NA,b\nred,3,a\n,4,b\n").unwrap();
+        let rows = all(&t);
+        let s = Schema::fit(&t, "y", Task::Classification, &rows).unwrap();
+        assert_eq!(s.classes, vec!["a", "b"]);
+        assert!(matches!(s.features[0].kind, FeatureKind::Categorical { .. }));
+        let d = s.encode(&t, &rows).unwrap();
+        assert!(d.row(1)[1].is_nan());
+        assert!(d.row(3)[0].is_nan());
+        assert_eq!(d.target, Target::Classes(vec![0, 1, 0, 1]));
+        // Unseen category in new data becomes missing, not an error.
+        let t2 = read_table(b"x,color\n2,green\n").unwrap();
+        let x = s.encode_features(&t2, &[0]).unwrap();
+        assert!(x[0].is_nan(), "color comes first in the schema");
+        assert_eq!(x[1], 2.0);
+    }
+
+    #[test]
+    fn missing_target_column_is_an_error() {
+        let t = read_table(b"a,b\n1,2\n").unwrap();
+        let e = usable_rows(&t, "z", Task::Regression).unwrap_err();
+        assert!(matches!(e, Error::TargetMissing { .. }));
+        assert!(e.to_string().contains("\"z\""));
+    }
+
+    #[test]
+    fn target_without_usable_value_is_an_error() {
+        let t = read_table(b"a,b\n1,\n2,NA\n").unwrap();
+        assert!(matches!(usable_rows(&t, "b", Task::Regression).unwrap_err(), Error::UnusableTarget { .. }));
+        let t = read_table(b"a,b\n1,x\n2,x\n").unwrap();
+        let rows = usable_rows(&t, "b", Task::Classification).unwrap();
+        assert!(matches!(Schema::fit(&t, "b", Task::Classification, &rows).unwrap_err(), Error::UnusableTarget { .. }));
+    }
+
+    #[test]
+    fn bad_regression_target_names_row_and_column() {
+        let t = read_table(b"a,y\n1,2.0\n2,oops\n").unwrap();
+        let e = usable_rows(&t, "y", Task::Regression).unwrap_err();
+        assert_eq!(e, Error::BadTargetValue { row: 2, column: "y".into(), value: "oops".into() });
+    }
+
+    #[test]
+    fn bad_number_at_predict_time_names_row_and_column() {
+        let t = read_table(b"a,y\n1,2\n2,3\n").unwrap();
+        let s = Schema::fit(&t, "y", Task::Regression, &[0, 1]).unwrap();
+        let t2 = read_table(b"a\n1\nabc\n").unwrap();
+        let e = s.encode_features(&t2, &[0, 1]).unwrap_err();
+        assert_eq!(e, Error::BadNumber { row: 2, column: "a".into(), value: "abc".into() });
+        let t3 = read_table(b"b\n1\n").unwrap();
+        assert_eq!(s.encode_features(&t3, &[0]).unwrap_err(), Error::MissingFeature { column: "a".into() });
+    }
+
+    #[test]
+    fn numeric_classes_sort_numerically() {
+        let t = read_table(b"a,y\n1,10\n2,9\n3,2\n").unwrap();
+        let s = Schema::fit(&t, "y", Task::Classification, &all(&t)).unwrap();
+        assert_eq!(s.classes, vec!["2", "9", "10"]);
+    }
+}

@@ -1,0 +1,12 @@
+//! The random forest: binning, tree growing, training, metrics and the saved model.
+pub mod binning;
+pub mod metrics;
+pub mod model;
+pub mod params;
+pub mod train;
+pub mod tree;
+
+pub use model::Model;
+pub use params::{Criterion, MaxFeatures, Params};
+pub use train::{Forest, Trainer, argmax};
+pub use tree::{Node, Tree};

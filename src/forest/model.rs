@@ -1,0 +1,151 @@
+//! The saved model: a versioned JSON document (serde).
+//!
+//! ```text
+//! {
+//!   "format": "gpuforest-model",   // identifies the file
+//!   "version": 1,                  // bumped on any incompatible change
+//!   "schema": { "target", "task", "features": [{ "name", "kind", "categories"? }], "classes" },
+//!   "params": { ...hyper-parameters used... },
+//!   "forest": { "n_features", "n_outputs", "roots", "threshold", "far", "feature", "flags",
+//!               "leaf_values" },      // the flat layout of src/flat.rs, one array per field
+//!   "importances": [...], "oob_score": 0.95 | null, "train_rows": 1234
+//! }
+//! ```
+
+use crate::data::{Schema, Table, Task};
+use crate::error::{Error, Result};
+use crate::flat::FlatForest;
+use crate::forest::{Forest, Params, argmax};
+use serde::{Deserialize, Serialize};
+
+pub const FORMAT: &str = "gpuforest-model";
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    pub format: String,
+    pub version: u32,
+    pub schema: Schema,
+    pub params: Params,
+    pub forest: FlatForest,
+    pub importances: Vec<f64>,
+    pub oob_score: Option<f64>,
+    pub train_rows: usize,
+}
+
+/// Predictions for a batch of rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Predictions {
+    /// `n_rows` x `n_outputs`: class probabilities, or the regression value.
+    pub outputs: Vec<f32>,
+    pub n_outputs: usize,
+}
+
+impl Predictions {
+    pub fn n_rows(&self) -> usize {
+        self.outputs.len() / self.n_outputs.max(1)
+    }
+    /// Most probable class per row (classification).
+    pub fn labels(&self) -> Vec<u32> {
+        self.outputs.chunks_exact(self.n_outputs).map(|p| argmax(p) as u32).collect()
+    }
+}
+
+impl Model {
+    pub fn new(schema: Schema, params: Params, forest: &Forest, oob_score: Option<f64>, train_rows: usize) -> Model {
+        let n_outputs = match forest.task {
+            Task::Classification => forest.n_classes,
+            Task::Regression => 1,
+        };
+        Model {
+            format: FORMAT.into(),
+            version: VERSION,
+            schema,
+            params,
+            forest: FlatForest::from_trees(&forest.trees, forest.n_features, n_outputs),
+            importances: forest.importances(),
+            oob_score,
+            train_rows,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a model always serializes")
+    }
+
+    pub fn from_json(text: &str) -> Result<Model> {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| Error::BadModel(format!("not JSON ({e})")))?;
+        match v.get("format").and_then(|f| f.as_str()) {
+            Some(FORMAT) => {}
+            _ => return Err(Error::BadModel(format!("JSON without \"format\": \"{FORMAT}\": not a model of this program"))),
+        }
+        match v.get("version").and_then(|f| f.as_u64()) {
+            Some(x) if x == u64::from(VERSION) => {}
+            Some(x) => {
+                return Err(Error::BadModel(format!(
+                    "model format version {x}; this program reads version {VERSION}"
+                )));
+            }
+            None => return Err(Error::BadModel("no format version".into())),
+        }
+        let m: Model = serde_json::from_value(v).map_err(|e| Error::BadModel(e.to_string()))?;
+        let expect_out = match m.schema.task {
+            Task::Classification => m.schema.classes.len(),
+            Task::Regression => 1,
+        };
+        if m.forest.n_features as usize != m.schema.n_features() || m.forest.n_outputs as usize != expect_out {
+            return Err(Error::BadModel("the forest does not match the schema".into()));
+        }
+        Ok(m)
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn save(&self, path: &std::path::Path) -> Result<()> {
+        std::fs::write(path, self.to_json()).map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn load(path: &std::path::Path) -> Result<Model> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
+        Model::from_json(&text)
+    }
+
+    pub fn task(&self) -> Task {
+        self.schema.task
+    }
+
+    /// Encodes every row of `table` with the model's schema (the target may be absent).
+    pub fn features_of(&self, table: &Table) -> Result<Vec<f32>> {
+        let rows: Vec<usize> = (0..table.n_rows()).collect();
+        self.schema.encode_features(table, &rows)
+    }
+
+    /// Predicts already-encoded rows on the CPU (all cores natively).
+    pub fn predict_x(&self, x: &[f32]) -> Predictions {
+        Predictions { outputs: self.forest.predict(x), n_outputs: self.forest.n_outputs as usize }
+    }
+
+    /// The predictions as CSV: `prediction` then, for classification, `proba_<class>` columns.
+    pub fn predictions_csv(&self, p: &Predictions) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header = vec!["prediction".to_string()];
+        if self.task() == Task::Classification {
+            header.extend(self.schema.classes.iter().map(|c| format!("proba_{c}")));
+        }
+        w.write_record(&header).expect("writing to memory");
+        for row in p.outputs.chunks_exact(p.n_outputs) {
+            let mut rec = Vec::with_capacity(row.len() + 1);
+            match self.task() {
+                Task::Classification => {
+                    rec.push(self.schema.classes[argmax(row)].clone());
+                    rec.extend(row.iter().map(|v| v.to_string()));
+                }
+                Task::Regression => rec.push(row[0].to_string()),
+            }
+            w.write_record(&rec).expect("writing to memory");
+        }
+        String::from_utf8(w.into_inner().expect("flush to memory")).expect("CSV of UTF-8 text")
+    }
+}

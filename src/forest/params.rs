@@ -1,0 +1,166 @@
+//! Hyper-parameters, named and defaulted as in scikit-learn's RandomForest*.
+
+use crate::data::Task;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MaxFeatures {
+    Sqrt,
+    Log2,
+    All,
+    /// A fraction of the features, at least one.
+    Fraction(f64),
+    Count(usize),
+}
+
+impl MaxFeatures {
+    /// Features to try at each split, given the number of features.
+    pub fn resolve(self, n_features: usize) -> usize {
+        let n = n_features as f64;
+        let k = match self {
+            MaxFeatures::Sqrt => n.sqrt() as usize,
+            MaxFeatures::Log2 => n.log2() as usize,
+            MaxFeatures::All => n_features,
+            MaxFeatures::Fraction(f) => (f * n) as usize,
+            MaxFeatures::Count(c) => c,
+        };
+        k.clamp(1, n_features.max(1))
+    }
+}
+
+impl FromStr for MaxFeatures {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || Error::InvalidParam(format!("max features \"{s}\": use sqrt, log2, all, a fraction in (0, 1] or a count"));
+        match s.trim().to_ascii_lowercase().as_str() {
+            "sqrt" => Ok(MaxFeatures::Sqrt),
+            "log2" => Ok(MaxFeatures::Log2),
+            "all" | "none" | "1.0" => Ok(MaxFeatures::All),
+            t if t.contains('.') => match t.parse::<f64>() {
+                Ok(f) if f > 0.0 && f <= 1.0 => Ok(MaxFeatures::Fraction(f)),
+                _ => Err(bad()),
+            },
+            t => match t.parse::<usize>() {
+                Ok(c) if c >= 1 => Ok(MaxFeatures::Count(c)),
+                _ => Err(bad()),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Criterion {
+    Gini,
+    Entropy,
+    SquaredError,
+}
+
+impl FromStr for Criterion {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "gini" => Ok(Criterion::Gini),
+            "entropy" | "log_loss" => Ok(Criterion::Entropy),
+            "squared_error" | "mse" => Ok(Criterion::SquaredError),
+            _ => Err(Error::InvalidParam(format!("criterion \"{s}\": use gini, entropy or squared_error"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    pub n_trees: usize,
+    /// `None`: grow until leaves are pure or too small.
+    pub max_depth: Option<usize>,
+    /// `None`: sqrt for classification, all for regression.
+    pub max_features: Option<MaxFeatures>,
+    pub min_samples_split: usize,
+    pub min_samples_leaf: usize,
+    pub bootstrap: bool,
+    /// `None`: gini for classification, squared error for regression.
+    pub criterion: Option<Criterion>,
+    pub seed: u64,
+    /// At most this many bins per feature (2..=255); missing values get a bin of their own.
+    pub max_bins: usize,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            n_trees: 100,
+            max_depth: None,
+            max_features: None,
+            min_samples_split: 2,
+            min_samples_leaf: 1,
+            bootstrap: true,
+            criterion: None,
+            seed: 0,
+            max_bins: 255,
+        }
+    }
+}
+
+impl Params {
+    pub fn max_features_for(&self, task: Task) -> MaxFeatures {
+        self.max_features.unwrap_or(match task {
+            Task::Classification => MaxFeatures::Sqrt,
+            Task::Regression => MaxFeatures::All,
+        })
+    }
+
+    pub fn criterion_for(&self, task: Task) -> Criterion {
+        self.criterion.unwrap_or(match task {
+            Task::Classification => Criterion::Gini,
+            Task::Regression => Criterion::SquaredError,
+        })
+    }
+
+    pub fn validate(&self, task: Task) -> Result<()> {
+        if self.n_trees == 0 {
+            return Err(Error::InvalidParam("the number of trees must be at least 1".into()));
+        }
+        if self.max_depth == Some(0) {
+            return Err(Error::InvalidParam("max depth must be at least 1".into()));
+        }
+        if self.min_samples_split < 2 {
+            return Err(Error::InvalidParam("min samples split must be at least 2".into()));
+        }
+        if self.min_samples_leaf < 1 {
+            return Err(Error::InvalidParam("min samples leaf must be at least 1".into()));
+        }
+        if !(2..=255).contains(&self.max_bins) {
+            return Err(Error::InvalidParam("max bins must be between 2 and 255".into()));
+        }
+        let c = self.criterion_for(task);
+        let fits = match task {
+            Task::Classification => c != Criterion::SquaredError,
+            Task::Regression => c == Criterion::SquaredError,
+        };
+        if !fits {
+            return Err(Error::InvalidParam(format!("criterion {c:?} does not fit a {} task", task.name())));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_max_features_like_sklearn() {
+        assert_eq!("sqrt".parse::<MaxFeatures>().unwrap().resolve(32), 5);
+        assert_eq!("log2".parse::<MaxFeatures>().unwrap().resolve(32), 5);
+        assert_eq!("all".parse::<MaxFeatures>().unwrap().resolve(32), 32);
+        assert_eq!("0.5".parse::<MaxFeatures>().unwrap().resolve(30), 15);
+        assert_eq!("7".parse::<MaxFeatures>().unwrap().resolve(30), 7);
+        assert_eq!("100".parse::<MaxFeatures>().unwrap().resolve(30), 30);
+        assert!("0".parse::<MaxFeatures>().is_err());
+        assert!("1.5".parse::<MaxFeatures>().is_err());
+        assert!("many".parse::<MaxFeatures>().is_err());
+    }
+}

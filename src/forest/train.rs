@@ -1,0 +1,202 @@
+//! Training a forest: bin once, grow each tree from its own random stream, then OOB score
+//! and importances.
+//!
+//! Tree `t` draws everything (its bootstrap sample, then the features tried at each split)
+//! from `ChaCha8Rng::seed_from_u64(seed)` on stream `t`. Trees depend on nothing else, so the
+//! same seed gives the same forest with any thread count, on any platform, and any subset of
+//! trees can be grown elsewhere (a web worker) and merged back in tree order.
+
+use super::binning::Binned;
+use super::params::Params;
+use super::tree::{GrowConfig, TargetRef, Tree, grow};
+use crate::data::{Dataset, Target, Task};
+use crate::error::{Error, Result};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::ops::Range;
+
+/// A trained forest, before flattening.
+#[derive(Debug, Clone)]
+pub struct Forest {
+    pub task: Task,
+    pub n_features: usize,
+    pub n_classes: usize,
+    pub trees: Vec<Tree>,
+}
+
+/// Everything a worker needs to grow trees: the binned data and the resolved settings.
+pub struct Trainer<'a> {
+    pub data: &'a Dataset,
+    pub binned: Binned,
+    pub task: Task,
+    params: Params,
+    cfg: GrowConfig,
+    y_values: Vec<f64>,
+}
+
+fn tree_rng(seed: u64, tree: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(tree as u64);
+    rng
+}
+
+/// Bootstrap counts of tree `tree` (all ones without bootstrap). Draws first from the tree's
+/// stream, so it can be recomputed for the OOB score without storing it.
+fn bootstrap(rng: &mut ChaCha8Rng, n: usize, on: bool) -> Vec<f64> {
+    if !on {
+        return vec![1.0; n];
+    }
+    let mut w = vec![0.0; n];
+    for _ in 0..n {
+        w[rng.random_range(0..n as u32) as usize] += 1.0;
+    }
+    w
+}
+
+/// The fewest training rows accepted.
+pub const MIN_ROWS: usize = 5;
+
+impl<'a> Trainer<'a> {
+    pub fn new(data: &'a Dataset, params: &Params) -> Result<Trainer<'a>> {
+        let task = match data.target {
+            Target::Classes(_) => Task::Classification,
+            Target::Values(_) => Task::Regression,
+        };
+        params.validate(task)?;
+        if data.n_rows < MIN_ROWS {
+            return Err(Error::TooFewRows { rows: data.n_rows, needed: MIN_ROWS });
+        }
+        if data.n_features == 0 {
+            return Err(Error::InvalidParam("no feature columns".into()));
+        }
+        let binned = Binned::new(&data.x, data.n_rows, data.n_features, params.max_bins);
+        let cfg = GrowConfig {
+            max_depth: params.max_depth.unwrap_or(usize::MAX),
+            min_samples_split: params.min_samples_split,
+            min_samples_leaf: params.min_samples_leaf,
+            max_features: params.max_features_for(task).resolve(data.n_features),
+            criterion: params.criterion_for(task),
+        };
+        let y_values = match &data.target {
+            Target::Values(v) => v.clone(),
+            Target::Classes(_) => Vec::new(),
+        };
+        Ok(Trainer { data, binned, task, params: params.clone(), cfg, y_values })
+    }
+
+    fn target(&self) -> TargetRef<'_> {
+        match &self.data.target {
+            Target::Classes(labels) => TargetRef::Classes { labels, n_classes: self.data.n_classes },
+            Target::Values(_) => TargetRef::Values(&self.y_values),
+        }
+    }
+
+    /// Grows tree number `t` of the forest.
+    pub fn grow_tree(&self, t: usize) -> Tree {
+        let mut rng = tree_rng(self.params.seed, t);
+        let w = bootstrap(&mut rng, self.data.n_rows, self.params.bootstrap);
+        grow(&self.binned, &self.target(), &w, &self.cfg, &mut rng)
+    }
+
+    /// Grows the trees `range` (in parallel natively), calling `on_tree` after each.
+    pub fn grow_trees(&self, range: Range<usize>, on_tree: &(dyn Fn() + Sync)) -> Vec<Tree> {
+        let start = range.start;
+        crate::parallel::map(range.len(), |i| {
+            let t = self.grow_tree(start + i);
+            on_tree();
+            t
+        })
+    }
+
+    /// Grows the whole forest.
+    pub fn train(&self, on_tree: &(dyn Fn() + Sync)) -> Forest {
+        let trees = self.grow_trees(0..self.params.n_trees, on_tree);
+        self.forest(trees)
+    }
+
+    pub fn forest(&self, trees: Vec<Tree>) -> Forest {
+        Forest { task: self.task, n_features: self.data.n_features, n_classes: self.data.n_classes, trees }
+    }
+
+    /// Out-of-bag score: accuracy (classification) or R² (regression) over the rows that at
+    /// least one tree did not see, each predicted by those trees only. `None` without bootstrap
+    /// or when every row was in every bag.
+    pub fn oob_score(&self, forest: &Forest) -> Option<f64> {
+        if !self.params.bootstrap {
+            return None;
+        }
+        let n = self.data.n_rows;
+        let in_bag: Vec<Vec<bool>> = crate::parallel::map(forest.trees.len(), |t| {
+            let mut rng = tree_rng(self.params.seed, t);
+            bootstrap(&mut rng, n, true).into_iter().map(|w| w > 0.0).collect()
+        });
+        let n_out = forest.trees.first().map_or(1, |t| t.n_outputs);
+        // Per row: summed outputs and the number of trees that voted.
+        let per_row: Vec<(Vec<f64>, usize)> = crate::parallel::map(n, |r| {
+            let mut acc = vec![0.0; n_out];
+            let mut k = 0;
+            let row = self.data.row(r);
+            for (t, tree) in forest.trees.iter().enumerate() {
+                if !in_bag[t][r] {
+                    for (a, &v) in acc.iter_mut().zip(tree.predict(row)) {
+                        *a += f64::from(v);
+                    }
+                    k += 1;
+                }
+            }
+            (acc, k)
+        });
+        match &self.data.target {
+            Target::Classes(labels) => {
+                let (mut hit, mut total) = (0usize, 0usize);
+                for (r, (acc, k)) in per_row.iter().enumerate() {
+                    if *k > 0 {
+                        total += 1;
+                        hit += usize::from(argmax(acc) == labels[r] as usize);
+                    }
+                }
+                (total > 0).then(|| hit as f64 / total as f64)
+            }
+            Target::Values(y) => {
+                let (pred, truth): (Vec<f64>, Vec<f64>) = per_row
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, k))| *k > 0)
+                    .map(|(r, (acc, k))| (acc[0] / *k as f64, y[r]))
+                    .unzip();
+                (!pred.is_empty()).then(|| super::metrics::r2(&truth, &pred))
+            }
+        }
+    }
+}
+
+/// Index of the largest value; the first on ties (as numpy's argmax).
+pub fn argmax<T: PartialOrd + Copy>(v: &[T]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+impl Forest {
+    /// Impurity-based importances: each tree's normalized to sum 1, averaged, normalized.
+    pub fn importances(&self) -> Vec<f64> {
+        let mut total = vec![0.0; self.n_features];
+        for t in &self.trees {
+            let s: f64 = t.importances.iter().sum();
+            if s > 0.0 {
+                for (a, &v) in total.iter_mut().zip(&t.importances) {
+                    *a += v / s;
+                }
+            }
+        }
+        let s: f64 = total.iter().sum();
+        if s > 0.0 {
+            total.iter_mut().for_each(|v| *v /= s);
+        }
+        total
+    }
+}

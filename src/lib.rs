@@ -1,0 +1,12 @@
+//! gpuforest: a random forest that trains on the CPU and scores rows on the CPU or, through
+//! WGSL compute shaders, on the GPU. The library holds all the logic; `src/bin/` has thin
+//! entry points.
+
+pub mod data;
+pub mod error;
+pub mod flat;
+pub mod forest;
+pub mod parallel;
+pub mod pipeline;
+
+pub use error::{Error, Result};

@@ -1,0 +1,154 @@
+//! The train-and-evaluate flow shared by the CLI and the page: pick the task, split the rows
+//! with the seed, fit the schema on the training rows, train, score the held-out rows.
+
+use crate::data::{Dataset, Schema, Table, Target, Task, detect_task, summarize, usable_rows};
+use crate::error::{Error, Result};
+use crate::forest::metrics::{accuracy, confusion, r2};
+use crate::forest::model::{Model, Predictions};
+use crate::forest::train::MIN_ROWS;
+use crate::forest::{Params, Trainer};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    pub target: String,
+    /// `None`: detect from the target column.
+    pub task: Option<Task>,
+    pub params: Params,
+    /// Share of the rows held out for the test score (0 keeps them all for training).
+    pub test_fraction: f64,
+}
+
+/// Rows split for training and testing, encoded.
+pub struct Prepared {
+    pub task: Task,
+    pub task_detected: bool,
+    pub schema: Schema,
+    pub train: Dataset,
+    pub test: Dataset,
+    /// Usable rows (with a target value) in the file.
+    pub usable_rows: usize,
+    /// Held-out rows dropped because their class never occurs in the training rows.
+    pub dropped_test_rows: usize,
+}
+
+/// The seeded shuffle of `0..n` used for the train/test split.
+pub fn shuffled(n: usize, seed: u64) -> Vec<usize> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // A stream of its own, apart from the trees' streams.
+    rng.set_stream(u64::MAX);
+    let mut v: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        v.swap(i, rng.random_range(0..=i as u32) as usize);
+    }
+    v
+}
+
+pub fn prepare(table: &Table, opts: &TrainOptions) -> Result<Prepared> {
+    if !(0.0..1.0).contains(&opts.test_fraction) {
+        return Err(Error::InvalidParam(format!("test fraction {} must be in [0, 1)", opts.test_fraction)));
+    }
+    let t = table
+        .column_index(&opts.target)
+        .ok_or_else(|| Error::TargetMissing { target: opts.target.clone(), available: table.headers.clone() })?;
+    let task = match opts.task {
+        Some(task) => task,
+        None => detect_task(&summarize(table)[t]),
+    };
+    let rows = usable_rows(table, &opts.target, task)?;
+    let order: Vec<usize> = shuffled(rows.len(), opts.params.seed).into_iter().map(|i| rows[i]).collect();
+    let n_test = (opts.test_fraction * rows.len() as f64).ceil() as usize;
+    let n_train = rows.len() - n_test;
+    if n_train < MIN_ROWS {
+        return Err(Error::TooFewRows { rows: n_train, needed: MIN_ROWS });
+    }
+    let (test_rows, train_rows) = order.split_at(n_test);
+    let mut train_sorted = train_rows.to_vec();
+    train_sorted.sort_unstable();
+    let schema = Schema::fit(table, &opts.target, task, &train_sorted)?;
+    let train = schema.encode(table, train_rows)?;
+    let kept: Vec<usize> = test_rows.iter().copied().filter(|&i| schema.target_known(table, i)).collect();
+    let test = schema.encode(table, &kept)?;
+    Ok(Prepared {
+        task,
+        task_detected: opts.task.is_none(),
+        schema,
+        train,
+        test,
+        usable_rows: rows.len(),
+        dropped_test_rows: test_rows.len() - kept.len(),
+    })
+}
+
+/// Scores of a model on held-out rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    pub accuracy: Option<f64>,
+    pub r2: Option<f64>,
+    /// `confusion[truth][predicted]` (classification).
+    pub confusion: Option<Vec<Vec<usize>>>,
+    /// Truth and prediction per held-out row, for plots (regression: values; classification:
+    /// class indices).
+    pub truth: Vec<f64>,
+    pub predicted: Vec<f64>,
+}
+
+pub fn evaluate(model: &Model, test: &Dataset) -> Evaluation {
+    let p: Predictions = model.predict_x(&test.x);
+    match &test.target {
+        Target::Classes(truth) => {
+            let pred = p.labels();
+            let n = model.schema.classes.len();
+            Evaluation {
+                accuracy: (!truth.is_empty()).then(|| accuracy(truth, &pred)),
+                r2: None,
+                confusion: Some(confusion(truth, &pred, n)),
+                truth: truth.iter().map(|&v| f64::from(v)).collect(),
+                predicted: pred.iter().map(|&v| f64::from(v)).collect(),
+            }
+        }
+        Target::Values(truth) => {
+            let pred: Vec<f64> = p.outputs.iter().map(|&v| f64::from(v)).collect();
+            Evaluation {
+                accuracy: None,
+                r2: (!truth.is_empty()).then(|| r2(truth, &pred)),
+                confusion: None,
+                truth: truth.clone(),
+                predicted: pred,
+            }
+        }
+    }
+}
+
+/// Trains on prepared rows; `on_tree` is called after each tree.
+pub fn train(prep: &Prepared, params: &Params, on_tree: &(dyn Fn() + Sync)) -> Result<Model> {
+    let trainer = Trainer::new(&prep.train, params)?;
+    let forest = trainer.train(on_tree);
+    let oob = trainer.oob_score(&forest);
+    Ok(Model::new(prep.schema.clone(), params.clone(), &forest, oob, prep.train.n_rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::read_table;
+
+    #[test]
+    fn too_few_rows_is_an_error() {
+        let t = read_table(b"a,y\n1,0\n2,1\n3,0\n4,1\n").unwrap();
+        let opts = TrainOptions { target: "y".into(), task: None, params: Params::default(), test_fraction: 0.25 };
+        assert!(matches!(prepare(&t, &opts), Err(Error::TooFewRows { .. })));
+    }
+
+    #[test]
+    fn split_is_seeded_and_disjoint() {
+        let a = shuffled(100, 3);
+        assert_eq!(a, shuffled(100, 3));
+        assert_ne!(a, shuffled(100, 4));
+        let mut s = a.clone();
+        s.sort();
+        assert_eq!(s, (0..100).collect::<Vec<_>>());
+    }
+}

@@ -17,8 +17,14 @@
 //! - `x <= threshold` goes left (near), `x > threshold` goes right (far); `x == threshold` goes left.
 //! - A missing value (`NaN`) goes left when `flags & MISSING_LEFT`, else right.
 //!
+//! - Infinite inputs are clamped to the largest finite `f32` when data is encoded, and a split
+//!   that sends every value left (missing values right) has the threshold `f32::MAX`, so no
+//!   infinity reaches a kernel (WGSL may assume finite math).
+//!
 //! The forest's output for a row is the sum of its trees' leaf values, accumulated in `f32`
-//! in tree order, divided by the number of trees.
+//! in tree order, times `1 / n_trees` (that reciprocal rounded to `f32` once). Addition and
+//! multiplication are correctly rounded in WGSL as on the CPU (division is not), so the GPU
+//! reproduces these outputs bit for bit.
 
 use crate::forest::{Node, Tree};
 use bytemuck::{Pod, Zeroable};
@@ -88,6 +94,11 @@ impl FlatForest {
         self.roots.len()
     }
 
+    /// The factor that turns summed leaf values into the forest's output.
+    pub fn inv_trees(&self) -> f32 {
+        1.0 / self.n_trees() as f32
+    }
+
     /// Adds the leaf values of every tree for `row` into `acc` (`n_outputs` long).
     #[inline]
     fn accumulate(&self, row: &[f32], acc: &mut [f32]) {
@@ -114,8 +125,8 @@ impl FlatForest {
     pub fn predict_row(&self, row: &[f32], out: &mut [f32]) {
         out.fill(0.0);
         self.accumulate(row, out);
-        let n = self.n_trees() as f32;
-        out.iter_mut().for_each(|v| *v /= n);
+        let inv = self.inv_trees();
+        out.iter_mut().for_each(|v| *v *= inv);
     }
 
     /// Outputs for `n_rows` rows of `x` (row-major, `n_features` wide), on one thread.

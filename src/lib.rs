@@ -6,6 +6,7 @@ pub mod data;
 pub mod error;
 pub mod flat;
 pub mod forest;
+pub mod gpu;
 pub mod parallel;
 pub mod pipeline;
 

@@ -261,7 +261,7 @@ proptest! {
                 }
             }
             for w in want.iter_mut() {
-                *w /= trees.len() as f32;
+                *w *= 1.0 / trees.len() as f32;
             }
             prop_assert_eq!(&got[r * n_out..(r + 1) * n_out], &want[..], "row {}", r);
         }

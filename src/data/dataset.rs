@@ -1,7 +1,8 @@
 //! From a text table to numbers: column types, the target and the task, and the schema
 //! that turns any later table (test rows, files to score) into the same feature matrix.
 //!
-//! Features are `f32`, row-major (`x[row * n_features + feature]`), `NaN` for missing.
+//! Features are `f32`, row-major (`x[row * n_features + feature]`), `NaN` for missing,
+//! infinities clamped to the largest finite `f32`.
 //! A categorical column is coded by the rank of its categories, ordered by a target
 //! statistic over the training rows (mean target for regression, share of the most
 //! frequent class for classification), so that a threshold split on the code is a
@@ -273,7 +274,8 @@ impl Schema {
                             row: i + 1,
                             column: self.features[f].name.clone(),
                             value: cell.to_string(),
-                        })? as f32,
+                        })
+                        .map(|v| (v as f32).clamp(f32::MIN, f32::MAX))?,
                         Some(map) => map.get(cell.trim()).copied().unwrap_or(f32::NAN),
                     }
                 };

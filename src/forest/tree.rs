@@ -420,8 +420,8 @@ impl Grower<'_> {
         let threshold = if best.bin < self.binned.bins.edges[best.feature].len() {
             self.binned.bins.edges[best.feature][best.bin]
         } else {
-            // All values left, missing right: any value goes left.
-            f32::INFINITY
+            // All values left, missing right: every (finite) value goes left.
+            f32::MAX
         };
         let left = self.tree.nodes.len();
         self.tree.nodes.push(Node::Leaf { offset: 0 });

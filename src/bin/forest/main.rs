@@ -1,5 +1,7 @@
 //! `forest`: train, predict and benchmark from the command line.
 
+mod bench;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use gpuforest::data::{Task, read_table, synth};
 use gpuforest::forest::model::Predictions;
@@ -93,6 +95,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Benchmark scoring on the CPU and the GPU over batch sizes (the headless harness).
+    Bench(bench::BenchArgs),
     /// Write a synthetic classification dataset as CSV (features f0.., column `target`).
     Synth {
         #[arg(long, default_value_t = 100_000)]
@@ -148,6 +152,7 @@ fn main() {
             train(&csv, TrainOptions { target, task, params, test_fraction }, model_out.as_deref(), json)
         })(),
         Command::Predict { model, csv, device, out } => predict(&model, &csv, device, out.as_deref()),
+        Command::Bench(args) => bench::run(args),
         Command::Synth { rows, features, informative, classes, seed, out } => {
             let d = synth::classification(rows, features, informative, classes, seed);
             write(&out, &synth::to_csv(&d))
@@ -251,7 +256,12 @@ fn predict(model: &Path, csv: &Path, device: Device, out: Option<&Path>) -> Resu
     let x = model.features_of(&table)?;
     let p: Predictions = match device {
         Device::Cpu => model.predict_x(&x),
-        Device::Gpu => return Err(Error::Gpu("GPU scoring is not built into this version yet; use --device cpu".into())),
+        Device::Gpu => {
+            let ctx = pollster::block_on(gpuforest::gpu::GpuContext::new())?;
+            let mut gpu = gpuforest::gpu::GpuForest::new(ctx, &model.forest, None)?;
+            let run = gpu.predict_blocking(&x, gpuforest::gpu::Kernel::Auto)?;
+            Predictions { outputs: run.outputs, n_outputs: model.forest.n_outputs as usize }
+        }
     };
     let text = model.predictions_csv(&p);
     match out {

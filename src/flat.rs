@@ -104,19 +104,9 @@ impl FlatForest {
     fn accumulate(&self, row: &[f32], acc: &mut [f32]) {
         let n_out = self.n_outputs as usize;
         for &root in &self.roots {
-            let mut i = root as usize;
-            loop {
-                let n = self.nodes[i];
-                if n.flags & LEAF != 0 {
-                    let o = n.far as usize;
-                    for (a, &v) in acc.iter_mut().zip(&self.leaf_values[o..o + n_out]) {
-                        *a += v;
-                    }
-                    break;
-                }
-                let x = row[n.feature as usize];
-                let left = if x.is_nan() { n.flags & MISSING_LEFT != 0 } else { x <= n.threshold };
-                i = if left { i + 1 } else { n.far as usize };
+            let o = self.leaf_of(root as usize, row);
+            for (a, &v) in acc.iter_mut().zip(&self.leaf_values[o..o + n_out]) {
+                *a += v;
             }
         }
     }
@@ -129,11 +119,40 @@ impl FlatForest {
         out.iter_mut().for_each(|v| *v *= inv);
     }
 
-    /// Outputs for `n_rows` rows of `x` (row-major, `n_features` wide), on one thread.
+    /// Outputs for the rows of `x` (row-major, `n_features` wide), on one thread.
+    ///
+    /// Rows go in blocks: each tree walks a whole block while its nodes are hot in cache,
+    /// instead of each row walking every tree. Each row still sums its trees in tree order,
+    /// so the outputs are the same bits as [`Self::predict_row`]'s.
     pub fn predict_single_thread(&self, x: &[f32], out: &mut [f32]) {
+        const BLOCK: usize = 64;
         let (nf, no) = (self.n_features as usize, self.n_outputs as usize);
-        for (row, o) in x.chunks_exact(nf).zip(out.chunks_exact_mut(no)) {
-            self.predict_row(row, o);
+        let inv = self.inv_trees();
+        for (rows, o) in x.chunks(BLOCK * nf).zip(out.chunks_mut(BLOCK * no)) {
+            o.fill(0.0);
+            for &root in &self.roots {
+                for (row, acc) in rows.chunks_exact(nf).zip(o.chunks_exact_mut(no)) {
+                    let leaf = self.leaf_of(root as usize, row);
+                    for (a, &v) in acc.iter_mut().zip(&self.leaf_values[leaf..leaf + no]) {
+                        *a += v;
+                    }
+                }
+            }
+            o.iter_mut().for_each(|v| *v *= inv);
+        }
+    }
+
+    /// Offset in `leaf_values` of the leaf that `row` reaches from node `i`.
+    #[inline]
+    fn leaf_of(&self, mut i: usize, row: &[f32]) -> usize {
+        loop {
+            let n = self.nodes[i];
+            if n.flags & LEAF != 0 {
+                return n.far as usize;
+            }
+            let x = row[n.feature as usize];
+            let left = if x.is_nan() { n.flags & MISSING_LEFT != 0 } else { x <= n.threshold };
+            i = if left { i + 1 } else { n.far as usize };
         }
     }
 

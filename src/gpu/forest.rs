@@ -79,7 +79,7 @@ fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
 impl GpuForest {
     /// From this many rows on, [`Kernel::Auto`] stages rows in workgroup memory
     /// (measured on an H100; see BENCHMARKS.md).
-    pub const STAGED_FROM_ROWS: usize = 200_000;
+    pub const STAGED_FROM_ROWS: usize = 500_000;
 
     /// Uploads `forest`. `max_batch_binding_bytes` lowers the per-binding limit for batches of
     /// rows (tests use it to force chunking without allocating gigabytes).

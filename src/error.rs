@@ -11,23 +11,39 @@ pub enum Error {
     NoDataRows,
     /// A data row has a different number of fields than the header.
     /// `row` is 1-based over data rows, `line` is the 1-based line in the file.
-    RaggedRow { row: usize, line: u64, found: usize, expected: usize },
+    RaggedRow {
+        row: usize,
+        line: u64,
+        found: usize,
+        expected: usize,
+    },
     /// The CSV reader itself failed (bad UTF-8, broken quoting...).
     Csv { line: Option<u64>, message: String },
     /// A header cell is empty or duplicated.
     BadHeader { column: usize, message: String },
     /// The requested target column is not in the header.
-    TargetMissing { target: String, available: Vec<String> },
+    TargetMissing {
+        target: String,
+        available: Vec<String>,
+    },
     /// The target column holds no usable value (all missing, or a single class).
     UnusableTarget { target: String, message: String },
     /// A regression target cell is not a number.
-    BadTargetValue { row: usize, column: String, value: String },
+    BadTargetValue {
+        row: usize,
+        column: String,
+        value: String,
+    },
     /// Too few rows to train (or to hold out a test set).
     TooFewRows { rows: usize, needed: usize },
     /// A column the model was trained on is absent from the input.
     MissingFeature { column: String },
     /// A numeric cell could not be read as a number.
-    BadNumber { row: usize, column: String, value: String },
+    BadNumber {
+        row: usize,
+        column: String,
+        value: String,
+    },
     /// Invalid hyper-parameter or option.
     InvalidParam(String),
     /// A model file that is not a model of this program, or of another version.
@@ -43,34 +59,60 @@ impl fmt::Display for Error {
         match self {
             Error::EmptyFile => write!(f, "the file is empty: expected a header row and data rows"),
             Error::NoDataRows => write!(f, "the file has a header row but no data rows"),
-            Error::RaggedRow { row, line, found, expected } => write!(
+            Error::RaggedRow {
+                row,
+                line,
+                found,
+                expected,
+            } => write!(
                 f,
                 "row {row} (line {line}) has {found} fields but the header has {expected}"
             ),
-            Error::Csv { line: Some(line), message } => write!(f, "CSV error at line {line}: {message}"),
-            Error::Csv { line: None, message } => write!(f, "CSV error: {message}"),
+            Error::Csv {
+                line: Some(line),
+                message,
+            } => write!(f, "CSV error at line {line}: {message}"),
+            Error::Csv {
+                line: None,
+                message,
+            } => write!(f, "CSV error: {message}"),
             Error::BadHeader { column, message } => write!(f, "header, column {column}: {message}"),
             Error::TargetMissing { target, available } => {
                 let shown: Vec<&str> = available.iter().take(12).map(String::as_str).collect();
-                write!(f, "target column \"{target}\" is not in the header (columns: {})", shown.join(", "))?;
+                write!(
+                    f,
+                    "target column \"{target}\" is not in the header (columns: {})",
+                    shown.join(", ")
+                )?;
                 if available.len() > shown.len() {
                     write!(f, ", ...")?;
                 }
                 Ok(())
             }
-            Error::UnusableTarget { target, message } => write!(f, "target column \"{target}\": {message}"),
+            Error::UnusableTarget { target, message } => {
+                write!(f, "target column \"{target}\": {message}")
+            }
             Error::BadTargetValue { row, column, value } => write!(
                 f,
                 "row {row}, column \"{column}\": \"{value}\" is not a number, but the task is regression"
             ),
             Error::TooFewRows { rows, needed } => {
-                write!(f, "too few rows to train: {rows} usable, at least {needed} needed")
+                write!(
+                    f,
+                    "too few rows to train: {rows} usable, at least {needed} needed"
+                )
             }
             Error::MissingFeature { column } => {
-                write!(f, "column \"{column}\", which the model was trained on, is not in the input")
+                write!(
+                    f,
+                    "column \"{column}\", which the model was trained on, is not in the input"
+                )
             }
             Error::BadNumber { row, column, value } => {
-                write!(f, "row {row}, column \"{column}\": \"{value}\" is not a number")
+                write!(
+                    f,
+                    "row {row}, column \"{column}\": \"{value}\" is not a number"
+                )
             }
             Error::InvalidParam(m) => write!(f, "invalid parameter: {m}"),
             Error::BadModel(m) => write!(f, "not a usable model file: {m}"),

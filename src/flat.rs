@@ -75,12 +75,29 @@ impl FlatForest {
                     Node::Leaf { offset } => {
                         let o = offset as usize;
                         let far = f.leaf_values.len() as u32;
-                        f.leaf_values.extend_from_slice(&tree.values[o..o + n_outputs]);
-                        f.nodes.push(FlatNode { threshold: 0.0, far, feature: 0, flags: LEAF });
+                        f.leaf_values
+                            .extend_from_slice(&tree.values[o..o + n_outputs]);
+                        f.nodes.push(FlatNode {
+                            threshold: 0.0,
+                            far,
+                            feature: 0,
+                            flags: LEAF,
+                        });
                     }
-                    Node::Split { feature, threshold, missing_left, left, right } => {
+                    Node::Split {
+                        feature,
+                        threshold,
+                        missing_left,
+                        left,
+                        right,
+                    } => {
                         let flags = if missing_left { MISSING_LEFT } else { 0 };
-                        f.nodes.push(FlatNode { threshold, far: 0, feature, flags });
+                        f.nodes.push(FlatNode {
+                            threshold,
+                            far: 0,
+                            feature,
+                            flags,
+                        });
                         stack.push((right as usize, Some(idx)));
                         stack.push((left as usize, None));
                     }
@@ -151,7 +168,11 @@ impl FlatForest {
                 return n.far as usize;
             }
             let x = row[n.feature as usize];
-            let left = if x.is_nan() { n.flags & MISSING_LEFT != 0 } else { x <= n.threshold };
+            let left = if x.is_nan() {
+                n.flags & MISSING_LEFT != 0
+            } else {
+                x <= n.threshold
+            };
             i = if left { i + 1 } else { n.far as usize };
         }
     }
@@ -248,7 +269,12 @@ mod wire {
                 return Err("node arrays differ in length".into());
             }
             let nodes = (0..n)
-                .map(|i| FlatNode { threshold: w.threshold[i], far: w.far[i], feature: w.feature[i], flags: w.flags[i] })
+                .map(|i| FlatNode {
+                    threshold: w.threshold[i],
+                    far: w.far[i],
+                    feature: w.feature[i],
+                    flags: w.flags[i],
+                })
                 .collect();
             let f = FlatForest {
                 n_features: w.n_features,

@@ -17,10 +17,14 @@ pub fn map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
 #[cfg(not(target_arch = "wasm32"))]
 pub fn for_chunks<T: Send>(out: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
     use rayon::prelude::*;
-    out.par_chunks_mut(chunk.max(1)).enumerate().for_each(|(i, c)| f(i, c));
+    out.par_chunks_mut(chunk.max(1))
+        .enumerate()
+        .for_each(|(i, c)| f(i, c));
 }
 
 #[cfg(target_arch = "wasm32")]
 pub fn for_chunks<T: Send>(out: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
-    out.chunks_mut(chunk.max(1)).enumerate().for_each(|(i, c)| f(i, c));
+    out.chunks_mut(chunk.max(1))
+        .enumerate()
+        .for_each(|(i, c)| f(i, c));
 }

@@ -48,28 +48,44 @@ pub fn shuffled(n: usize, seed: u64) -> Vec<usize> {
 
 pub fn prepare(table: &Table, opts: &TrainOptions) -> Result<Prepared> {
     if !(0.0..1.0).contains(&opts.test_fraction) {
-        return Err(Error::InvalidParam(format!("test fraction {} must be in [0, 1)", opts.test_fraction)));
+        return Err(Error::InvalidParam(format!(
+            "test fraction {} must be in [0, 1)",
+            opts.test_fraction
+        )));
     }
     let t = table
         .column_index(&opts.target)
-        .ok_or_else(|| Error::TargetMissing { target: opts.target.clone(), available: table.headers.clone() })?;
+        .ok_or_else(|| Error::TargetMissing {
+            target: opts.target.clone(),
+            available: table.headers.clone(),
+        })?;
     let task = match opts.task {
         Some(task) => task,
         None => detect_task(&summarize(table)[t]),
     };
     let rows = usable_rows(table, &opts.target, task)?;
-    let order: Vec<usize> = shuffled(rows.len(), opts.params.seed).into_iter().map(|i| rows[i]).collect();
+    let order: Vec<usize> = shuffled(rows.len(), opts.params.seed)
+        .into_iter()
+        .map(|i| rows[i])
+        .collect();
     let n_test = (opts.test_fraction * rows.len() as f64).ceil() as usize;
     let n_train = rows.len() - n_test;
     if n_train < MIN_ROWS {
-        return Err(Error::TooFewRows { rows: n_train, needed: MIN_ROWS });
+        return Err(Error::TooFewRows {
+            rows: n_train,
+            needed: MIN_ROWS,
+        });
     }
     let (test_rows, train_rows) = order.split_at(n_test);
     let mut train_sorted = train_rows.to_vec();
     train_sorted.sort_unstable();
     let schema = Schema::fit(table, &opts.target, task, &train_sorted)?;
     let train = schema.encode(table, train_rows)?;
-    let kept: Vec<usize> = test_rows.iter().copied().filter(|&i| schema.target_known(table, i)).collect();
+    let kept: Vec<usize> = test_rows
+        .iter()
+        .copied()
+        .filter(|&i| schema.target_known(table, i))
+        .collect();
     let test = schema.encode(table, &kept)?;
     Ok(Prepared {
         task,
@@ -127,7 +143,13 @@ pub fn train(prep: &Prepared, params: &Params, on_tree: &(dyn Fn() + Sync)) -> R
     let trainer = Trainer::new(&prep.train, params)?;
     let forest = trainer.train(on_tree);
     let oob = trainer.oob_score(&forest);
-    Ok(Model::new(prep.schema.clone(), params.clone(), &forest, oob, prep.train.n_rows))
+    Ok(Model::new(
+        prep.schema.clone(),
+        params.clone(),
+        &forest,
+        oob,
+        prep.train.n_rows,
+    ))
 }
 
 #[cfg(test)]
@@ -138,7 +160,12 @@ mod tests {
     #[test]
     fn too_few_rows_is_an_error() {
         let t = read_table(b"a,y\n1,0\n2,1\n3,0\n4,1\n").unwrap();
-        let opts = TrainOptions { target: "y".into(), task: None, params: Params::default(), test_fraction: 0.25 };
+        let opts = TrainOptions {
+            target: "y".into(),
+            task: None,
+            params: Params::default(),
+            test_fraction: 0.25,
+        };
         assert!(matches!(prepare(&t, &opts), Err(Error::TooFewRows { .. })));
     }
 

@@ -3,7 +3,10 @@
 use std::process::Command;
 
 fn forest(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_forest")).args(args).output().expect("forest runs")
+    Command::new(env!("CARGO_BIN_EXE_forest"))
+        .args(args)
+        .output()
+        .expect("forest runs")
 }
 
 fn tmp(name: &str) -> std::path::PathBuf {
@@ -16,12 +19,27 @@ fn tmp(name: &str) -> std::path::PathBuf {
 fn train_json_then_predict() {
     let model = tmp("bc.json");
     let out = forest(&[
-        "train", "--csv", "assets/breast_cancer.csv", "--target", "diagnosis", "--trees", "20",
-        "--seed", "1", "--json", "--model-out", model.to_str().unwrap(),
+        "train",
+        "--csv",
+        "assets/breast_cancer.csv",
+        "--target",
+        "diagnosis",
+        "--trees",
+        "20",
+        "--seed",
+        "1",
+        "--json",
+        "--model-out",
+        model.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("exactly one JSON object");
+    let v: serde_json::Value =
+        serde_json::from_str(stdout.trim()).expect("exactly one JSON object");
     assert_eq!(v["task"], "classification");
     assert_eq!(v["rows"], 569);
     assert_eq!(v["features"], 30);
@@ -33,13 +51,25 @@ fn train_json_then_predict() {
 
     let preds = tmp("bc.csv");
     let out = forest(&[
-        "predict", "--model", model.to_str().unwrap(), "--csv", "assets/breast_cancer.csv", "--out",
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--csv",
+        "assets/breast_cancer.csv",
+        "--out",
         preds.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(&preds).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next().unwrap(), "prediction,proba_benign,proba_malignant");
+    assert_eq!(
+        lines.next().unwrap(),
+        "prediction,proba_benign,proba_malignant"
+    );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 569);
     // Same order as the input: the first row of breast_cancer.csv is malignant.
@@ -49,13 +79,25 @@ fn train_json_then_predict() {
         .skip(1)
         .map(|l| l.rsplit(',').next().unwrap().to_string())
         .collect();
-    let hits = rows.iter().zip(&truth).filter(|(r, t)| r.split(',').next().unwrap() == t.as_str()).count();
+    let hits = rows
+        .iter()
+        .zip(&truth)
+        .filter(|(r, t)| r.split(',').next().unwrap() == t.as_str())
+        .count();
     assert!(hits > 540, "{hits} of 569 agree with the truth");
 }
 
 #[test]
 fn regression_text_report() {
-    let out = forest(&["train", "--csv", "assets/diabetes.csv", "--target", "progression", "--trees", "10"]);
+    let out = forest(&[
+        "train",
+        "--csv",
+        "assets/diabetes.csv",
+        "--target",
+        "progression",
+        "--trees",
+        "10",
+    ]);
     assert!(out.status.success());
     let s = String::from_utf8(out.stdout).unwrap();
     assert!(s.contains("regression (detected)"), "{s}");
@@ -68,17 +110,49 @@ fn errors_are_one_line_and_non_zero() {
     let bad = tmp("ragged.csv");
     std::fs::write(&bad, "a,b,c\n1,2,3\n4,5\n").unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["train", "--csv", bad.to_str().unwrap(), "--target", "c"], "row 2 (line 3) has 2 fields"),
-        (vec!["train", "--csv", "assets/diabetes.csv", "--target", "nope"], "\"nope\" is not in the header"),
-        (vec!["train", "--csv", "/no/such/file.csv", "--target", "x"], "cannot read /no/such/file.csv"),
-        (vec!["train", "--csv", "assets/diabetes.csv", "--target", "sex", "--max-features", "lots"], "max features"),
-        (vec!["predict", "--model", "assets/diabetes.csv", "--csv", "assets/diabetes.csv"], "not a usable model file"),
+        (
+            vec!["train", "--csv", bad.to_str().unwrap(), "--target", "c"],
+            "row 2 (line 3) has 2 fields",
+        ),
+        (
+            vec!["train", "--csv", "assets/diabetes.csv", "--target", "nope"],
+            "\"nope\" is not in the header",
+        ),
+        (
+            vec!["train", "--csv", "/no/such/file.csv", "--target", "x"],
+            "cannot read /no/such/file.csv",
+        ),
+        (
+            vec![
+                "train",
+                "--csv",
+                "assets/diabetes.csv",
+                "--target",
+                "sex",
+                "--max-features",
+                "lots",
+            ],
+            "max features",
+        ),
+        (
+            vec![
+                "predict",
+                "--model",
+                "assets/diabetes.csv",
+                "--csv",
+                "assets/diabetes.csv",
+            ],
+            "not a usable model file",
+        ),
     ];
     for (args, want) in cases {
         let out = forest(&args);
         assert!(!out.status.success(), "{args:?}");
         let err = String::from_utf8(out.stderr).unwrap();
-        assert!(err.starts_with("error: ") && err.contains(want), "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(want),
+            "{args:?}: {err}"
+        );
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     }
 }

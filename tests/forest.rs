@@ -10,13 +10,20 @@ use gpuforest::pipeline::{TrainOptions, evaluate, prepare, train};
 use proptest::prelude::*;
 
 fn params(trees: usize, seed: u64) -> Params {
-    Params { n_trees: trees, seed, ..Params::default() }
+    Params {
+        n_trees: trees,
+        seed,
+        ..Params::default()
+    }
 }
 
 fn holdout(d: &Dataset) -> (Dataset, Dataset) {
     let n = d.n_rows;
     let cut = n * 3 / 4;
-    (d.subset(&(0..cut).collect::<Vec<_>>()), d.subset(&(cut..n).collect::<Vec<_>>()))
+    (
+        d.subset(&(0..cut).collect::<Vec<_>>()),
+        d.subset(&(cut..n).collect::<Vec<_>>()),
+    )
 }
 
 #[test]
@@ -29,12 +36,25 @@ fn the_root_split_finds_the_informative_feature_and_threshold() {
         x.extend([((i * 37) % 11) as f32, v, ((i * 13) % 7) as f32]);
         y.push(u32::from(v > 0.5));
     }
-    let d = Dataset { n_rows: 400, n_features: 3, x, target: Target::Classes(y), n_classes: 2 };
-    let p = Params { n_trees: 1, bootstrap: false, max_features: Some(MaxFeatures::All), ..Params::default() };
+    let d = Dataset {
+        n_rows: 400,
+        n_features: 3,
+        x,
+        target: Target::Classes(y),
+        n_classes: 2,
+    };
+    let p = Params {
+        n_trees: 1,
+        bootstrap: false,
+        max_features: Some(MaxFeatures::All),
+        ..Params::default()
+    };
     let t = Trainer::new(&d, &p).unwrap();
     let f = t.train(&|| {});
     match f.trees[0].nodes[0] {
-        Node::Split { feature, threshold, .. } => {
+        Node::Split {
+            feature, threshold, ..
+        } => {
             assert_eq!(feature, 1);
             // Between the training values 0.50 and 0.51.
             assert!(threshold >= 0.5 && threshold < 0.51, "{threshold}");
@@ -61,8 +81,17 @@ fn missing_values_follow_the_learned_direction() {
         x.push(v);
         y.push(c);
     }
-    let d = Dataset { n_rows: 600, n_features: 1, x, target: Target::Classes(y), n_classes: 2 };
-    let p = Params { n_trees: 5, ..Params::default() };
+    let d = Dataset {
+        n_rows: 600,
+        n_features: 1,
+        x,
+        target: Target::Classes(y),
+        n_classes: 2,
+    };
+    let p = Params {
+        n_trees: 5,
+        ..Params::default()
+    };
     let f = Trainer::new(&d, &p).unwrap().train(&|| {});
     let flat = FlatForest::from_trees(&f.trees, 1, 2);
     let mut out = [0.0f32; 2];
@@ -75,13 +104,25 @@ fn missing_values_follow_the_learned_direction() {
 #[test]
 fn same_seed_same_forest_with_any_thread_count() {
     let d = synth::classification(3000, 10, 5, 3, 11);
-    let p = Params { n_trees: 12, max_depth: Some(8), seed: 5, ..Params::default() };
+    let p = Params {
+        n_trees: 12,
+        max_depth: Some(8),
+        seed: 5,
+        ..Params::default()
+    };
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
             let t = Trainer::new(&d, &p).unwrap();
             let f = t.train(&|| {});
-            (FlatForest::from_trees(&f.trees, 10, 3), t.oob_score(&f), f.importances())
+            (
+                FlatForest::from_trees(&f.trees, 10, 3),
+                t.oob_score(&f),
+                f.importances(),
+            )
         })
     };
     let one = run(1);
@@ -89,7 +130,15 @@ fn same_seed_same_forest_with_any_thread_count() {
     assert_eq!(one, run(4));
     assert_eq!(one, two);
     // A different seed gives a different forest.
-    let other = Trainer::new(&d, &Params { seed: 6, ..p.clone() }).unwrap().train(&|| {});
+    let other = Trainer::new(
+        &d,
+        &Params {
+            seed: 6,
+            ..p.clone()
+        },
+    )
+    .unwrap()
+    .train(&|| {});
     assert_ne!(FlatForest::from_trees(&other.trees, 10, 3), one.0);
 }
 
@@ -112,8 +161,13 @@ fn learns_multiclass_and_regression() {
     let f = Trainer::new(&tr, &params(30, 1)).unwrap().train(&|| {});
     let flat = FlatForest::from_trees(&f.trees, 12, 4);
     let out = flat.predict(&te.x);
-    let pred: Vec<u32> = out.chunks(4).map(|p| gpuforest::forest::argmax(p) as u32).collect();
-    let Target::Classes(truth) = &te.target else { unreachable!() };
+    let pred: Vec<u32> = out
+        .chunks(4)
+        .map(|p| gpuforest::forest::argmax(p) as u32)
+        .collect();
+    let Target::Classes(truth) = &te.target else {
+        unreachable!()
+    };
     let acc = accuracy(truth, &pred);
     assert!(acc > 0.75, "accuracy {acc}");
     // Probabilities sum to one.
@@ -126,7 +180,9 @@ fn learns_multiclass_and_regression() {
     let f = Trainer::new(&tr, &params(30, 1)).unwrap().train(&|| {});
     let flat = FlatForest::from_trees(&f.trees, 8, 1);
     let pred: Vec<f64> = flat.predict(&te.x).iter().map(|&v| f64::from(v)).collect();
-    let Target::Values(truth) = &te.target else { unreachable!() };
+    let Target::Values(truth) = &te.target else {
+        unreachable!()
+    };
     let score = r2(truth, &pred);
     assert!(score > 0.8, "R² {score}");
 }
@@ -134,7 +190,12 @@ fn learns_multiclass_and_regression() {
 #[test]
 fn max_depth_and_min_samples_leaf_are_respected() {
     let d = synth::classification(2000, 8, 4, 2, 4);
-    let p = Params { n_trees: 4, max_depth: Some(3), min_samples_leaf: 20, ..Params::default() };
+    let p = Params {
+        n_trees: 4,
+        max_depth: Some(3),
+        min_samples_leaf: 20,
+        ..Params::default()
+    };
     let t = Trainer::new(&d, &p).unwrap();
     let f = t.train(&|| {});
     for tree in &f.trees {
@@ -142,7 +203,12 @@ fn max_depth_and_min_samples_leaf_are_respected() {
         assert!(tree.n_leaves() <= 8);
     }
     // min_samples_leaf: without bootstrap every leaf holds at least 20 training rows.
-    let p = Params { n_trees: 1, bootstrap: false, min_samples_leaf: 20, ..Params::default() };
+    let p = Params {
+        n_trees: 1,
+        bootstrap: false,
+        min_samples_leaf: 20,
+        ..Params::default()
+    };
     let f = Trainer::new(&d, &p).unwrap().train(&|| {});
     let flat = FlatForest::from_trees(&f.trees, 8, 2);
     let mut per_leaf = std::collections::HashMap::new();
@@ -152,7 +218,11 @@ fn max_depth_and_min_samples_leaf_are_respected() {
         while flat.nodes[i].flags & LEAF == 0 {
             let n = flat.nodes[i];
             let x = row[n.feature as usize];
-            i = if x <= n.threshold { i + 1 } else { n.far as usize };
+            i = if x <= n.threshold {
+                i + 1
+            } else {
+                n.far as usize
+            };
         }
         *per_leaf.entry(i).or_insert(0) += 1;
     }
@@ -161,7 +231,12 @@ fn max_depth_and_min_samples_leaf_are_respected() {
 
 fn model_from_csv(csv: &[u8], target: &str) -> (Model, gpuforest::pipeline::Prepared) {
     let table = read_table(csv).unwrap();
-    let opts = TrainOptions { target: target.into(), task: None, params: params(10, 2), test_fraction: 0.25 };
+    let opts = TrainOptions {
+        target: target.into(),
+        task: None,
+        params: params(10, 2),
+        test_fraction: 0.25,
+    };
     let prep = prepare(&table, &opts).unwrap();
     let m = train(&prep, &opts.params, &|| {}).unwrap();
     (m, prep)
@@ -178,7 +253,11 @@ fn model_round_trips_through_json() {
     assert!(evaluate(&back, &prep.test).accuracy.unwrap() > 0.9);
     // Compact: well under 16 bytes of JSON per node on average is not promised, but a
     // 10-tree model of this size stays small.
-    assert!(text.len() < 60 * m.forest.nodes.len() + 10_000, "{} bytes", text.len());
+    assert!(
+        text.len() < 60 * m.forest.nodes.len() + 10_000,
+        "{} bytes",
+        text.len()
+    );
 }
 
 #[test]
@@ -187,7 +266,9 @@ fn loading_something_else_is_a_clear_error() {
     assert!(e.contains("not JSON"), "{e}");
     let e = Model::from_json(r#"{"a": 1}"#).unwrap_err().to_string();
     assert!(e.contains("not a model of this program"), "{e}");
-    let e = Model::from_json(r#"{"format": "gpuforest-model", "version": 99}"#).unwrap_err().to_string();
+    let e = Model::from_json(r#"{"format": "gpuforest-model", "version": 99}"#)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("version 99"), "{e}");
     // A well-formed model whose child index was tampered with is refused, not followed.
     let csv = std::fs::read("assets/diabetes.csv").unwrap();
@@ -216,7 +297,11 @@ fn categorical_features_and_unseen_categories() {
 
 /// A forest trained on random data with missing cells, and query rows that hit thresholds
 /// exactly, are missing, or are infinite.
-fn forest_and_rows(seed: u64, classes: usize, n_features: usize) -> (Vec<gpuforest::forest::Tree>, FlatForest, Vec<f32>) {
+fn forest_and_rows(
+    seed: u64,
+    classes: usize,
+    n_features: usize,
+) -> (Vec<gpuforest::forest::Tree>, FlatForest, Vec<f32>) {
     let mut d = if classes == 0 {
         synth::regression(300, n_features, n_features.min(3), 2.0, seed)
     } else {
@@ -227,12 +312,22 @@ fn forest_and_rows(seed: u64, classes: usize, n_features: usize) -> (Vec<gpufore
             *v = f32::NAN;
         }
     }
-    let p = Params { n_trees: 7, seed, max_depth: Some(1 + (seed % 9) as usize), ..Params::default() };
+    let p = Params {
+        n_trees: 7,
+        seed,
+        max_depth: Some(1 + (seed % 9) as usize),
+        ..Params::default()
+    };
     let f = Trainer::new(&d, &p).unwrap().train(&|| {});
     let n_out = if classes == 0 { 1 } else { classes };
     let flat = FlatForest::from_trees(&f.trees, n_features, n_out);
     let mut rows = d.x[..50 * n_features].to_vec();
-    let thresholds: Vec<f32> = flat.nodes.iter().filter(|n| n.flags & LEAF == 0).map(|n| n.threshold).collect();
+    let thresholds: Vec<f32> = flat
+        .nodes
+        .iter()
+        .filter(|n| n.flags & LEAF == 0)
+        .map(|n| n.threshold)
+        .collect();
     for (i, v) in rows.iter_mut().enumerate() {
         match i % 5 {
             0 if !thresholds.is_empty() => *v = thresholds[i % thresholds.len()],

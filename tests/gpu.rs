@@ -9,7 +9,8 @@ use gpuforest::gpu::{GpuContext, GpuForest, Kernel};
 use proptest::prelude::*;
 
 fn context() -> GpuContext {
-    pollster::block_on(GpuContext::new()).expect("a Vulkan adapter (lavapipe: apt-get install mesa-vulkan-drivers)")
+    pollster::block_on(GpuContext::new())
+        .expect("a Vulkan adapter (lavapipe: apt-get install mesa-vulkan-drivers)")
 }
 
 fn with_missing(mut d: Dataset, every: usize, seed: u64) -> Dataset {
@@ -22,7 +23,12 @@ fn with_missing(mut d: Dataset, every: usize, seed: u64) -> Dataset {
 }
 
 fn forest(d: &Dataset, trees: usize, depth: usize, seed: u64) -> FlatForest {
-    let p = Params { n_trees: trees, max_depth: Some(depth), seed, ..Params::default() };
+    let p = Params {
+        n_trees: trees,
+        max_depth: Some(depth),
+        seed,
+        ..Params::default()
+    };
     let f = Trainer::new(d, &p).unwrap().train(&|| {});
     let n_out = if d.n_classes == 0 { 1 } else { d.n_classes };
     FlatForest::from_trees(&f.trees, d.n_features, n_out)
@@ -66,7 +72,11 @@ fn regression_matches_the_cpu() {
     let flat = forest(&d, 16, 12, 9);
     let mut g = GpuForest::new(context(), &flat, None).unwrap();
     for kernel in [Kernel::Direct, Kernel::Staged] {
-        assert_agrees(&flat, &g.predict_blocking(&d.x, kernel).unwrap().outputs, &d.x);
+        assert_agrees(
+            &flat,
+            &g.predict_blocking(&d.x, kernel).unwrap().outputs,
+            &d.x,
+        );
     }
 }
 
@@ -88,8 +98,16 @@ fn a_batch_over_the_binding_limit_is_chunked() {
         let run = g.predict_blocking(&x[..n * 8], Kernel::Auto).unwrap();
         assert_agrees(&flat, &run.outputs, &x[..n * 8]);
     }
-    assert!(g.predict_blocking(&[], Kernel::Auto).unwrap().outputs.is_empty());
-    assert!(g.predict_blocking(&[1.0; 7], Kernel::Auto).is_err(), "7 values are not whole 8-feature rows");
+    assert!(
+        g.predict_blocking(&[], Kernel::Auto)
+            .unwrap()
+            .outputs
+            .is_empty()
+    );
+    assert!(
+        g.predict_blocking(&[1.0; 7], Kernel::Auto).is_err(),
+        "7 values are not whole 8-feature rows"
+    );
 }
 
 #[test]

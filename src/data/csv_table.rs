@@ -85,8 +85,15 @@ fn detect_decimal_comma(rows: &[StringRecord], separator: u8) -> bool {
 pub fn read_table(bytes: &[u8]) -> Result<Table> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-        Error::Csv { line: Some(line), message: "the file is not valid UTF-8 text".into() }
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64
+            + 1;
+        Error::Csv {
+            line: Some(line),
+            message: "the file is not valid UTF-8 text".into(),
+        }
     })?;
     if text.trim().is_empty() {
         return Err(Error::EmptyFile);
@@ -125,23 +132,37 @@ pub fn read_table(bytes: &[u8]) -> Result<Table> {
         return Err(Error::NoDataRows);
     }
     let decimal_comma = detect_decimal_comma(&rows, separator);
-    Ok(Table { headers, rows, separator, decimal_comma })
+    Ok(Table {
+        headers,
+        rows,
+        separator,
+        decimal_comma,
+    })
 }
 
 fn check_headers(headers: &[String]) -> Result<()> {
     for (i, h) in headers.iter().enumerate() {
         if h.is_empty() {
-            return Err(Error::BadHeader { column: i + 1, message: "the header cell is empty".into() });
+            return Err(Error::BadHeader {
+                column: i + 1,
+                message: "the header cell is empty".into(),
+            });
         }
         if headers[..i].contains(h) {
-            return Err(Error::BadHeader { column: i + 1, message: format!("\"{h}\" appears twice") });
+            return Err(Error::BadHeader {
+                column: i + 1,
+                message: format!("\"{h}\" appears twice"),
+            });
         }
     }
     Ok(())
 }
 
 fn csv_error(e: &csv::Error) -> Error {
-    Error::Csv { line: e.position().map(|p| p.line()), message: e.to_string() }
+    Error::Csv {
+        line: e.position().map(|p| p.line()),
+        message: e.to_string(),
+    }
 }
 
 impl Table {
@@ -186,7 +207,10 @@ mod tests {
     #[test]
     fn empty_file_is_an_error() {
         assert_eq!(read_table(b"").unwrap_err(), Error::EmptyFile);
-        assert_eq!(read_table(b"\xEF\xBB\xBF  \n").unwrap_err(), Error::EmptyFile);
+        assert_eq!(
+            read_table(b"\xEF\xBB\xBF  \n").unwrap_err(),
+            Error::EmptyFile
+        );
     }
 
     #[test]
@@ -197,14 +221,31 @@ mod tests {
     #[test]
     fn ragged_row_names_row_and_line() {
         let e = read_table(b"a,b,c\n1,2,3\n4,5\n").unwrap_err();
-        assert_eq!(e, Error::RaggedRow { row: 2, line: 3, found: 2, expected: 3 });
-        assert!(e.to_string().contains("row 2 (line 3) has 2 fields but the header has 3"));
+        assert_eq!(
+            e,
+            Error::RaggedRow {
+                row: 2,
+                line: 3,
+                found: 2,
+                expected: 3
+            }
+        );
+        assert!(
+            e.to_string()
+                .contains("row 2 (line 3) has 2 fields but the header has 3")
+        );
     }
 
     #[test]
     fn duplicate_or_empty_header_is_an_error() {
-        assert!(matches!(read_table(b"a,a\n1,2\n").unwrap_err(), Error::BadHeader { column: 2, .. }));
-        assert!(matches!(read_table(b"a,,b\n1,2,3\n").unwrap_err(), Error::BadHeader { column: 2, .. }));
+        assert!(matches!(
+            read_table(b"a,a\n1,2\n").unwrap_err(),
+            Error::BadHeader { column: 2, .. }
+        ));
+        assert!(matches!(
+            read_table(b"a,,b\n1,2,3\n").unwrap_err(),
+            Error::BadHeader { column: 2, .. }
+        ));
     }
 
     #[test]

@@ -87,7 +87,9 @@ pub fn detect_task(summary: &ColumnSummary) -> Task {
 pub enum FeatureKind {
     Numeric,
     /// `categories[code]` is the text of the category with that code.
-    Categorical { categories: Vec<String> },
+    Categorical {
+        categories: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,7 +153,13 @@ impl Dataset {
             Target::Classes(c) => Target::Classes(idx.iter().map(|&i| c[i]).collect()),
             Target::Values(v) => Target::Values(idx.iter().map(|&i| v[i]).collect()),
         };
-        Dataset { n_rows: idx.len(), n_features: self.n_features, x, target, n_classes: self.n_classes }
+        Dataset {
+            n_rows: idx.len(),
+            n_features: self.n_features,
+            x,
+            target,
+            n_classes: self.n_classes,
+        }
     }
 }
 
@@ -165,12 +173,19 @@ pub fn usable_rows(table: &Table, target: &str, task: Task) -> Result<Vec<usize>
             continue;
         }
         if task == Task::Regression && parse_number(&r[t], table.decimal_comma).is_none() {
-            return Err(Error::BadTargetValue { row: i + 1, column: target.into(), value: r[t].to_string() });
+            return Err(Error::BadTargetValue {
+                row: i + 1,
+                column: target.into(),
+                value: r[t].to_string(),
+            });
         }
         rows.push(i);
     }
     if rows.is_empty() {
-        return Err(Error::UnusableTarget { target: target.into(), message: "every cell is missing".into() });
+        return Err(Error::UnusableTarget {
+            target: target.into(),
+            message: "every cell is missing".into(),
+        });
     }
     Ok(rows)
 }
@@ -178,7 +193,10 @@ pub fn usable_rows(table: &Table, target: &str, task: Task) -> Result<Vec<usize>
 fn target_index(table: &Table, target: &str) -> Result<usize> {
     table
         .column_index(target)
-        .ok_or_else(|| Error::TargetMissing { target: target.into(), available: table.headers.clone() })
+        .ok_or_else(|| Error::TargetMissing {
+            target: target.into(),
+            available: table.headers.clone(),
+        })
 }
 
 impl Schema {
@@ -226,14 +244,26 @@ impl Schema {
             let kind = if summary.numeric || summary.missing == table.n_rows() {
                 FeatureKind::Numeric
             } else {
-                FeatureKind::Categorical { categories: order_categories(table, c, train_rows, &stat) }
+                FeatureKind::Categorical {
+                    categories: order_categories(table, c, train_rows, &stat),
+                }
             };
-            features.push(FeatureSpec { name: summary.name.clone(), kind });
+            features.push(FeatureSpec {
+                name: summary.name.clone(),
+                kind,
+            });
         }
         if features.is_empty() {
-            return Err(Error::InvalidParam("the table has no feature column besides the target".into()));
+            return Err(Error::InvalidParam(
+                "the table has no feature column besides the target".into(),
+            ));
         }
-        Ok(Schema { target: target.into(), task, features, classes })
+        Ok(Schema {
+            target: target.into(),
+            task,
+            features,
+            classes,
+        })
     }
 
     pub fn n_features(&self) -> usize {
@@ -249,16 +279,26 @@ impl Schema {
         let cols: Vec<usize> = self
             .features
             .iter()
-            .map(|f| table.column_index(&f.name).ok_or_else(|| Error::MissingFeature { column: f.name.clone() }))
+            .map(|f| {
+                table
+                    .column_index(&f.name)
+                    .ok_or_else(|| Error::MissingFeature {
+                        column: f.name.clone(),
+                    })
+            })
             .collect::<Result<_>>()?;
         let lookups: Vec<Option<std::collections::HashMap<&str, f32>>> = self
             .features
             .iter()
             .map(|f| match &f.kind {
                 FeatureKind::Numeric => None,
-                FeatureKind::Categorical { categories } => {
-                    Some(categories.iter().enumerate().map(|(i, c)| (c.as_str(), i as f32)).collect())
-                }
+                FeatureKind::Categorical { categories } => Some(
+                    categories
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| (c.as_str(), i as f32))
+                        .collect(),
+                ),
             })
             .collect();
         let mut x = Vec::with_capacity(rows.len() * cols.len());
@@ -270,12 +310,13 @@ impl Schema {
                     f32::NAN
                 } else {
                     match &lookups[f] {
-                        None => parse_number(cell, table.decimal_comma).ok_or_else(|| Error::BadNumber {
-                            row: i + 1,
-                            column: self.features[f].name.clone(),
-                            value: cell.to_string(),
-                        })
-                        .map(|v| (v as f32).clamp(f32::MIN, f32::MAX))?,
+                        None => parse_number(cell, table.decimal_comma)
+                            .ok_or_else(|| Error::BadNumber {
+                                row: i + 1,
+                                column: self.features[f].name.clone(),
+                                value: cell.to_string(),
+                            })
+                            .map(|v| (v as f32).clamp(f32::MIN, f32::MAX))?,
                         Some(map) => map.get(cell.trim()).copied().unwrap_or(f32::NAN),
                     }
                 };
@@ -296,9 +337,14 @@ impl Schema {
                     let cell = table.rows[i][t].trim();
                     // A class unseen in training is an error for training data; for test
                     // rows the caller drops such rows before encoding.
-                    let k = self.classes.iter().position(|c| c == cell).ok_or_else(|| Error::UnusableTarget {
-                        target: self.target.clone(),
-                        message: format!("row {}: class \"{cell}\" is not among the model's classes", i + 1),
+                    let k = self.classes.iter().position(|c| c == cell).ok_or_else(|| {
+                        Error::UnusableTarget {
+                            target: self.target.clone(),
+                            message: format!(
+                                "row {}: class \"{cell}\" is not among the model's classes",
+                                i + 1
+                            ),
+                        }
                     })?;
                     labels.push(k as u32);
                 }
@@ -307,21 +353,31 @@ impl Schema {
             Task::Regression => Target::Values(
                 rows.iter()
                     .map(|&i| {
-                        parse_number(&table.rows[i][t], table.decimal_comma).ok_or_else(|| Error::BadTargetValue {
-                            row: i + 1,
-                            column: self.target.clone(),
-                            value: table.rows[i][t].to_string(),
+                        parse_number(&table.rows[i][t], table.decimal_comma).ok_or_else(|| {
+                            Error::BadTargetValue {
+                                row: i + 1,
+                                column: self.target.clone(),
+                                value: table.rows[i][t].to_string(),
+                            }
                         })
                     })
                     .collect::<Result<_>>()?,
             ),
         };
-        Ok(Dataset { n_rows: rows.len(), n_features: self.n_features(), x, target, n_classes: self.classes.len() })
+        Ok(Dataset {
+            n_rows: rows.len(),
+            n_features: self.n_features(),
+            x,
+            target,
+            n_classes: self.classes.len(),
+        })
     }
 
     /// Whether row `i`'s target is a known class (classification) or a number (regression).
     pub fn target_known(&self, table: &Table, i: usize) -> bool {
-        let Some(t) = table.column_index(&self.target) else { return false };
+        let Some(t) = table.column_index(&self.target) else {
+            return false;
+        };
         let cell = &table.rows[i][t];
         if is_missing(cell) {
             return false;
@@ -335,7 +391,10 @@ impl Schema {
 
 /// Class labels sorted numerically when all are numbers, else as text.
 fn class_labels(table: &Table, t: usize, rows: &[usize]) -> Vec<String> {
-    let mut labels: Vec<String> = rows.iter().map(|&i| table.rows[i][t].trim().to_string()).collect();
+    let mut labels: Vec<String> = rows
+        .iter()
+        .map(|&i| table.rows[i][t].trim().to_string())
+        .collect();
     labels.sort();
     labels.dedup();
     let nums: Option<Vec<f64>> = labels.iter().map(|l| l.parse::<f64>().ok()).collect();
@@ -352,7 +411,11 @@ fn majority_class(table: &Table, t: usize, rows: &[usize]) -> String {
     for &i in rows {
         *counts.entry(table.rows[i][t].trim()).or_default() += 1;
     }
-    counts.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0))).map(|(k, _)| k.to_string()).unwrap_or_default()
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+        .map(|(k, _)| k.to_string())
+        .unwrap_or_default()
 }
 
 fn order_categories(table: &Table, c: usize, rows: &[usize], stat: &[f64]) -> Vec<String> {
@@ -366,7 +429,10 @@ fn order_categories(table: &Table, c: usize, rows: &[usize], stat: &[f64]) -> Ve
         e.0 += stat[i];
         e.1 += 1;
     }
-    let mut cats: Vec<(f64, String)> = acc.into_iter().map(|(k, (s, n))| (s / n as f64, k)).collect();
+    let mut cats: Vec<(f64, String)> = acc
+        .into_iter()
+        .map(|(k, (s, n))| (s / n as f64, k))
+        .collect();
     cats.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
     cats.into_iter().map(|c| c.1).collect()
 }
@@ -396,7 +462,10 @@ mod tests {
         let rows = all(&t);
         let s = Schema::fit(&t, "y", Task::Classification, &rows).unwrap();
         assert_eq!(s.classes, vec!["a", "b"]);
-        assert!(matches!(s.features[0].kind, FeatureKind::Categorical { .. }));
+        assert!(matches!(
+            s.features[0].kind,
+            FeatureKind::Categorical { .. }
+        ));
         let d = s.encode(&t, &rows).unwrap();
         assert!(d.row(1)[1].is_nan());
         assert!(d.row(3)[0].is_nan());
@@ -419,17 +488,30 @@ mod tests {
     #[test]
     fn target_without_usable_value_is_an_error() {
         let t = read_table(b"a,b\n1,\n2,NA\n").unwrap();
-        assert!(matches!(usable_rows(&t, "b", Task::Regression).unwrap_err(), Error::UnusableTarget { .. }));
+        assert!(matches!(
+            usable_rows(&t, "b", Task::Regression).unwrap_err(),
+            Error::UnusableTarget { .. }
+        ));
         let t = read_table(b"a,b\n1,x\n2,x\n").unwrap();
         let rows = usable_rows(&t, "b", Task::Classification).unwrap();
-        assert!(matches!(Schema::fit(&t, "b", Task::Classification, &rows).unwrap_err(), Error::UnusableTarget { .. }));
+        assert!(matches!(
+            Schema::fit(&t, "b", Task::Classification, &rows).unwrap_err(),
+            Error::UnusableTarget { .. }
+        ));
     }
 
     #[test]
     fn bad_regression_target_names_row_and_column() {
         let t = read_table(b"a,y\n1,2.0\n2,oops\n").unwrap();
         let e = usable_rows(&t, "y", Task::Regression).unwrap_err();
-        assert_eq!(e, Error::BadTargetValue { row: 2, column: "y".into(), value: "oops".into() });
+        assert_eq!(
+            e,
+            Error::BadTargetValue {
+                row: 2,
+                column: "y".into(),
+                value: "oops".into()
+            }
+        );
     }
 
     #[test]
@@ -438,9 +520,19 @@ mod tests {
         let s = Schema::fit(&t, "y", Task::Regression, &[0, 1]).unwrap();
         let t2 = read_table(b"a\n1\nabc\n").unwrap();
         let e = s.encode_features(&t2, &[0, 1]).unwrap_err();
-        assert_eq!(e, Error::BadNumber { row: 2, column: "a".into(), value: "abc".into() });
+        assert_eq!(
+            e,
+            Error::BadNumber {
+                row: 2,
+                column: "a".into(),
+                value: "abc".into()
+            }
+        );
         let t3 = read_table(b"b\n1\n").unwrap();
-        assert_eq!(s.encode_features(&t3, &[0]).unwrap_err(), Error::MissingFeature { column: "a".into() });
+        assert_eq!(
+            s.encode_features(&t3, &[0]).unwrap_err(),
+            Error::MissingFeature { column: "a".into() }
+        );
     }
 
     #[test]

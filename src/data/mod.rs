@@ -4,4 +4,6 @@ pub mod dataset;
 pub mod synth;
 
 pub use csv_table::{Table, read_table};
-pub use dataset::{Dataset, FeatureKind, FeatureSpec, Schema, Target, Task, detect_task, summarize, usable_rows};
+pub use dataset::{
+    Dataset, FeatureKind, FeatureSpec, Schema, Target, Task, detect_task, summarize, usable_rows,
+};

@@ -16,7 +16,13 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
 
 /// `rows` x `features` classification data with `classes` classes, of which `informative`
 /// features carry the signal (at most `features`), `informative / 2` more are redundant.
-pub fn classification(rows: usize, features: usize, informative: usize, classes: usize, seed: u64) -> Dataset {
+pub fn classification(
+    rows: usize,
+    features: usize,
+    informative: usize,
+    classes: usize,
+    seed: u64,
+) -> Dataset {
     let informative = informative.clamp(1, features.max(1));
     let redundant = (informative / 2).min(features - informative);
     let classes = classes.max(2);
@@ -24,12 +30,23 @@ pub fn classification(rows: usize, features: usize, informative: usize, classes:
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n_clusters = classes * clusters_per_class;
     let centroids: Vec<Vec<f64>> = (0..n_clusters)
-        .map(|_| (0..informative).map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 }).collect())
+        .map(|_| {
+            (0..informative)
+                .map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 })
+                .collect()
+        })
         .collect();
     // A random linear map per cluster gives the clusters different shapes.
-    let mixing: Vec<Vec<f64>> =
-        (0..n_clusters).map(|_| (0..informative * informative).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect()).collect();
-    let redundant_w: Vec<f64> = (0..informative * redundant).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect();
+    let mixing: Vec<Vec<f64>> = (0..n_clusters)
+        .map(|_| {
+            (0..informative * informative)
+                .map(|_| rng.random::<f64>() * 2.0 - 1.0)
+                .collect()
+        })
+        .collect();
+    let redundant_w: Vec<f64> = (0..informative * redundant)
+        .map(|_| rng.random::<f64>() * 2.0 - 1.0)
+        .collect();
     let mut x = Vec::with_capacity(rows * features);
     let mut labels = Vec::with_capacity(rows);
     let mut z = vec![0.0; informative];
@@ -51,7 +68,9 @@ pub fn classification(rows: usize, features: usize, informative: usize, classes:
         let mut row = vec![0.0f64; features];
         row[..informative].copy_from_slice(&inf);
         for k in 0..redundant {
-            row[informative + k] = (0..informative).map(|i| redundant_w[k * informative + i] * inf[i]).sum();
+            row[informative + k] = (0..informative)
+                .map(|i| redundant_w[k * informative + i] * inf[i])
+                .sum();
         }
         for v in row.iter_mut().skip(informative + redundant) {
             *v = normal(&mut rng);
@@ -71,16 +90,30 @@ pub fn classification(rows: usize, features: usize, informative: usize, classes:
     for i in (1..rows).rev() {
         order.swap(i, rng.random_range(0..=i as u32) as usize);
     }
-    let d = Dataset { n_rows: rows, n_features: features, x, target: Target::Classes(labels), n_classes: classes };
+    let d = Dataset {
+        n_rows: rows,
+        n_features: features,
+        x,
+        target: Target::Classes(labels),
+        n_classes: classes,
+    };
     d.subset(&order)
 }
 
 /// `rows` x `features` regression data: a linear function of `informative` features plus a
 /// product term and Gaussian noise.
-pub fn regression(rows: usize, features: usize, informative: usize, noise: f64, seed: u64) -> Dataset {
+pub fn regression(
+    rows: usize,
+    features: usize,
+    informative: usize,
+    noise: f64,
+    seed: u64,
+) -> Dataset {
     let informative = informative.clamp(1, features.max(1));
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let w: Vec<f64> = (0..informative).map(|_| rng.random::<f64>() * 100.0).collect();
+    let w: Vec<f64> = (0..informative)
+        .map(|_| rng.random::<f64>() * 100.0)
+        .collect();
     let mut x = Vec::with_capacity(rows * features);
     let mut y = Vec::with_capacity(rows);
     for _ in 0..rows {
@@ -93,7 +126,13 @@ pub fn regression(rows: usize, features: usize, informative: usize, noise: f64, 
         x.extend(row.iter().map(|&v| v as f32));
         y.push(t);
     }
-    Dataset { n_rows: rows, n_features: features, x, target: Target::Values(y), n_classes: 0 }
+    Dataset {
+        n_rows: rows,
+        n_features: features,
+        x,
+        target: Target::Values(y),
+        n_classes: 0,
+    }
 }
 
 /// Writes a dataset as CSV (features `f0..`, target `target`), for the CLI and comparisons.

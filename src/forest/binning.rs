@@ -67,7 +67,11 @@ pub fn fit_feature(values: impl Iterator<Item = f32>, n: usize, max_bins: usize)
 /// Code of value `v` for a feature with `edges`.
 #[inline]
 pub fn code(edges: &[f32], v: f32) -> u8 {
-    if v.is_nan() { edges.len() as u8 + 1 } else { edges.partition_point(|&e| e < v) as u8 }
+    if v.is_nan() {
+        edges.len() as u8 + 1
+    } else {
+        edges.partition_point(|&e| e < v) as u8
+    }
 }
 
 impl Binned {
@@ -80,11 +84,24 @@ impl Binned {
         let columns: Vec<Vec<u8>> = crate::parallel::map(n_features, |f| {
             let e = &edges[f];
             let missing = e.len() as u8 + 1;
-            column(f).map(|v| if v.is_nan() { missing } else { e.partition_point(|&t| t < v) as u8 }).collect()
+            column(f)
+                .map(|v| {
+                    if v.is_nan() {
+                        missing
+                    } else {
+                        e.partition_point(|&t| t < v) as u8
+                    }
+                })
+                .collect()
         });
         // Value bins = edges + 1; missing code = that count.
         let n_bins = edges.iter().map(|e| e.len() + 1).collect();
-        Binned { n_rows, columns, n_bins, bins: Bins { edges } }
+        Binned {
+            n_rows,
+            columns,
+            n_bins,
+            bins: Bins { edges },
+        }
     }
 }
 
@@ -103,7 +120,9 @@ mod tests {
 
     #[test]
     fn many_values_get_quantile_bins_within_limit() {
-        let x: Vec<f32> = (0..10_000).map(|i| ((i * 7919) % 10_000) as f32 * 0.5).collect();
+        let x: Vec<f32> = (0..10_000)
+            .map(|i| ((i * 7919) % 10_000) as f32 * 0.5)
+            .collect();
         let b = Binned::new(&x, x.len(), 1, 255);
         assert!(b.n_bins[0] <= 255 && b.n_bins[0] > 200, "{}", b.n_bins[0]);
         // Roughly equal bin populations.

@@ -47,12 +47,21 @@ impl Predictions {
     }
     /// Most probable class per row (classification).
     pub fn labels(&self) -> Vec<u32> {
-        self.outputs.chunks_exact(self.n_outputs).map(|p| argmax(p) as u32).collect()
+        self.outputs
+            .chunks_exact(self.n_outputs)
+            .map(|p| argmax(p) as u32)
+            .collect()
     }
 }
 
 impl Model {
-    pub fn new(schema: Schema, params: Params, forest: &Forest, oob_score: Option<f64>, train_rows: usize) -> Model {
+    pub fn new(
+        schema: Schema,
+        params: Params,
+        forest: &Forest,
+        oob_score: Option<f64>,
+        train_rows: usize,
+    ) -> Model {
         let n_outputs = match forest.task {
             Task::Classification => forest.n_classes,
             Task::Regression => 1,
@@ -78,7 +87,11 @@ impl Model {
             serde_json::from_str(text).map_err(|e| Error::BadModel(format!("not JSON ({e})")))?;
         match v.get("format").and_then(|f| f.as_str()) {
             Some(FORMAT) => {}
-            _ => return Err(Error::BadModel(format!("JSON without \"format\": \"{FORMAT}\": not a model of this program"))),
+            _ => {
+                return Err(Error::BadModel(format!(
+                    "JSON without \"format\": \"{FORMAT}\": not a model of this program"
+                )));
+            }
         }
         match v.get("version").and_then(|f| f.as_u64()) {
             Some(x) if x == u64::from(VERSION) => {}
@@ -94,21 +107,26 @@ impl Model {
             Task::Classification => m.schema.classes.len(),
             Task::Regression => 1,
         };
-        if m.forest.n_features as usize != m.schema.n_features() || m.forest.n_outputs as usize != expect_out {
-            return Err(Error::BadModel("the forest does not match the schema".into()));
+        if m.forest.n_features as usize != m.schema.n_features()
+            || m.forest.n_outputs as usize != expect_out
+        {
+            return Err(Error::BadModel(
+                "the forest does not match the schema".into(),
+            ));
         }
         Ok(m)
     }
 
     #[cfg(not(target_arch = "wasm32"))]
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
-        std::fs::write(path, self.to_json()).map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))
+        std::fs::write(path, self.to_json())
+            .map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))
     }
 
     #[cfg(not(target_arch = "wasm32"))]
     pub fn load(path: &std::path::Path) -> Result<Model> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
         Model::from_json(&text)
     }
 
@@ -124,7 +142,10 @@ impl Model {
 
     /// Predicts already-encoded rows on the CPU (all cores natively).
     pub fn predict_x(&self, x: &[f32]) -> Predictions {
-        Predictions { outputs: self.forest.predict(x), n_outputs: self.forest.n_outputs as usize }
+        Predictions {
+            outputs: self.forest.predict(x),
+            n_outputs: self.forest.n_outputs as usize,
+        }
     }
 
     /// The predictions as CSV: `prediction` then, for classification, `proba_<class>` columns.

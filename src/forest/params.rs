@@ -34,7 +34,11 @@ impl MaxFeatures {
 impl FromStr for MaxFeatures {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        let bad = || Error::InvalidParam(format!("max features \"{s}\": use sqrt, log2, all, a fraction in (0, 1] or a count"));
+        let bad = || {
+            Error::InvalidParam(format!(
+                "max features \"{s}\": use sqrt, log2, all, a fraction in (0, 1] or a count"
+            ))
+        };
         match s.trim().to_ascii_lowercase().as_str() {
             "sqrt" => Ok(MaxFeatures::Sqrt),
             "log2" => Ok(MaxFeatures::Log2),
@@ -66,7 +70,9 @@ impl FromStr for Criterion {
             "gini" => Ok(Criterion::Gini),
             "entropy" | "log_loss" => Ok(Criterion::Entropy),
             "squared_error" | "mse" => Ok(Criterion::SquaredError),
-            _ => Err(Error::InvalidParam(format!("criterion \"{s}\": use gini, entropy or squared_error"))),
+            _ => Err(Error::InvalidParam(format!(
+                "criterion \"{s}\": use gini, entropy or squared_error"
+            ))),
         }
     }
 }
@@ -121,19 +127,27 @@ impl Params {
 
     pub fn validate(&self, task: Task) -> Result<()> {
         if self.n_trees == 0 {
-            return Err(Error::InvalidParam("the number of trees must be at least 1".into()));
+            return Err(Error::InvalidParam(
+                "the number of trees must be at least 1".into(),
+            ));
         }
         if self.max_depth == Some(0) {
             return Err(Error::InvalidParam("max depth must be at least 1".into()));
         }
         if self.min_samples_split < 2 {
-            return Err(Error::InvalidParam("min samples split must be at least 2".into()));
+            return Err(Error::InvalidParam(
+                "min samples split must be at least 2".into(),
+            ));
         }
         if self.min_samples_leaf < 1 {
-            return Err(Error::InvalidParam("min samples leaf must be at least 1".into()));
+            return Err(Error::InvalidParam(
+                "min samples leaf must be at least 1".into(),
+            ));
         }
         if !(2..=255).contains(&self.max_bins) {
-            return Err(Error::InvalidParam("max bins must be between 2 and 255".into()));
+            return Err(Error::InvalidParam(
+                "max bins must be between 2 and 255".into(),
+            ));
         }
         let c = self.criterion_for(task);
         let fits = match task {
@@ -141,7 +155,10 @@ impl Params {
             Task::Regression => c == Criterion::SquaredError,
         };
         if !fits {
-            return Err(Error::InvalidParam(format!("criterion {c:?} does not fit a {} task", task.name())));
+            return Err(Error::InvalidParam(format!(
+                "criterion {c:?} does not fit a {} task",
+                task.name()
+            )));
         }
         Ok(())
     }

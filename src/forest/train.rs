@@ -64,7 +64,10 @@ impl<'a> Trainer<'a> {
         };
         params.validate(task)?;
         if data.n_rows < MIN_ROWS {
-            return Err(Error::TooFewRows { rows: data.n_rows, needed: MIN_ROWS });
+            return Err(Error::TooFewRows {
+                rows: data.n_rows,
+                needed: MIN_ROWS,
+            });
         }
         if data.n_features == 0 {
             return Err(Error::InvalidParam("no feature columns".into()));
@@ -81,12 +84,22 @@ impl<'a> Trainer<'a> {
             Target::Values(v) => v.clone(),
             Target::Classes(_) => Vec::new(),
         };
-        Ok(Trainer { data, binned, task, params: params.clone(), cfg, y_values })
+        Ok(Trainer {
+            data,
+            binned,
+            task,
+            params: params.clone(),
+            cfg,
+            y_values,
+        })
     }
 
     fn target(&self) -> TargetRef<'_> {
         match &self.data.target {
-            Target::Classes(labels) => TargetRef::Classes { labels, n_classes: self.data.n_classes },
+            Target::Classes(labels) => TargetRef::Classes {
+                labels,
+                n_classes: self.data.n_classes,
+            },
             Target::Values(_) => TargetRef::Values(&self.y_values),
         }
     }
@@ -115,7 +128,12 @@ impl<'a> Trainer<'a> {
     }
 
     pub fn forest(&self, trees: Vec<Tree>) -> Forest {
-        Forest { task: self.task, n_features: self.data.n_features, n_classes: self.data.n_classes, trees }
+        Forest {
+            task: self.task,
+            n_features: self.data.n_features,
+            n_classes: self.data.n_classes,
+            trees,
+        }
     }
 
     /// Out-of-bag score: accuracy (classification) or R² (regression) over the rows that at
@@ -128,7 +146,10 @@ impl<'a> Trainer<'a> {
         let n = self.data.n_rows;
         let in_bag: Vec<Vec<bool>> = crate::parallel::map(forest.trees.len(), |t| {
             let mut rng = tree_rng(self.params.seed, t);
-            bootstrap(&mut rng, n, true).into_iter().map(|w| w > 0.0).collect()
+            bootstrap(&mut rng, n, true)
+                .into_iter()
+                .map(|w| w > 0.0)
+                .collect()
         });
         let n_out = forest.trees.first().map_or(1, |t| t.n_outputs);
         // Per row: summed outputs and the number of trees that voted.

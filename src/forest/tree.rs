@@ -18,7 +18,13 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum Node {
-    Split { feature: u32, threshold: f32, missing_left: bool, left: u32, right: u32 },
+    Split {
+        feature: u32,
+        threshold: f32,
+        missing_left: bool,
+        left: u32,
+        right: u32,
+    },
     /// `values[offset..offset + n_outputs]` of the tree.
     Leaf { offset: u32 },
 }
@@ -43,9 +49,19 @@ impl Tree {
                     let o = offset as usize;
                     return &self.values[o..o + self.n_outputs];
                 }
-                Node::Split { feature, threshold, missing_left, left, right } => {
+                Node::Split {
+                    feature,
+                    threshold,
+                    missing_left,
+                    left,
+                    right,
+                } => {
                     let v = row[feature as usize];
-                    let go_left = if v.is_nan() { missing_left } else { v <= threshold };
+                    let go_left = if v.is_nan() {
+                        missing_left
+                    } else {
+                        v <= threshold
+                    };
                     i = if go_left { left } else { right } as usize;
                 }
             }
@@ -53,14 +69,19 @@ impl Tree {
     }
 
     pub fn n_leaves(&self) -> usize {
-        self.nodes.iter().filter(|n| matches!(n, Node::Leaf { .. })).count()
+        self.nodes
+            .iter()
+            .filter(|n| matches!(n, Node::Leaf { .. }))
+            .count()
     }
 
     pub fn depth(&self) -> usize {
         fn d(t: &Tree, i: usize) -> usize {
             match t.nodes[i] {
                 Node::Leaf { .. } => 0,
-                Node::Split { left, right, .. } => 1 + d(t, left as usize).max(d(t, right as usize)),
+                Node::Split { left, right, .. } => {
+                    1 + d(t, left as usize).max(d(t, right as usize))
+                }
             }
         }
         d(self, 0)
@@ -99,7 +120,11 @@ impl Layout {
             offset.push(acc);
             acc += (nb + 1) * stride;
         }
-        Layout { stride, offset, total: acc }
+        Layout {
+            stride,
+            offset,
+            total: acc,
+        }
     }
 }
 
@@ -153,10 +178,17 @@ pub fn grow(
         cfg,
         layout: Layout::new(binned, stride),
         n_outputs,
-        tree: Tree { nodes: Vec::new(), values: Vec::new(), n_outputs, importances: vec![0.0; n_features] },
+        tree: Tree {
+            nodes: Vec::new(),
+            values: Vec::new(),
+            n_outputs,
+            importances: vec![0.0; n_features],
+        },
         scratch: vec![0.0; stride * 2],
     };
-    let mut rows: Vec<u32> = (0..binned.n_rows as u32).filter(|&r| weights[r as usize] > 0.0).collect();
+    let mut rows: Vec<u32> = (0..binned.n_rows as u32)
+        .filter(|&r| weights[r as usize] > 0.0)
+        .collect();
     let subtract = 2 * cfg.max_features > n_features;
     let all_features: Vec<usize> = (0..n_features).collect();
     let root_hist = subtract.then(|| {
@@ -165,11 +197,24 @@ pub fn grow(
         h
     });
     g.tree.nodes.push(Node::Leaf { offset: 0 });
-    let mut stack = vec![Task { node: 0, start: 0, end: rows.len(), depth: 0, hist: root_hist }];
+    let mut stack = vec![Task {
+        node: 0,
+        start: 0,
+        end: rows.len(),
+        depth: 0,
+        hist: root_hist,
+    }];
     let mut order: Vec<usize> = (0..n_features).collect();
     let mut sampled_hist = vec![0.0; if subtract { 0 } else { g.layout.total }];
     while let Some(task) = stack.pop() {
-        g.split_or_leaf(task, &mut rows, &mut stack, &mut order, &mut sampled_hist, rng);
+        g.split_or_leaf(
+            task,
+            &mut rows,
+            &mut stack,
+            &mut order,
+            &mut sampled_hist,
+            rng,
+        );
     }
     g.tree
 }
@@ -242,9 +287,11 @@ impl Grower<'_> {
         }
         match (self.target, self.cfg.criterion) {
             (TargetRef::Values(_), _) => (s[3] / w - (s[2] / w).powi(2)).max(0.0),
-            (_, Criterion::Entropy) => {
-                -s[1..].iter().filter(|&&c| c > 0.0).map(|&c| (c / w) * (c / w).log2()).sum::<f64>()
-            }
+            (_, Criterion::Entropy) => -s[1..]
+                .iter()
+                .filter(|&&c| c > 0.0)
+                .map(|&c| (c / w) * (c / w).log2())
+                .sum::<f64>(),
             _ => 1.0 - s[1..].iter().map(|&c| (c / w).powi(2)).sum::<f64>(),
         }
     }
@@ -257,7 +304,11 @@ impl Grower<'_> {
             (_, Criterion::Entropy) => {
                 let side = |s: &[f64]| {
                     let w: f64 = s[1..].iter().sum();
-                    s[1..].iter().filter(|&&c| c > 0.0).map(|&c| c * (c / w).ln()).sum::<f64>()
+                    s[1..]
+                        .iter()
+                        .filter(|&&c| c > 0.0)
+                        .map(|&c| c * (c / w).ln())
+                        .sum::<f64>()
                 };
                 side(l) + side(r)
             }
@@ -316,7 +367,12 @@ impl Grower<'_> {
                 }
                 let sc = self.score(&left, &right);
                 if best.as_ref().is_none_or(|bb| sc > bb.score) {
-                    *best = Some(Best { feature: f, bin: b, missing_left, score: sc });
+                    *best = Some(Best {
+                        feature: f,
+                        bin: b,
+                        missing_left,
+                        score: sc,
+                    });
                 }
             }
         }
@@ -328,7 +384,9 @@ impl Grower<'_> {
         let w = self.weight(totals);
         match self.target {
             TargetRef::Classes { .. } => {
-                self.tree.values.extend(totals[1..].iter().map(|&c| (c / w) as f32));
+                self.tree
+                    .values
+                    .extend(totals[1..].iter().map(|&c| (c / w) as f32));
             }
             TargetRef::Values(_) => self.tree.values.push((totals[2] / w) as f32),
         }
@@ -393,7 +451,11 @@ impl Grower<'_> {
         let nb = self.binned.n_bins[best.feature];
         let goes_left = |r: u32| {
             let c = col[r as usize] as usize;
-            if c == nb { best.missing_left } else { c <= best.bin }
+            if c == nb {
+                best.missing_left
+            } else {
+                c <= best.bin
+            }
         };
         let slice = &mut rows[task.start..task.end];
         let mut mid = 0;
@@ -414,9 +476,15 @@ impl Grower<'_> {
         // A split without missing training values sends missing values to the heavier side.
         let had_missing = {
             let c = col;
-            rows[task.start..task.end].iter().any(|&r| c[r as usize] as usize == nb)
+            rows[task.start..task.end]
+                .iter()
+                .any(|&r| c[r as usize] as usize == nb)
         };
-        let missing_left = if had_missing { best.missing_left } else { wl >= wr };
+        let missing_left = if had_missing {
+            best.missing_left
+        } else {
+            wl >= wr
+        };
         let threshold = if best.bin < self.binned.bins.edges[best.feature].len() {
             self.binned.bins.edges[best.feature][best.bin]
         } else {
@@ -440,17 +508,37 @@ impl Grower<'_> {
                 let all: Vec<usize> = (0..n_features).collect();
                 let mut small = vec![0.0; self.layout.total];
                 let left_smaller = mid - task.start <= task.end - mid;
-                let small_rows = if left_smaller { &rows[task.start..mid] } else { &rows[mid..task.end] };
+                let small_rows = if left_smaller {
+                    &rows[task.start..mid]
+                } else {
+                    &rows[mid..task.end]
+                };
                 self.build_hist(&mut small, small_rows, &all);
                 for (p, q) in parent.iter_mut().zip(&small) {
                     *p -= q;
                 }
-                if left_smaller { (Some(small), Some(parent)) } else { (Some(parent), Some(small)) }
+                if left_smaller {
+                    (Some(small), Some(parent))
+                } else {
+                    (Some(parent), Some(small))
+                }
             }
         };
         let depth = task.depth + 1;
         // Right pushed first so the left subtree is grown first.
-        stack.push(Task { node: right, start: mid, end: task.end, depth, hist: right_hist });
-        stack.push(Task { node: left, start: task.start, end: mid, depth, hist: left_hist });
+        stack.push(Task {
+            node: right,
+            start: mid,
+            end: task.end,
+            depth,
+            hist: right_hist,
+        });
+        stack.push(Task {
+            node: left,
+            start: task.start,
+            end: mid,
+            depth,
+            hist: left_hist,
+        });
     }
 }

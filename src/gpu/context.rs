@@ -15,7 +15,8 @@ impl GpuContext {
     /// Finds the most capable adapter and opens a device with its limits (so large batches
     /// need fewer chunks) and timestamp queries when offered.
     pub async fn new() -> Result<GpuContext> {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
                 power_preference: wgpu::PowerPreference::HighPerformance,
@@ -26,8 +27,11 @@ impl GpuContext {
             .await
             .map_err(|e| Error::Gpu(format!("no GPU adapter found ({e})")))?;
         let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
-        let required_features =
-            if timestamps { wgpu::Features::TIMESTAMP_QUERY } else { wgpu::Features::empty() };
+        let required_features = if timestamps {
+            wgpu::Features::TIMESTAMP_QUERY
+        } else {
+            wgpu::Features::empty()
+        };
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("gpuforest"),
@@ -37,7 +41,12 @@ impl GpuContext {
             })
             .await
             .map_err(|e| Error::Gpu(format!("cannot open the GPU device ({e})")))?;
-        Ok(GpuContext { device, queue, adapter_info: adapter.get_info(), timestamps })
+        Ok(GpuContext {
+            device,
+            queue,
+            adapter_info: adapter.get_info(),
+            timestamps,
+        })
     }
 
     /// "name (backend, type)" of the adapter, for reports.

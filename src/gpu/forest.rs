@@ -83,11 +83,14 @@ impl GpuForest {
 
     /// Uploads `forest`. `max_batch_binding_bytes` lowers the per-binding limit for batches of
     /// rows (tests use it to force chunking without allocating gigabytes).
-    pub fn new(ctx: GpuContext, forest: &FlatForest, max_batch_binding_bytes: Option<u64>) -> Result<GpuForest> {
+    pub fn new(
+        ctx: GpuContext,
+        forest: &FlatForest,
+        max_batch_binding_bytes: Option<u64>,
+    ) -> Result<GpuForest> {
         let device = &ctx.device;
         let limits = device.limits();
-        let binding = u64::from(limits.max_storage_buffer_binding_size)
-            .min(limits.max_buffer_size);
+        let binding = u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size);
         let node_bytes = forest.nodes.len() as u64 * 16;
         if node_bytes > binding {
             return Err(Error::Gpu(format!(
@@ -161,9 +164,16 @@ impl GpuForest {
         let row_bytes = u64::from(forest.n_features.max(1)) * 4;
         let out_bytes = u64::from(forest.n_outputs) * 4;
         let per_dispatch = u64::from(limits.max_compute_workgroups_per_dimension)
-            * u64::from(shape.direct_rows.min(if shape.staged_rows > 0 { shape.staged_rows } else { u32::MAX }));
+            * u64::from(shape.direct_rows.min(if shape.staged_rows > 0 {
+                shape.staged_rows
+            } else {
+                u32::MAX
+            }));
         let batch_binding = binding.min(max_batch_binding_bytes.unwrap_or(u64::MAX));
-        let chunk_rows = (batch_binding / row_bytes).min(batch_binding / out_bytes).min(per_dispatch).max(1);
+        let chunk_rows = (batch_binding / row_bytes)
+            .min(batch_binding / out_bytes)
+            .min(per_dispatch)
+            .max(1);
         let timer = ctx.timestamps.then(|| {
             let n = 2 * MAX_TIMED_CHUNKS;
             let set = device.create_query_set(&wgpu::QuerySetDescriptor {
@@ -221,18 +231,37 @@ impl GpuForest {
         let grow = self.pool.as_ref().is_none_or(|p| p.rows < rows);
         if grow {
             // Grow by powers of two so a sweep of batch sizes reallocates a few times only.
-            let rows = rows.next_power_of_two().min(self.chunk_rows).max(rows.min(self.chunk_rows));
-            let total_out = rows; // readback is per chunk-sized batch; see `predict`
+            let rows = rows
+                .next_power_of_two()
+                .min(self.chunk_rows)
+                .max(rows.min(self.chunk_rows));
             let d = &self.ctx.device;
             let buf = |label: &str, size: u64, usage| {
-                d.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size: size.max(16), usage, mapped_at_creation: false })
+                d.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(label),
+                    size: size.max(16),
+                    usage,
+                    mapped_at_creation: false,
+                })
             };
             let n_out = u64::from(self.shape.n_outputs);
             self.pool = Some(Pool {
                 rows,
-                input: buf("rows", rows * u64::from(self.n_features.max(1)) * 4, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST),
-                output: buf("outputs", rows * n_out * 4, wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC),
-                readback: buf("readback", total_out * n_out * 4, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST),
+                input: buf(
+                    "rows",
+                    rows * u64::from(self.n_features.max(1)) * 4,
+                    wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                ),
+                output: buf(
+                    "outputs",
+                    rows * n_out * 4,
+                    wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                ),
+                readback: buf(
+                    "readback",
+                    rows * n_out * 4,
+                    wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                ),
             });
         }
         self.pool.as_ref().expect("pool was just made")
@@ -242,21 +271,33 @@ impl GpuForest {
     pub async fn predict(&mut self, x: &[f32], kernel: Kernel) -> Result<GpuRun> {
         let nf = self.n_features.max(1) as usize;
         if x.len() % nf != 0 {
-            return Err(Error::Gpu(format!("{} values is not a whole number of {nf}-feature rows", x.len())));
+            return Err(Error::Gpu(format!(
+                "{} values is not a whole number of {nf}-feature rows",
+                x.len()
+            )));
         }
         let n_rows = x.len() / nf;
         let n_out = self.shape.n_outputs as usize;
         let kernel = match kernel {
-            Kernel::Auto if self.staged.is_some() && n_rows >= Self::STAGED_FROM_ROWS => Kernel::Staged,
+            Kernel::Auto if self.staged.is_some() && n_rows >= Self::STAGED_FROM_ROWS => {
+                Kernel::Staged
+            }
             Kernel::Auto => Kernel::Direct,
             Kernel::Staged if self.staged.is_none() => {
-                return Err(Error::Gpu("rows too wide to stage in workgroup memory".into()));
+                return Err(Error::Gpu(
+                    "rows too wide to stage in workgroup memory".into(),
+                ));
             }
             k => k,
         };
         let mut outputs = vec![0.0f32; n_rows * n_out];
         if n_rows == 0 {
-            return Ok(GpuRun { outputs, kernel_ms: Some(0.0), chunks: 0, kernel });
+            return Ok(GpuRun {
+                outputs,
+                kernel_ms: Some(0.0),
+                chunks: 0,
+                kernel,
+            });
         }
         let chunk = (self.chunk_rows as usize).min(n_rows);
         self.pool(chunk as u64);
@@ -276,39 +317,79 @@ impl GpuForest {
                 None => timed = false,
             }
         }
-        Ok(GpuRun { outputs, kernel_ms: timed.then_some(kernel_ns / 1e6), chunks: n_chunks, kernel })
+        Ok(GpuRun {
+            outputs,
+            kernel_ms: timed.then_some(kernel_ns / 1e6),
+            chunks: n_chunks,
+            kernel,
+        })
     }
 
     /// Records and submits one chunk; returns whether it was timed.
     fn run_chunk(&mut self, x: &[f32], rows: usize, kernel: Kernel) -> Result<bool> {
         let n_out = u64::from(self.shape.n_outputs);
-        let params: [u32; 4] = [rows as u32, self.n_features, self.n_trees, self.inv_trees.to_bits()];
+        let params: [u32; 4] = [
+            rows as u32,
+            self.n_features,
+            self.n_trees,
+            self.inv_trees.to_bits(),
+        ];
         let pool = self.pool.as_ref().expect("pool sized before chunks");
         let q = &self.ctx.queue;
         q.write_buffer(&self.params, 0, bytemuck::cast_slice(&params));
         q.write_buffer(&pool.input, 0, bytemuck::cast_slice(x));
-        let bind = self.ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("forest"),
-            layout: &self.layout,
-            entries: &[
-                wgpu::BindGroupEntry { binding: 0, resource: self.params.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: self.nodes.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 2, resource: self.roots.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 3, resource: self.leaf_values.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 4, resource: pool.input.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 5, resource: pool.output.as_entire_binding() },
-            ],
-        });
+        let bind = self
+            .ctx
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("forest"),
+                layout: &self.layout,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: self.params.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: self.nodes.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: self.roots.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: self.leaf_values.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 4,
+                        resource: pool.input.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 5,
+                        resource: pool.output.as_entire_binding(),
+                    },
+                ],
+            });
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
         {
-            let timestamp_writes = self.timer.as_ref().map(|(set, _, _)| wgpu::ComputePassTimestampWrites {
-                query_set: set,
-                beginning_of_pass_write_index: Some(0),
-                end_of_pass_write_index: Some(1),
+            let timestamp_writes =
+                self.timer
+                    .as_ref()
+                    .map(|(set, _, _)| wgpu::ComputePassTimestampWrites {
+                        query_set: set,
+                        beginning_of_pass_write_index: Some(0),
+                        end_of_pass_write_index: Some(1),
+                    });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("score"),
+                timestamp_writes,
             });
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("score"), timestamp_writes });
             let (pipeline, per_group) = match kernel {
-                Kernel::Staged => (self.staged.as_ref().expect("checked by predict"), self.shape.staged_rows),
+                Kernel::Staged => (
+                    self.staged.as_ref().expect("checked by predict"),
+                    self.shape.staged_rows,
+                ),
                 _ => (&self.direct, self.shape.direct_rows),
             };
             pass.set_pipeline(pipeline);
@@ -338,17 +419,25 @@ impl GpuForest {
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
         for w in waits {
-            w.recv_async().await.map_err(|_| Error::Gpu("readback was dropped".into()))?.map_err(|e| Error::Gpu(format!("readback failed: {e}")))?;
+            w.recv_async()
+                .await
+                .map_err(|_| Error::Gpu("readback was dropped".into()))?
+                .map_err(|e| Error::Gpu(format!("readback failed: {e}")))?;
         }
         {
-            let view = pool.readback.get_mapped_range(..bytes).map_err(|e| Error::Gpu(format!("readback failed: {e:?}")))?;
+            let view = pool
+                .readback
+                .get_mapped_range(..bytes)
+                .map_err(|e| Error::Gpu(format!("readback failed: {e:?}")))?;
             out.copy_from_slice(bytemuck::cast_slice(&view));
         }
         pool.readback.unmap();
         let mut ns = None;
         if timed && let Some((_, _, read)) = &self.timer {
             {
-                let view = read.get_mapped_range(..16).map_err(|e| Error::Gpu(format!("timestamps failed: {e:?}")))?;
+                let view = read
+                    .get_mapped_range(..16)
+                    .map_err(|e| Error::Gpu(format!("timestamps failed: {e:?}")))?;
                 let t: &[u64] = bytemuck::cast_slice(&view);
                 let period = f64::from(self.ctx.queue.get_timestamp_period());
                 ns = Some(t[1].saturating_sub(t[0]) as f64 * period);
@@ -365,10 +454,15 @@ impl GpuForest {
     }
 }
 
-fn map(buffer: &wgpu::Buffer, bytes: u64) -> flume::Receiver<std::result::Result<(), wgpu::BufferAsyncError>> {
+fn map(
+    buffer: &wgpu::Buffer,
+    bytes: u64,
+) -> flume::Receiver<std::result::Result<(), wgpu::BufferAsyncError>> {
     let (tx, rx) = flume::bounded(1);
-    buffer.slice(..bytes).map_async(wgpu::MapMode::Read, move |r| {
-        let _ = tx.send(r);
-    });
+    buffer
+        .slice(..bytes)
+        .map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
     rx
 }

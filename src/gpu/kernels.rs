@@ -16,16 +16,32 @@ pub struct KernelShape {
 pub const DIRECT_ROWS: u32 = 128;
 
 impl KernelShape {
-    pub fn new(n_features: u32, n_outputs: u32, workgroup_bytes: u32, max_invocations: u32) -> KernelShape {
+    pub fn new(
+        n_features: u32,
+        n_outputs: u32,
+        workgroup_bytes: u32,
+        max_invocations: u32,
+    ) -> KernelShape {
         // An odd stride puts a feature of consecutive rows in different memory banks.
         let stride = n_features | 1;
-        let fit = (workgroup_bytes / 4 / stride.max(1)).min(128).min(max_invocations);
+        let fit = (workgroup_bytes / 4 / stride.max(1))
+            .min(128)
+            .min(max_invocations);
         let staged_rows = if fit >= 32 { fit / 32 * 32 } else { 0 };
-        KernelShape { n_outputs, direct_rows: DIRECT_ROWS.min(max_invocations), staged_rows, stride }
+        KernelShape {
+            n_outputs,
+            direct_rows: DIRECT_ROWS.min(max_invocations),
+            staged_rows,
+            stride,
+        }
     }
 
     pub fn source(&self) -> String {
-        let (rows, words) = if self.staged_rows > 0 { (self.staged_rows, self.staged_rows * self.stride) } else { (32, 1) };
+        let (rows, words) = if self.staged_rows > 0 {
+            (self.staged_rows, self.staged_rows * self.stride)
+        } else {
+            (32, 1)
+        };
         include_str!("../../shaders/forest.wgsl")
             .replace("{{N_OUT}}", &self.n_outputs.to_string())
             .replace("{{WG}}", &self.direct_rows.to_string())

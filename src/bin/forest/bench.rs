@@ -25,7 +25,11 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 12)]
     max_depth: usize,
     /// Batch sizes to score, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,100,1000,10000,100000,1000000")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1,100,1000,10000,100000,1000000"
+    )]
     batches: Vec<usize>,
     /// Timed runs per measurement (after one warm-up); the median is reported.
     #[arg(long, default_value_t = 5)]
@@ -77,9 +81,17 @@ pub fn run(a: BenchArgs) -> Result<()> {
             (m.forest, d)
         }
         None => {
-            eprintln!("training {} trees (depth {}) on {} x {} synthetic rows...", a.trees, a.max_depth, a.train_rows, a.features);
+            eprintln!(
+                "training {} trees (depth {}) on {} x {} synthetic rows...",
+                a.trees, a.max_depth, a.train_rows, a.features
+            );
             let d = synth::classification(a.train_rows, a.features, a.features / 2, 2, a.seed);
-            let p = Params { n_trees: a.trees, max_depth: Some(a.max_depth), seed: a.seed, ..Params::default() };
+            let p = Params {
+                n_trees: a.trees,
+                max_depth: Some(a.max_depth),
+                seed: a.seed,
+                ..Params::default()
+            };
             let t = Instant::now();
             let f = Trainer::new(&d, &p)?.train(&|| {});
             let secs = t.elapsed().as_secs_f64();
@@ -101,12 +113,30 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let mut gpu = GpuForest::new(ctx, &forest, None)?;
     // With --json the JSON lines own stdout and the table goes to stderr.
     let json = a.json;
-    let say = |line: String| if json { eprintln!("{line}") } else { println!("{line}") };
-    say(format!("forest   {describe}; {} nodes, {visits:.1} node visits per (row, tree)", forest.nodes.len()));
-    say(format!("adapter  {adapter}; timestamp queries: {}", if timestamps { "yes" } else { "no" }));
-    say(format!("cpu      {threads} threads; median of {} runs after a warm-up", a.runs));
+    let say = |line: String| {
+        if json {
+            eprintln!("{line}")
+        } else {
+            println!("{line}")
+        }
+    };
+    say(format!(
+        "forest   {describe}; {} nodes, {visits:.1} node visits per (row, tree)",
+        forest.nodes.len()
+    ));
+    say(format!(
+        "adapter  {adapter}; timestamp queries: {}",
+        if timestamps { "yes" } else { "no" }
+    ));
+    say(format!(
+        "cpu      {threads} threads; median of {} runs after a warm-up",
+        a.runs
+    ));
     say(String::new());
-    say(format!("{:>9}  {:<14} {:>11} {:>11} {:>12} {:>10}", "rows", "scorer", "end-to-end", "kernel", "rows/s", "max |diff|"));
+    say(format!(
+        "{:>9}  {:<14} {:>11} {:>11} {:>12} {:>10}",
+        "rows", "scorer", "end-to-end", "kernel", "rows/s", "max |diff|"
+    ));
     let mut kernels = vec![Kernel::Direct];
     if gpu.has_staged_kernel() {
         kernels.push(Kernel::Staged);
@@ -119,14 +149,26 @@ pub fn run(a: BenchArgs) -> Result<()> {
             cpu_out = forest.predict(x);
             Ok(())
         })?;
-        rows.push(Row { batch, scorer: format!("cpu {threads} threads"), ms, kernel_ms: None, max_diff: None });
+        rows.push(Row {
+            batch,
+            scorer: format!("cpu {threads} threads"),
+            ms,
+            kernel_ms: None,
+            max_diff: None,
+        });
         if batch <= a.single_core_max {
             let mut out = vec![0.0; cpu_out.len()];
             let ms = time_ms(a.runs, || {
                 forest.predict_single_thread(x, &mut out);
                 Ok(())
             })?;
-            rows.push(Row { batch, scorer: "cpu 1 thread".into(), ms, kernel_ms: None, max_diff: None });
+            rows.push(Row {
+                batch,
+                scorer: "cpu 1 thread".into(),
+                ms,
+                kernel_ms: None,
+                max_diff: None,
+            });
         }
         for &k in &kernels {
             let mut kernel_ms = Vec::new();
@@ -141,12 +183,31 @@ pub fn run(a: BenchArgs) -> Result<()> {
             })?;
             // The warm-up's kernel time is dropped with the first entry.
             let kernel = (kernel_ms.len() > 1).then(|| median(kernel_ms[1..].to_vec()));
-            let diff = cpu_out.iter().zip(&outputs).map(|(a, b)| f64::from((a - b).abs())).fold(0.0, f64::max);
+            let diff = cpu_out
+                .iter()
+                .zip(&outputs)
+                .map(|(a, b)| f64::from((a - b).abs()))
+                .fold(0.0, f64::max);
             if outputs.len() != cpu_out.len() {
-                return Err(Error::Gpu("GPU returned the wrong number of outputs".into()));
+                return Err(Error::Gpu(
+                    "GPU returned the wrong number of outputs".into(),
+                ));
             }
-            let name = format!("gpu {}", if k == Kernel::Staged { "staged" } else { "direct" });
-            rows.push(Row { batch, scorer: name, ms, kernel_ms: kernel, max_diff: Some(diff) });
+            let name = format!(
+                "gpu {}",
+                if k == Kernel::Staged {
+                    "staged"
+                } else {
+                    "direct"
+                }
+            );
+            rows.push(Row {
+                batch,
+                scorer: name,
+                ms,
+                kernel_ms: kernel,
+                max_diff: Some(diff),
+            });
         }
         for r in rows {
             let rate = r.batch as f64 / (r.ms / 1e3);
@@ -187,7 +248,11 @@ fn mean_visits(f: &FlatForest, x: &[f32]) -> f64 {
             while f.nodes[i].flags & gpuforest::flat::LEAF == 0 {
                 let n = f.nodes[i];
                 let v = row[n.feature as usize];
-                let left = if v.is_nan() { n.flags & gpuforest::flat::MISSING_LEFT != 0 } else { v <= n.threshold };
+                let left = if v.is_nan() {
+                    n.flags & gpuforest::flat::MISSING_LEFT != 0
+                } else {
+                    v <= n.threshold
+                };
                 i = if left { i + 1 } else { n.far as usize };
                 total += 1;
             }

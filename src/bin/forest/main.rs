@@ -13,7 +13,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(name = "forest", version, about = "Random forests on the CPU and the GPU")]
+#[command(
+    name = "forest",
+    version,
+    about = "Random forests on the CPU and the GPU"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -136,11 +140,17 @@ fn main() {
             let params = Params {
                 n_trees: trees,
                 max_depth,
-                max_features: max_features.as_deref().map(str::parse::<MaxFeatures>).transpose()?,
+                max_features: max_features
+                    .as_deref()
+                    .map(str::parse::<MaxFeatures>)
+                    .transpose()?,
                 min_samples_split,
                 min_samples_leaf,
                 bootstrap: !no_bootstrap,
-                criterion: criterion.as_deref().map(str::parse::<Criterion>).transpose()?,
+                criterion: criterion
+                    .as_deref()
+                    .map(str::parse::<Criterion>)
+                    .transpose()?,
                 seed,
                 ..Params::default()
             };
@@ -149,11 +159,33 @@ fn main() {
                 TaskArg::Classification => Some(Task::Classification),
                 TaskArg::Regression => Some(Task::Regression),
             };
-            train(&csv, TrainOptions { target, task, params, test_fraction }, model_out.as_deref(), json)
+            train(
+                &csv,
+                TrainOptions {
+                    target,
+                    task,
+                    params,
+                    test_fraction,
+                },
+                model_out.as_deref(),
+                json,
+            )
         })(),
-        Command::Predict { model, csv, device, out } => predict(&model, &csv, device, out.as_deref()),
+        Command::Predict {
+            model,
+            csv,
+            device,
+            out,
+        } => predict(&model, &csv, device, out.as_deref()),
         Command::Bench(args) => bench::run(args),
-        Command::Synth { rows, features, informative, classes, seed, out } => {
+        Command::Synth {
+            rows,
+            features,
+            informative,
+            classes,
+            seed,
+            out,
+        } => {
             let d = synth::classification(rows, features, informative, classes, seed);
             write(&out, &synth::to_csv(&d))
         }
@@ -169,7 +201,8 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))
+    std::fs::write(path, text)
+        .map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))
 }
 
 fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -> Result<()> {
@@ -190,7 +223,10 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
         model.save(path)?;
     }
     let names = model.schema.feature_names();
-    let mut ranked: Vec<(String, f64)> = names.into_iter().zip(model.importances.iter().copied()).collect();
+    let mut ranked: Vec<(String, f64)> = names
+        .into_iter()
+        .zip(model.importances.iter().copied())
+        .collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     if json {
         let mut o = serde_json::json!({
@@ -217,7 +253,11 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
         println!("{o}");
         return Ok(());
     }
-    let how = if prep.task_detected { "detected" } else { "chosen" };
+    let how = if prep.task_detected {
+        "detected"
+    } else {
+        "chosen"
+    };
     println!("task          {} ({how})", prep.task.name());
     if prep.task == Task::Classification {
         println!("classes       {}", model.schema.classes.join(", "));
@@ -230,9 +270,16 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
         prep.schema.n_features()
     );
     if prep.dropped_test_rows > 0 {
-        println!("              {} held-out rows dropped: their class is absent from the training rows", prep.dropped_test_rows);
+        println!(
+            "              {} held-out rows dropped: their class is absent from the training rows",
+            prep.dropped_test_rows
+        );
     }
-    println!("trees         {} ({} nodes)", opts.params.n_trees, model.forest.nodes.len());
+    println!(
+        "trees         {} ({} nodes)",
+        opts.params.n_trees,
+        model.forest.nodes.len()
+    );
     println!("train time    {seconds:.3} s");
     let fmt = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
     match prep.task {
@@ -260,7 +307,10 @@ fn predict(model: &Path, csv: &Path, device: Device, out: Option<&Path>) -> Resu
             let ctx = pollster::block_on(gpuforest::gpu::GpuContext::new())?;
             let mut gpu = gpuforest::gpu::GpuForest::new(ctx, &model.forest, None)?;
             let run = gpu.predict_blocking(&x, gpuforest::gpu::Kernel::Auto)?;
-            Predictions { outputs: run.outputs, n_outputs: model.forest.n_outputs as usize }
+            Predictions {
+                outputs: run.outputs,
+                n_outputs: model.forest.n_outputs as usize,
+            }
         }
     };
     let text = model.predictions_csv(&p);

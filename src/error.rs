@@ -52,6 +52,8 @@ pub enum Error {
     Io(String),
     /// The GPU path is not available or failed.
     Gpu(String),
+    /// A web worker failed or sent something unreadable.
+    Worker(String),
 }
 
 impl fmt::Display for Error {
@@ -118,6 +120,7 @@ impl fmt::Display for Error {
             Error::BadModel(m) => write!(f, "not a usable model file: {m}"),
             Error::Io(m) => write!(f, "{m}"),
             Error::Gpu(m) => write!(f, "GPU: {m}"),
+            Error::Worker(m) => write!(f, "training worker: {m}"),
         }
     }
 }

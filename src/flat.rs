@@ -107,6 +107,29 @@ impl FlatForest {
         f
     }
 
+    /// Joins forests grown apart (by web workers) into one, trees in the order given. The
+    /// result is the same as flattening all their trees at once.
+    pub fn concat(parts: &[FlatForest]) -> FlatForest {
+        let first = parts.first();
+        let mut f = FlatForest {
+            n_features: first.map_or(0, |p| p.n_features),
+            n_outputs: first.map_or(0, |p| p.n_outputs),
+            roots: Vec::new(),
+            nodes: Vec::with_capacity(parts.iter().map(|p| p.nodes.len()).sum()),
+            leaf_values: Vec::with_capacity(parts.iter().map(|p| p.leaf_values.len()).sum()),
+        };
+        for p in parts {
+            let (node_base, leaf_base) = (f.nodes.len() as u32, f.leaf_values.len() as u32);
+            f.roots.extend(p.roots.iter().map(|r| r + node_base));
+            f.nodes.extend(p.nodes.iter().map(|n| FlatNode {
+                far: n.far + if n.flags & LEAF != 0 { leaf_base } else { node_base },
+                ..*n
+            }));
+            f.leaf_values.extend_from_slice(&p.leaf_values);
+        }
+        f
+    }
+
     pub fn n_trees(&self) -> usize {
         self.roots.len()
     }
@@ -227,6 +250,32 @@ impl FlatForest {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::synth;
+    use crate::forest::{Params, Trainer};
+
+    #[test]
+    fn concat_equals_flattening_all_trees_at_once() {
+        let d = synth::classification(300, 6, 4, 3, 5);
+        let params = Params {
+            n_trees: 7,
+            ..Params::default()
+        };
+        let trainer = Trainer::new(&d, &params).unwrap();
+        let trees = trainer.grow_trees(0..7, &|| {});
+        let whole = FlatForest::from_trees(&trees, 6, 3);
+        let parts: Vec<FlatForest> = [0..3, 3..4, 4..7]
+            .into_iter()
+            .map(|r| FlatForest::from_trees(&trees[r], 6, 3))
+            .collect();
+        let joined = FlatForest::concat(&parts);
+        assert_eq!(joined, whole);
+        joined.validate().unwrap();
     }
 }
 

@@ -9,5 +9,8 @@ pub mod forest;
 pub mod gpu;
 pub mod parallel;
 pub mod pipeline;
+pub mod shard;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 pub use error::{Error, Result};

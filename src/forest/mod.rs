@@ -8,5 +8,5 @@ pub mod tree;
 
 pub use model::Model;
 pub use params::{Criterion, MaxFeatures, Params};
-pub use train::{Forest, Trainer, argmax};
+pub use train::{Forest, OobVotes, Trainer, argmax, importances, oob_finish};
 pub use tree::{Node, Tree};

@@ -78,6 +78,27 @@ impl Model {
         }
     }
 
+    /// A model from a forest already flattened (merged from workers' shards).
+    pub fn from_parts(
+        schema: Schema,
+        params: Params,
+        forest: FlatForest,
+        importances: Vec<f64>,
+        oob_score: Option<f64>,
+        train_rows: usize,
+    ) -> Model {
+        Model {
+            format: FORMAT.into(),
+            version: VERSION,
+            schema,
+            params,
+            forest,
+            importances,
+            oob_score,
+            train_rows,
+        }
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a model always serializes")
     }

@@ -140,24 +140,31 @@ impl<'a> Trainer<'a> {
     /// least one tree did not see, each predicted by those trees only. `None` without bootstrap
     /// or when every row was in every bag.
     pub fn oob_score(&self, forest: &Forest) -> Option<f64> {
+        let votes = self.oob_votes(&forest.trees, 0)?;
+        oob_finish(&votes, &self.data.target)
+    }
+
+    /// The out-of-bag votes of `trees`, which are trees `first..` of the forest: per row, the
+    /// summed outputs of the trees that did not see it, and how many they were. Votes of trees
+    /// grown apart add up ([`OobVotes::add`]).
+    pub fn oob_votes(&self, trees: &[Tree], first: usize) -> Option<OobVotes> {
         if !self.params.bootstrap {
             return None;
         }
         let n = self.data.n_rows;
-        let in_bag: Vec<Vec<bool>> = crate::parallel::map(forest.trees.len(), |t| {
-            let mut rng = tree_rng(self.params.seed, t);
+        let n_out = trees.first().map_or(1, |t| t.n_outputs);
+        let in_bag: Vec<Vec<bool>> = crate::parallel::map(trees.len(), |t| {
+            let mut rng = tree_rng(self.params.seed, first + t);
             bootstrap(&mut rng, n, true)
                 .into_iter()
                 .map(|w| w > 0.0)
                 .collect()
         });
-        let n_out = forest.trees.first().map_or(1, |t| t.n_outputs);
-        // Per row: summed outputs and the number of trees that voted.
-        let per_row: Vec<(Vec<f64>, usize)> = crate::parallel::map(n, |r| {
+        let per_row: Vec<(Vec<f64>, u32)> = crate::parallel::map(n, |r| {
             let mut acc = vec![0.0; n_out];
             let mut k = 0;
             let row = self.data.row(r);
-            for (t, tree) in forest.trees.iter().enumerate() {
+            for (t, tree) in trees.iter().enumerate() {
                 if !in_bag[t][r] {
                     for (a, &v) in acc.iter_mut().zip(tree.predict(row)) {
                         *a += f64::from(v);
@@ -167,26 +174,56 @@ impl<'a> Trainer<'a> {
             }
             (acc, k)
         });
-        match &self.data.target {
-            Target::Classes(labels) => {
-                let (mut hit, mut total) = (0usize, 0usize);
-                for (r, (acc, k)) in per_row.iter().enumerate() {
-                    if *k > 0 {
-                        total += 1;
-                        hit += usize::from(argmax(acc) == labels[r] as usize);
-                    }
-                }
-                (total > 0).then(|| hit as f64 / total as f64)
+        let mut votes = OobVotes {
+            n_outputs: n_out,
+            sums: Vec::with_capacity(n * n_out),
+            counts: Vec::with_capacity(n),
+        };
+        for (acc, k) in per_row {
+            votes.sums.extend(acc);
+            votes.counts.push(k);
+        }
+        Some(votes)
+    }
+}
+
+/// Out-of-bag votes per training row (see [`Trainer::oob_votes`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OobVotes {
+    pub n_outputs: usize,
+    /// `n_rows` x `n_outputs` summed leaf values.
+    pub sums: Vec<f64>,
+    /// Trees that voted, per row.
+    pub counts: Vec<u32>,
+}
+
+impl OobVotes {
+    /// Adds the votes of other trees over the same rows.
+    pub fn add(&mut self, other: &OobVotes) {
+        self.sums.iter_mut().zip(&other.sums).for_each(|(a, b)| *a += b);
+        self.counts.iter_mut().zip(&other.counts).for_each(|(a, b)| *a += b);
+    }
+}
+
+/// The OOB score from the votes of every tree.
+pub fn oob_finish(votes: &OobVotes, target: &Target) -> Option<f64> {
+    let no = votes.n_outputs;
+    let rows = (0..votes.counts.len()).filter(|&r| votes.counts[r] > 0);
+    match target {
+        Target::Classes(labels) => {
+            let (mut hit, mut total) = (0usize, 0usize);
+            for r in rows {
+                total += 1;
+                let acc = &votes.sums[r * no..(r + 1) * no];
+                hit += usize::from(argmax(acc) == labels[r] as usize);
             }
-            Target::Values(y) => {
-                let (pred, truth): (Vec<f64>, Vec<f64>) = per_row
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, (_, k))| *k > 0)
-                    .map(|(r, (acc, k))| (acc[0] / *k as f64, y[r]))
-                    .unzip();
-                (!pred.is_empty()).then(|| super::metrics::r2(&truth, &pred))
-            }
+            (total > 0).then(|| hit as f64 / total as f64)
+        }
+        Target::Values(y) => {
+            let (pred, truth): (Vec<f64>, Vec<f64>) = rows
+                .map(|r| (votes.sums[r] / f64::from(votes.counts[r]), y[r]))
+                .unzip();
+            (!pred.is_empty()).then(|| super::metrics::r2(&truth, &pred))
         }
     }
 }
@@ -203,21 +240,28 @@ pub fn argmax<T: PartialOrd + Copy>(v: &[T]) -> usize {
 }
 
 impl Forest {
-    /// Impurity-based importances: each tree's normalized to sum 1, averaged, normalized.
+    /// Impurity-based importances (see [`importances`]).
     pub fn importances(&self) -> Vec<f64> {
-        let mut total = vec![0.0; self.n_features];
-        for t in &self.trees {
-            let s: f64 = t.importances.iter().sum();
-            if s > 0.0 {
-                for (a, &v) in total.iter_mut().zip(&t.importances) {
-                    *a += v / s;
-                }
+        let per_tree: Vec<&[f64]> = self.trees.iter().map(|t| t.importances.as_slice()).collect();
+        importances(&per_tree, self.n_features)
+    }
+}
+
+/// Impurity-based importances from each tree's raw ones: each tree's normalized to sum 1,
+/// averaged, normalized.
+pub fn importances(per_tree: &[&[f64]], n_features: usize) -> Vec<f64> {
+    let mut total = vec![0.0; n_features];
+    for imp in per_tree {
+        let s: f64 = imp.iter().sum();
+        if s > 0.0 {
+            for (a, &v) in total.iter_mut().zip(imp.iter()) {
+                *a += v / s;
             }
         }
-        let s: f64 = total.iter().sum();
-        if s > 0.0 {
-            total.iter_mut().for_each(|v| *v /= s);
-        }
-        total
     }
+    let s: f64 = total.iter().sum();
+    if s > 0.0 {
+        total.iter_mut().for_each(|v| *v /= s);
+    }
+    total
 }

@@ -1,7 +1,10 @@
 //! The train-and-evaluate flow shared by the CLI and the page: pick the task, split the rows
 //! with the seed, fit the schema on the training rows, train, score the held-out rows.
 
-use crate::data::{Dataset, Schema, Table, Target, Task, detect_task, summarize, usable_rows};
+use crate::data::{
+    Dataset, FeatureKind, FeatureSpec, Schema, Table, Target, Task, detect_task, summarize,
+    usable_rows,
+};
 use crate::error::{Error, Result};
 use crate::forest::metrics::{accuracy, confusion, r2};
 use crate::forest::model::{Model, Predictions};
@@ -98,6 +101,44 @@ pub fn prepare(table: &Table, opts: &TrainOptions) -> Result<Prepared> {
     })
 }
 
+/// Splits rows that are already numbers (synthetic data) like [`prepare`] splits a table;
+/// features are named `f0`, `f1`... and classes `0`, `1`...
+pub fn prepare_dataset(d: &Dataset, target: &str, test_fraction: f64, seed: u64) -> Result<Prepared> {
+    let order = shuffled(d.n_rows, seed);
+    let n_test = (test_fraction * d.n_rows as f64).ceil() as usize;
+    if d.n_rows - n_test < MIN_ROWS {
+        return Err(Error::TooFewRows {
+            rows: d.n_rows - n_test,
+            needed: MIN_ROWS,
+        });
+    }
+    let task = match d.target {
+        Target::Classes(_) => Task::Classification,
+        Target::Values(_) => Task::Regression,
+    };
+    let schema = Schema {
+        target: target.into(),
+        task,
+        features: (0..d.n_features)
+            .map(|i| FeatureSpec {
+                name: format!("f{i}"),
+                kind: FeatureKind::Numeric,
+            })
+            .collect(),
+        classes: (0..d.n_classes).map(|c| c.to_string()).collect(),
+    };
+    let (test_rows, train_rows) = order.split_at(n_test);
+    Ok(Prepared {
+        task,
+        task_detected: true,
+        schema,
+        train: d.subset(train_rows),
+        test: d.subset(test_rows),
+        usable_rows: d.n_rows,
+        dropped_test_rows: 0,
+    })
+}
+
 /// Scores of a model on held-out rows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Evaluation {
@@ -112,7 +153,11 @@ pub struct Evaluation {
 }
 
 pub fn evaluate(model: &Model, test: &Dataset) -> Evaluation {
-    let p: Predictions = model.predict_x(&test.x);
+    evaluate_predictions(model, test, &model.predict_x(&test.x))
+}
+
+/// Scores predictions made elsewhere (a worker, the GPU) for the rows of `test`.
+pub fn evaluate_predictions(model: &Model, test: &Dataset, p: &Predictions) -> Evaluation {
     match &test.target {
         Target::Classes(truth) => {
             let pred = p.labels();

@@ -2,7 +2,8 @@
 
 use crate::error::{Error, Result};
 
-/// A device and what it can do.
+/// A device and what it can do. Cloning shares the device (several forests, one device).
+#[derive(Clone)]
 pub struct GpuContext {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,

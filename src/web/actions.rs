@@ -1,0 +1,597 @@
+//! What the page's buttons do. Long work runs in workers or on the GPU; the page's thread
+//! only prepares rows, merges shards and updates signals, so it never freezes.
+
+use super::charts::SweepPoint;
+use super::files;
+use super::pool::{Scorer, Training};
+use super::state::{ColumnView, DataView, GpuState, ModelView, ScoreView, Source, Ui, engine};
+use crate::data::{Target, Task, detect_task, read_table, summarize, synth};
+use crate::error::{Error, Result};
+use crate::forest::model::Predictions;
+use crate::forest::{MaxFeatures, Model, Params, argmax};
+use crate::gpu::{GpuContext, GpuForest, Kernel};
+use crate::pipeline::{self, Prepared, TrainOptions};
+use crate::shard;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+
+const PREVIEW_ROWS: usize = 8;
+/// Held-out share of the rows.
+const TEST_FRACTION: f64 = 0.25;
+
+/// Looks for WebGPU and opens the device once, for every later model.
+pub fn init_gpu(ui: Ui) {
+    spawn_local(async move {
+        let has_gpu = web_sys::window()
+            .map(|w| js_sys::Reflect::has(&w.navigator(), &"gpu".into()).unwrap_or(false))
+            .unwrap_or(false);
+        if !has_gpu {
+            ui.gpu.set(GpuState::Off(
+                "WebGPU is not available in this browser (navigator.gpu is missing), so scoring runs on the CPU only. Chrome 113+ has it; on Linux it may need chrome://flags/#enable-unsafe-webgpu.".into(),
+            ));
+            return;
+        }
+        match GpuContext::new().await {
+            Ok(ctx) => {
+                let i = &ctx.adapter_info;
+                let mut name = browser_adapter_name().await;
+                if name.is_empty() {
+                    name = format!("{} ({:?})", i.name, i.device_type);
+                }
+                ui.gpu.set(GpuState::Ready {
+                    adapter: name,
+                    timestamps: ctx.timestamps,
+                });
+                engine(|e| e.gpu_ctx = Some(ctx));
+                rebuild_gpu_forest(ui);
+            }
+            Err(err) => ui.gpu.set(GpuState::Off(format!(
+                "WebGPU found no usable adapter ({err}), so scoring runs on the CPU only."
+            ))),
+        }
+    });
+}
+
+/// "vendor · architecture · description" from WebGPU's own adapter info, which names the
+/// GPU better than wgpu's (empty in Chrome).
+async fn browser_adapter_name() -> String {
+    use js_sys::{Function, Promise, Reflect};
+    let get = |o: &wasm_bindgen::JsValue, k: &str| Reflect::get(o, &k.into()).ok();
+    let r = async {
+        let gpu = get(&web_sys::window()?.navigator().into(), "gpu")?;
+        let request: Function = get(&gpu, "requestAdapter")?.dyn_into().ok()?;
+        let p: Promise = request.call0(&gpu).ok()?.dyn_into().ok()?;
+        let adapter = wasm_bindgen_futures::JsFuture::from(p).await.ok()?;
+        let info = get(&adapter, "info")?;
+        let parts: Vec<String> = ["vendor", "architecture", "description"]
+            .iter()
+            .filter_map(|k| get(&info, k)?.as_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        Some(parts.join(" · "))
+    }
+    .await;
+    r.unwrap_or_default()
+}
+
+/// Puts the current model on the GPU, if both exist.
+fn rebuild_gpu_forest(ui: Ui) {
+    let r = engine(|e| {
+        e.gpu = None;
+        match (&e.gpu_ctx, &e.model) {
+            (Some(ctx), Some(m)) => GpuForest::new(ctx.clone(), &m.forest, None).map(|g| {
+                e.gpu = Some(g);
+            }),
+            _ => Ok(()),
+        }
+    });
+    if let Err(err) = r {
+        ui.gpu.update(|g| {
+            if let GpuState::Ready { .. } = g {
+                *g = GpuState::Off(format!("{err}"));
+            }
+        });
+    }
+}
+
+fn data_view_of_table(name: &str, t: &crate::data::Table) -> DataView {
+    let summary = summarize(t);
+    DataView {
+        name: name.into(),
+        rows: t.n_rows(),
+        headers: t.headers.clone(),
+        preview: t
+            .rows
+            .iter()
+            .take(PREVIEW_ROWS)
+            .map(|r| r.iter().map(String::from).collect())
+            .collect(),
+        columns: summary.iter().map(ColumnView::from_summary).collect(),
+        detected: summary.iter().map(detect_task).collect(),
+    }
+}
+
+/// Reads CSV bytes into the page. On error the message names the row and column, and what
+/// was loaded before stays.
+pub fn load_csv(ui: Ui, name: &str, bytes: &[u8]) {
+    match read_table(bytes) {
+        Ok(t) => {
+            let view = data_view_of_table(name, &t);
+            let target = view.headers.last().cloned().unwrap_or_default();
+            engine(|e| e.source = Some(Source::Table(t)));
+            ui.target.set(target);
+            ui.task.set(None);
+            ui.data.set(Some(view));
+            ui.info(format!("Loaded {name}."));
+        }
+        Err(err) => ui.error(format!("{name}: {err}")),
+    }
+}
+
+pub fn load_file(ui: Ui, file: web_sys::File) {
+    spawn_local(async move {
+        let name = file.name();
+        match files::read(&file).await {
+            Ok(bytes) => load_csv(ui, &name, &bytes),
+            Err(err) => ui.error(err),
+        }
+    });
+}
+
+pub fn load_asset(ui: Ui, file: &'static str) {
+    spawn_local(async move {
+        match files::fetch_asset(&format!("./assets/{file}")).await {
+            Ok(bytes) => load_csv(ui, file, &bytes),
+            Err(err) => ui.error(err),
+        }
+    });
+}
+
+fn parse_field<T: std::str::FromStr>(what: &str, s: &str, min: T) -> Result<T>
+where
+    T: PartialOrd + std::fmt::Display,
+{
+    match s.trim().parse::<T>() {
+        Ok(v) if v >= min => Ok(v),
+        _ => Err(Error::InvalidParam(format!("{what} \"{s}\": a whole number from {min} up"))),
+    }
+}
+
+/// Synthetic classification rows: `features` features, half informative, two classes.
+pub fn generate(ui: Ui, rows: usize, features: usize, seed: u64) -> Result<()> {
+    let d = synth::classification(rows, features, (features / 2).max(1), 2, seed);
+    let headers: Vec<String> = (0..features)
+        .map(|i| format!("f{i}"))
+        .chain(["class".to_string()])
+        .collect();
+    let preview = (0..rows.min(PREVIEW_ROWS))
+        .map(|r| {
+            let mut v: Vec<String> = d.row(r).iter().map(|x| format!("{x:.3}")).collect();
+            if let Target::Classes(c) = &d.target {
+                v.push(c[r].to_string());
+            }
+            v
+        })
+        .collect();
+    let columns = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| ColumnView {
+            name: h.clone(),
+            kind: if i < features { "number" } else { "integer" },
+            missing: 0,
+            distinct: if i < features { rows } else { 2 },
+        })
+        .collect();
+    let mut detected = vec![Task::Regression; features];
+    detected.push(Task::Classification);
+    engine(|e| e.source = Some(Source::Synthetic(d)));
+    ui.target.set("class".into());
+    ui.task.set(None);
+    ui.data.set(Some(DataView {
+        name: format!("synthetic ({rows} rows x {features} features)"),
+        rows,
+        headers,
+        preview,
+        columns,
+        detected,
+    }));
+    Ok(())
+}
+
+pub fn generate_from_ui(ui: Ui) {
+    let r = parse_field::<usize>("rows", &ui.synth_rows.get_untracked(), 20)
+        .and_then(|rows| generate(ui, rows, 32, 7));
+    match r {
+        Ok(()) => ui.info("Generated synthetic rows."),
+        Err(err) => ui.error(err),
+    }
+}
+
+pub fn params_from_ui(ui: Ui) -> Result<Params> {
+    let depth = ui.depth.get_untracked();
+    let max_features = ui.max_features.get_untracked();
+    Ok(Params {
+        n_trees: parse_field("trees", &ui.trees.get_untracked(), 1)?,
+        max_depth: if depth.trim().is_empty() || depth.trim() == "none" {
+            None
+        } else {
+            Some(parse_field("max depth", &depth, 1)?)
+        },
+        max_features: if max_features == "auto" {
+            None
+        } else {
+            Some(max_features.parse::<MaxFeatures>()?)
+        },
+        min_samples_leaf: parse_field("min samples per leaf", &ui.min_leaf.get_untracked(), 1)?,
+        seed: parse_field("seed", &ui.seed.get_untracked(), 0)?,
+        ..Params::default()
+    })
+}
+
+fn prepare(ui: Ui, params: &Params) -> Result<Prepared> {
+    let target = ui.target.get_untracked();
+    let task = ui.task.get_untracked();
+    engine(|e| match &e.source {
+        None => Err(Error::InvalidParam("load a CSV or pick a dataset first".into())),
+        Some(Source::Table(t)) => pipeline::prepare(
+            t,
+            &TrainOptions {
+                target,
+                task,
+                params: params.clone(),
+                test_fraction: TEST_FRACTION,
+            },
+        ),
+        Some(Source::Synthetic(d)) => {
+            if task == Some(Task::Regression) {
+                return Err(Error::InvalidParam(
+                    "the synthetic data has a class target: choose classification".into(),
+                ));
+            }
+            pipeline::prepare_dataset(d, &target, TEST_FRACTION, params.seed)
+        }
+    })
+}
+
+pub fn workers() -> usize {
+    let n = web_sys::window().map_or(2.0, |w| w.navigator().hardware_concurrency());
+    (n as usize).clamp(1, 16)
+}
+
+/// Trains in workers, then evaluates on the held-out rows (scored in the scoring worker).
+/// Returns once the model is in place (or training failed: the previous model stays).
+pub async fn train(ui: Ui) -> Result<()> {
+    let params = params_from_ui(ui)?;
+    let prep = prepare(ui, &params)?;
+    let n_workers = workers().min(params.n_trees);
+    let training = Training::new(n_workers);
+    engine(|e| e.canceller = Some(training.canceller()));
+    ui.progress.set(Some((0, params.n_trees)));
+    let t0 = super::now_ms();
+    let total = params.n_trees;
+    let shards = training
+        .run(&prep.train, &params, |done| ui.progress.set(Some((done, total))))
+        .await;
+    ui.progress.set(None);
+    engine(|e| e.canceller = None);
+    let Some(shards) = shards? else {
+        ui.info("Training cancelled; the previous model (if any) is kept.");
+        return Ok(());
+    };
+    let model = shard::merge(shards, prep.schema.clone(), params, &prep.train)?;
+    let train_ms = super::now_ms() - t0;
+    let key = engine(|e| e.generation + 1);
+    let (outputs, _) = cpu_score(key, &model, &prep.test.x).await?;
+    let p = Predictions {
+        outputs,
+        n_outputs: model.forest.n_outputs as usize,
+    };
+    let ev = pipeline::evaluate_predictions(&model, &prep.test, &p);
+    let mut view = model_view(&model, "trained here", Some(train_ms), n_workers);
+    view.test_rows = prep.test.n_rows;
+    view.accuracy = ev.accuracy;
+    view.r2 = ev.r2;
+    view.confusion = ev
+        .confusion
+        .map(|c| (model.schema.classes.clone(), c));
+    if model.task() == Task::Regression {
+        view.scatter = Some((ev.truth, ev.predicted));
+    }
+    install_model(ui, model, Some(prep), view);
+    ui.info(format!(
+        "Trained {} trees on {} rows in {:.1} s with {n_workers} workers.",
+        total,
+        ui.model.get_untracked().map_or(0, |m| m.train_rows),
+        train_ms / 1e3
+    ));
+    Ok(())
+}
+
+fn model_view(model: &Model, origin: &str, train_ms: Option<f64>, workers: usize) -> ModelView {
+    let mut imp: Vec<(String, f64)> = model
+        .schema
+        .feature_names()
+        .into_iter()
+        .zip(model.importances.iter().copied())
+        .collect();
+    imp.sort_by(|a, b| b.1.total_cmp(&a.1));
+    imp.truncate(15);
+    ModelView {
+        origin: origin.into(),
+        task: model.task(),
+        target: model.schema.target.clone(),
+        trees: model.forest.n_trees(),
+        nodes: model.forest.nodes.len(),
+        train_rows: model.train_rows,
+        test_rows: 0,
+        accuracy: None,
+        r2: None,
+        oob: model.oob_score,
+        confusion: None,
+        scatter: None,
+        importances: imp,
+        train_ms,
+        workers,
+    }
+}
+
+fn install_model(ui: Ui, model: Model, prep: Option<Prepared>, view: ModelView) {
+    engine(|e| {
+        e.model = Some(model);
+        e.prepared = prep;
+        e.generation += 1;
+        e.predictions = None;
+    });
+    rebuild_gpu_forest(ui);
+    ui.model.set(Some(view));
+    ui.score.set(None);
+    ui.sweep.set(Vec::new());
+}
+
+pub fn start_training(ui: Ui) {
+    spawn_local(async move {
+        if let Err(err) = train(ui).await {
+            ui.progress.set(None);
+            ui.error(err);
+        }
+    });
+}
+
+pub fn cancel_training() {
+    engine(|e| {
+        if let Some(c) = e.canceller.take() {
+            c.cancel();
+        }
+    });
+}
+
+/// Scores on one thread of the scoring worker (started on first use). `key` names the model
+/// (its generation), so the forest crosses to the worker once per model.
+async fn cpu_score(key: u64, model: &Model, x: &[f32]) -> Result<(Vec<f32>, f64)> {
+    let (scorer, loaded) = engine(|e| (e.scorer.take(), e.scorer_has == Some(key)));
+    let mut scorer = match scorer {
+        Some(s) => s,
+        None => Scorer::new().await?,
+    };
+    let r = async {
+        if !loaded {
+            scorer.load(&model.forest).await?;
+        }
+        scorer.score(x).await
+    }
+    .await;
+    engine(|e| {
+        e.scorer = Some(scorer);
+        e.scorer_has = r.is_ok().then_some(key);
+    });
+    r
+}
+
+/// The rows that "Score" runs: the held-out rows of the last training, or the loaded data
+/// encoded with the model's schema.
+fn scoring_rows() -> Result<(u64, Model, Vec<f32>)> {
+    engine(|e| {
+        let model = e
+            .model
+            .clone()
+            .ok_or_else(|| Error::InvalidParam("train or load a model first".into()))?;
+        let x = match (&e.prepared, &e.source) {
+            (Some(p), _) if p.test.n_rows > 0 => p.test.x.clone(),
+            (_, Some(Source::Table(t))) => model.features_of(t)?,
+            (_, Some(Source::Synthetic(d))) if d.n_features == model.schema.n_features() => {
+                d.x.clone()
+            }
+            _ => {
+                return Err(Error::InvalidParam(
+                    "load data with the model's columns to score".into(),
+                ));
+            }
+        };
+        Ok((e.generation, model, x))
+    })
+}
+
+/// Scores `x` on the CPU (worker) and the GPU; the GPU's outputs are checked against the CPU's.
+async fn side_by_side(key: u64, model: &Model, x: &[f32]) -> Result<(ScoreView, Vec<f32>)> {
+    let nf = model.forest.n_features.max(1) as usize;
+    let rows = x.len() / nf;
+    let (cpu, cpu_ms) = cpu_score(key, model, x).await?;
+    let mut view = ScoreView {
+        rows,
+        cpu_ms,
+        gpu_ms: None,
+        kernel_ms: None,
+        max_diff: None,
+        labels_agree: None,
+        gpu_error: None,
+    };
+    if let Some(mut gpu) = engine(|e| e.gpu.take()) {
+        let t0 = super::now_ms();
+        let r = gpu.predict(x, Kernel::Auto).await;
+        let ms = super::now_ms() - t0;
+        engine(|e| {
+            // Unless a new model replaced it meanwhile.
+            if e.generation == key {
+                e.gpu = Some(gpu);
+            }
+        });
+        match r {
+            Ok(run) => {
+                view.gpu_ms = Some(ms);
+                view.kernel_ms = run.kernel_ms;
+                view.max_diff = Some(
+                    cpu.iter()
+                        .zip(&run.outputs)
+                        .map(|(a, b)| f64::from((a - b).abs()))
+                        .fold(0.0, f64::max),
+                );
+                if model.task() == Task::Classification {
+                    let no = model.forest.n_outputs as usize;
+                    view.labels_agree = Some(
+                        cpu.chunks_exact(no)
+                            .zip(run.outputs.chunks_exact(no))
+                            .all(|(a, b)| argmax(a) == argmax(b)),
+                    );
+                }
+            }
+            Err(err) => view.gpu_error = Some(err.to_string()),
+        }
+    }
+    Ok((view, cpu))
+}
+
+pub fn score(ui: Ui) {
+    if ui.busy.get_untracked().is_some() {
+        return;
+    }
+    spawn_local(async move {
+        ui.busy.set(Some("Scoring…".into()));
+        let r = async {
+            let (key, model, x) = scoring_rows()?;
+            let (view, cpu) = side_by_side(key, &model, &x).await?;
+            engine(|e| {
+                e.predictions = Some(Predictions {
+                    outputs: cpu,
+                    n_outputs: model.forest.n_outputs as usize,
+                })
+            });
+            ui.score.set(Some(view));
+            Ok::<_, Error>(())
+        }
+        .await;
+        ui.busy.set(None);
+        if let Err(err) = r {
+            ui.error(err);
+        }
+    });
+}
+
+/// Batch sizes from 100 rows, by tens, up to `max`.
+pub fn sweep_sizes(max: usize) -> Vec<usize> {
+    std::iter::successors(Some(100usize), |n| n.checked_mul(10))
+        .take_while(|&n| n <= max)
+        .collect()
+}
+
+/// The first `rows` rows of `x`, repeated as often as needed.
+fn tile(x: &[f32], nf: usize, rows: usize) -> Vec<f32> {
+    x.iter().copied().cycle().take(rows * nf).collect()
+}
+
+/// Runs every batch size on the CPU and the GPU, adding points to the chart as they come;
+/// `on_point` sees each one (the benchmark mode logs them).
+pub async fn sweep(ui: Ui, max: usize, on_point: impl Fn(&SweepPoint, &ScoreView)) -> Result<()> {
+    let (key, model, x) = scoring_rows()?;
+    let nf = model.forest.n_features.max(1) as usize;
+    if x.is_empty() {
+        return Err(Error::InvalidParam("no rows to score".into()));
+    }
+    ui.sweep.set(Vec::new());
+    // Warm-up: the first dispatch pays for pipeline and buffer creation.
+    side_by_side(key, &model, &tile(&x, nf, 100)).await?;
+    for rows in sweep_sizes(max) {
+        ui.busy.set(Some(format!("Sweep: {rows} rows…")));
+        let batch = tile(&x, nf, rows);
+        let (view, _) = side_by_side(key, &model, &batch).await?;
+        if let Some(e) = &view.gpu_error {
+            return Err(Error::Gpu(format!("at {rows} rows: {e}")));
+        }
+        let p = SweepPoint {
+            rows,
+            cpu_ms: view.cpu_ms,
+            gpu_ms: view.gpu_ms,
+            kernel_ms: view.kernel_ms,
+        };
+        on_point(&p, &view);
+        ui.sweep.update(|s| s.push(p));
+    }
+    Ok(())
+}
+
+pub fn start_sweep(ui: Ui) {
+    if ui.busy.get_untracked().is_some() {
+        return;
+    }
+    let max = ui.sweep_max.get_untracked().parse().unwrap_or(100_000);
+    spawn_local(async move {
+        ui.busy.set(Some("Sweep…".into()));
+        let r = sweep(ui, max, |_, _| {}).await;
+        ui.busy.set(None);
+        if let Err(err) = r {
+            ui.error(err);
+        }
+    });
+}
+
+pub fn save_model(ui: Ui) {
+    let r = engine(|e| match &e.model {
+        Some(m) => files::download("forest-model.json", &m.to_json(), "application/json"),
+        None => Err(Error::InvalidParam("no model to save yet".into())),
+    });
+    if let Err(err) = r {
+        ui.error(err);
+    }
+}
+
+pub fn load_model(ui: Ui, file: web_sys::File) {
+    spawn_local(async move {
+        let name = file.name();
+        let r = async {
+            let bytes = files::read(&file).await?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| Error::BadModel(format!("{name} is not UTF-8 text")))?;
+            Model::from_json(&text)
+        }
+        .await;
+        match r {
+            Ok(model) => {
+                let view = model_view(&model, &format!("loaded from {name}"), None, 0);
+                install_model(ui, model, None, view);
+                ui.info(format!("Loaded the model in {name}."));
+            }
+            Err(err) => ui.error(format!("{name}: {err}")),
+        }
+    });
+}
+
+pub fn export_predictions(ui: Ui) {
+    let r = engine(|e| match (&e.model, &e.predictions) {
+        (Some(m), Some(p)) => files::download("predictions.csv", &m.predictions_csv(p), "text/csv"),
+        _ => Err(Error::InvalidParam("score rows first".into())),
+    });
+    if let Err(err) = r {
+        ui.error(err);
+    }
+}
+
+/// The files of a file input's change event.
+pub fn input_file(ev: &leptos::ev::Event) -> Option<web_sys::File> {
+    let input: web_sys::HtmlInputElement = ev.target()?.dyn_into().ok()?;
+    let f = input.files()?.get(0);
+    // Lets the same file be chosen again after an error.
+    input.set_value("");
+    f
+}
+

@@ -1,0 +1,308 @@
+//! The page's layout: data, forest, quality, scoring. Each section reads the signals in
+//! [`Ui`]; the buttons call `actions`.
+
+use super::actions;
+use super::charts::{Bars, Confusion, Scatter, Sweep};
+use super::state::{GpuState, Notice, Ui};
+use crate::data::Task;
+use leptos::prelude::*;
+
+#[component]
+pub fn App() -> impl IntoView {
+    let ui = Ui::new();
+    actions::init_gpu(ui);
+    super::bench::start_if_asked(ui);
+    view! {
+        <header>
+            <div class="brand">
+                <h1>"GPU Forest"</h1>
+                <p class="tagline">"Train a random forest in your browser, then score it on the CPU and on the GPU."</p>
+            </div>
+            <GpuBadge ui=ui/>
+        </header>
+        <NoticeBar ui=ui/>
+        <main>
+            <DataSection ui=ui/>
+            <ForestSection ui=ui/>
+            <QualitySection ui=ui/>
+            <ScoreSection ui=ui/>
+        </main>
+        <footer>"Everything runs on this machine: no data leaves the page."</footer>
+    }
+}
+
+#[component]
+fn GpuBadge(ui: Ui) -> impl IntoView {
+    view! {
+        <div class="gpu-badge" data-testid="gpu-status">
+            {move || match ui.gpu.get() {
+                GpuState::Checking => view! { <span class="dot checking"></span>"Looking for WebGPU…" }.into_any(),
+                GpuState::Ready { adapter, timestamps } => view! {
+                    <span class="dot on"></span>
+                    <span>"WebGPU: " <b data-testid="adapter">{adapter}</b>
+                        {(!timestamps).then_some(" (no kernel timestamps)")}</span>
+                }.into_any(),
+                GpuState::Off(why) => view! {
+                    <span class="dot off"></span><span data-testid="gpu-off">"GPU off: " {why}</span>
+                }.into_any(),
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn NoticeBar(ui: Ui) -> impl IntoView {
+    move || {
+        ui.notice.get().map(|n| {
+            let (class, text) = match n {
+                Notice::Error(t) => ("notice error", t),
+                Notice::Info(t) => ("notice info", t),
+            };
+            view! {
+                <div class=class role="status" data-testid="notice">
+                    <span>{text}</span>
+                    <button class="close" aria-label="dismiss" on:click=move |_| ui.notice.set(None)>"×"</button>
+                </div>
+            }
+        })
+    }
+}
+
+#[component]
+fn DataSection(ui: Ui) -> impl IntoView {
+    let drag = RwSignal::new(false);
+    view! {
+        <section class="card">
+            <h2><span class="step">"1"</span>"Data"</h2>
+            <div class="sources">
+                <label
+                    class=move || if drag.get() { "drop over" } else { "drop" }
+                    data-testid="drop"
+                    on:dragover=move |ev: leptos::ev::DragEvent| { ev.prevent_default(); drag.set(true); }
+                    on:dragleave=move |_| drag.set(false)
+                    on:drop=move |ev: leptos::ev::DragEvent| {
+                        ev.prevent_default();
+                        drag.set(false);
+                        if let Some(f) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
+                            actions::load_file(ui, f);
+                        }
+                    }
+                >
+                    <input type="file" accept=".csv,.tsv,.txt,text/csv" data-testid="csv-input"
+                        on:change=move |ev| if let Some(f) = actions::input_file(&ev) { actions::load_file(ui, f) }/>
+                    <b>"Drop a CSV here"</b>" or click to choose one"
+                </label>
+                <div class="bundled">
+                    <span class="muted">"Bundled:"</span>
+                    <button on:click=move |_| actions::load_asset(ui, "breast_cancer.csv")>"Breast cancer (569 rows)"</button>
+                    <button on:click=move |_| actions::load_asset(ui, "diabetes.csv")>"Diabetes (442 rows)"</button>
+                    <span class="synth">
+                        <input type="number" min="20" step="1000" aria-label="synthetic rows"
+                            prop:value=move || ui.synth_rows.get()
+                            on:input=move |ev| ui.synth_rows.set(event_target_value(&ev))/>
+                        <button on:click=move |_| actions::generate_from_ui(ui)>"Generate synthetic rows"</button>
+                    </span>
+                </div>
+            </div>
+            {move || ui.data.get().map(|d| {
+                let head = d.headers.iter().map(|h| view! { <th>{h.clone()}</th> }).collect_view();
+                let rows = d.preview.iter().map(|r| {
+                    let cells = r.iter().map(|c| view! { <td>{c.clone()}</td> }).collect_view();
+                    view! { <tr>{cells}</tr> }
+                }).collect_view();
+                let cols = d.columns.iter().map(|c| view! {
+                    <tr><td>{c.name.clone()}</td><td>{c.kind}</td><td class="num">{c.missing}</td><td class="num">{c.distinct}</td></tr>
+                }).collect_view();
+                let options = d.headers.iter().map(|h| view! { <option value=h.clone()>{h.clone()}</option> }).collect_view();
+                let detected = d.detected.clone();
+                let headers = d.headers.clone();
+                let detected_task = move || {
+                    let t = ui.target.get();
+                    headers.iter().position(|h| *h == t).map(|i| detected[i])
+                };
+                view! {
+                    <p class="muted" data-testid="data-summary">{d.name.clone()} " · " {d.rows} " rows · " {d.headers.len()} " columns"</p>
+                    <div class="scroll"><table class="preview" data-testid="preview"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>
+                    <details>
+                        <summary>"Column types and missing values"</summary>
+                        <table class="columns" data-testid="columns"><thead><tr><th>"column"</th><th>"type"</th><th>"missing"</th><th>"distinct"</th></tr></thead><tbody>{cols}</tbody></table>
+                    </details>
+                    <div class="row">
+                        <label>"Target column "
+                            <select data-testid="target" on:change=move |ev| ui.target.set(event_target_value(&ev)) prop:value=move || ui.target.get()>{options}</select>
+                        </label>
+                        <label>"Task "
+                            <select data-testid="task" on:change=move |ev| ui.task.set(match event_target_value(&ev).as_str() {
+                                "classification" => Some(Task::Classification),
+                                "regression" => Some(Task::Regression),
+                                _ => None,
+                            })>
+                                <option value="auto" selected=true>{move || format!("auto ({})", detected_task().map_or("?", |t| t.name()))}</option>
+                                <option value="classification">"classification"</option>
+                                <option value="regression">"regression"</option>
+                            </select>
+                        </label>
+                    </div>
+                }
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn Field(label: &'static str, value: RwSignal<String>, hint: &'static str) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span>{label}</span>
+            <input type="text" prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))
+                aria-label=label/>
+            <small class="muted">{hint}</small>
+        </label>
+    }
+}
+
+#[component]
+fn ForestSection(ui: Ui) -> impl IntoView {
+    let training = move || ui.progress.get().is_some();
+    view! {
+        <section class="card">
+            <h2><span class="step">"2"</span>"Forest"</h2>
+            <div class="fields">
+                <Field label="Trees" value=ui.trees hint="100 is scikit-learn's default"/>
+                <Field label="Max depth" value=ui.depth hint="\"none\": grow until pure"/>
+                <Field label="Max features" value=ui.max_features hint="sqrt, log2, all, 0.5, 8 or auto"/>
+                <Field label="Min samples per leaf" value=ui.min_leaf hint="1 or more"/>
+                <Field label="Seed" value=ui.seed hint="same seed, same forest"/>
+            </div>
+            <div class="row">
+                <button class="primary" data-testid="train" disabled=training
+                    on:click=move |_| actions::start_training(ui)>"Train forest"</button>
+                <button data-testid="cancel" disabled=move || !training()
+                    on:click=move |_| actions::cancel_training()>"Cancel training"</button>
+                <span class="muted">{move || format!("in {} web workers", actions::workers())}</span>
+            </div>
+            {move || ui.progress.get().map(|(done, total)| view! {
+                <div class="progress" data-testid="progress">
+                    <progress max=total value=done></progress>
+                    <span>{done} " / " {total} " trees"</span>
+                </div>
+            })}
+            <div class="row">
+                <button data-testid="save-model" disabled=move || ui.model.get().is_none()
+                    on:click=move |_| actions::save_model(ui)>"Save model (JSON)"</button>
+                <label class="button">
+                    <input type="file" accept=".json,application/json" data-testid="model-input"
+                        on:change=move |ev| if let Some(f) = actions::input_file(&ev) { actions::load_model(ui, f) }/>
+                    "Load a saved model"
+                </label>
+            </div>
+        </section>
+    }
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.1}%", v * 100.0)
+}
+
+#[component]
+fn QualitySection(ui: Ui) -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2><span class="step">"3"</span>"Quality"</h2>
+            {move || match ui.model.get() {
+                None => view! { <p class="muted">"Train a forest to see how well it does on rows it did not see."</p> }.into_any(),
+                Some(m) => {
+                    let headline = match m.task {
+                        Task::Classification => m.accuracy.map(|a| ("Accuracy (held-out)", pct(a))),
+                        Task::Regression => m.r2.map(|r| ("R² (held-out)", format!("{r:.3}"))),
+                    };
+                    let oob = m.oob.map(|o| match m.task {
+                        Task::Classification => pct(o),
+                        Task::Regression => format!("{o:.3}"),
+                    });
+                    view! {
+                        <p class="muted" data-testid="model-summary">
+                            {m.trees} " trees, " {m.nodes} " nodes, " {m.task.name()} " of \"" {m.target.clone()} "\", " {m.origin.clone()}
+                            {m.train_ms.map(|t| format!(" in {:.1} s on {} workers", t / 1e3, m.workers))}
+                        </p>
+                        <div class="metrics">
+                            {headline.map(|(k, v)| view! { <div class="metric"><span>{k}</span><b data-testid="headline">{v}</b></div> })}
+                            <div class="metric"><span>"Out-of-bag score"</span><b data-testid="oob">{oob.unwrap_or_else(|| "n/a".into())}</b></div>
+                            <div class="metric"><span>"Rows"</span><b>{m.train_rows} " train · " {m.test_rows} " test"</b></div>
+                        </div>
+                        <div class="charts">
+                            {m.confusion.clone().map(|(classes, matrix)| view! { <div><h3>"Confusion matrix"</h3><Confusion classes=classes matrix=matrix/></div> })}
+                            {m.scatter.clone().map(|(t, p)| view! { <div><h3>"Predicted against actual"</h3><Scatter truth=t predicted=p/></div> })}
+                            <div data-testid="importances"><h3>"Feature importance"</h3><Bars items=m.importances.clone()/></div>
+                        </div>
+                    }.into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+fn ms(v: f64) -> String {
+    if v >= 100.0 { format!("{v:.0} ms") } else if v >= 1.0 { format!("{v:.2} ms") } else { format!("{v:.3} ms") }
+}
+
+#[component]
+fn ScoreSection(ui: Ui) -> impl IntoView {
+    let idle = move || ui.busy.get().is_none() && ui.model.get().is_some();
+    view! {
+        <section class="card">
+            <h2><span class="step">"4"</span>"Score: CPU against GPU"</h2>
+            <div class="row">
+                <button class="primary" data-testid="score" disabled=move || !idle()
+                    on:click=move |_| actions::score(ui)>"Score on CPU and GPU"</button>
+                <label>"Sweep up to "
+                    <select data-testid="sweep-max" on:change=move |ev| ui.sweep_max.set(event_target_value(&ev))>
+                        <option value="1000">"1k rows"</option>
+                        <option value="10000">"10k rows"</option>
+                        <option value="100000" selected=true>"100k rows"</option>
+                        <option value="1000000">"1M rows"</option>
+                    </select>
+                </label>
+                <button data-testid="sweep" disabled=move || !idle()
+                    on:click=move |_| actions::start_sweep(ui)>"Run batch-size sweep"</button>
+                <button data-testid="export" disabled=move || ui.score.get().is_none()
+                    on:click=move |_| actions::export_predictions(ui)>"Export predictions (CSV)"</button>
+                {move || ui.busy.get().map(|b| view! { <span class="muted" data-testid="busy">{b}</span> })}
+            </div>
+            {move || ui.score.get().map(|s| {
+                let speedup = s.gpu_ms.map(|g| s.cpu_ms / g.max(1e-6));
+                view! {
+                    <div class="metrics" data-testid="score-result">
+                        <div class="metric"><span>"CPU (wasm, 1 thread)"</span><b data-testid="cpu-ms">{ms(s.cpu_ms)}</b></div>
+                        <div class="metric"><span>"GPU end to end"</span><b data-testid="gpu-ms">{s.gpu_ms.map_or("off".into(), ms)}</b></div>
+                        <div class="metric"><span>"GPU kernel"</span><b data-testid="kernel-ms">{s.kernel_ms.map_or("n/a".into(), ms)}</b></div>
+                        <div class="metric"><span>"Speed-up"</span><b data-testid="speedup">{speedup.map_or("n/a".into(), |x| format!("{x:.1}x"))}</b></div>
+                        <div class="metric"><span>"Largest difference"</span><b data-testid="max-diff">{s.max_diff.map_or("n/a".into(), |d| format!("{d:.2e}"))}</b></div>
+                        <div class="metric"><span>"Rows"</span><b>{s.rows}</b></div>
+                    </div>
+                    {s.labels_agree.map(|a| view! { <p data-testid="agree" class=if a { "ok" } else { "bad" }>
+                        {if a { "CPU and GPU predict the same class for every row." } else { "CPU and GPU disagree on some rows." }}</p> })}
+                    {s.gpu_error.map(|e| view! { <p class="bad" data-testid="gpu-error">"GPU scoring failed: " {e}</p> })}
+                }
+            })}
+            {move || {
+                let pts = ui.sweep.get();
+                (!pts.is_empty()).then(|| {
+                    let rows = pts.iter().map(|p| view! {
+                        <tr><td class="num">{p.rows}</td><td class="num">{ms(p.cpu_ms)}</td>
+                        <td class="num">{p.gpu_ms.map_or("off".into(), ms)}</td><td class="num">{p.kernel_ms.map_or("n/a".into(), ms)}</td>
+                        <td class="num">{p.gpu_ms.map_or("n/a".into(), |g| format!("{:.1}x", p.cpu_ms / g.max(1e-6)))}</td></tr>
+                    }).collect_view();
+                    view! {
+                        <div class="sweep-wrap">
+                            <div data-testid="sweep-chart"><Sweep points=pts.clone()/>
+                                <p class="legend"><span class="key cpu"></span>"CPU (wasm, 1 thread) "<span class="key gpu"></span>"GPU end to end "<span class="key kernel"></span>"GPU kernel"</p>
+                            </div>
+                            <table class="sweep-table" data-testid="sweep-table"><thead><tr><th>"rows"</th><th>"CPU"</th><th>"GPU end to end"</th><th>"GPU kernel"</th><th>"speed-up"</th></tr></thead><tbody>{rows}</tbody></table>
+                        </div>
+                    }
+                })
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,227 @@
+//! Charts drawn as SVG from our own numbers: feature importances, a confusion matrix,
+//! predicted against actual, and the scoring sweep (time against batch size, log axes).
+
+use leptos::prelude::*;
+
+const W: f64 = 640.0;
+const H: f64 = 300.0;
+const LEFT: f64 = 64.0;
+const RIGHT: f64 = 16.0;
+const TOP: f64 = 16.0;
+const BOTTOM: f64 = 44.0;
+
+/// Horizontal bars, largest first.
+#[component]
+pub fn Bars(items: Vec<(String, f64)>) -> impl IntoView {
+    let max = items.iter().map(|i| i.1).fold(0.0, f64::max).max(1e-12);
+    let row_h = 22.0;
+    let label_w = 180.0;
+    let height = row_h * items.len() as f64 + 8.0;
+    let bars = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, v))| {
+            let y = i as f64 * row_h + 4.0;
+            let w = (W - label_w - 70.0) * v / max;
+            view! {
+                <text x=label_w - 8.0 y=y + 15.0 text-anchor="end" class="label">{name}</text>
+                <rect x=label_w y=y + 3.0 width=w height=row_h - 6.0 class="bar" rx="2"></rect>
+                <text x=label_w + w + 6.0 y=y + 15.0 class="value">{format!("{:.3}", v)}</text>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg class="chart" viewBox=format!("0 0 {W} {height}") role="img" aria-label="feature importances">
+            {bars}
+        </svg>
+    }
+}
+
+/// `matrix[truth][predicted]` as a table shaded by each row's share.
+#[component]
+pub fn Confusion(classes: Vec<String>, matrix: Vec<Vec<usize>>) -> impl IntoView {
+    let head = classes
+        .iter()
+        .map(|c| view! { <th>{c.clone()}</th> })
+        .collect_view();
+    let rows = matrix
+        .into_iter()
+        .enumerate()
+        .map(|(t, row)| {
+            let total = row.iter().sum::<usize>().max(1) as f64;
+            let cells = row
+                .into_iter()
+                .enumerate()
+                .map(|(p, n)| {
+                    let share = n as f64 / total;
+                    let style = format!("background: rgba(37, 99, 235, {:.2})", share * 0.85);
+                    let class = if t == p { "diag" } else { "" };
+                    view! { <td class=class style=style>{n}</td> }
+                })
+                .collect_view();
+            view! { <tr><th>{classes[t].clone()}</th>{cells}</tr> }
+        })
+        .collect_view();
+    view! {
+        <table class="confusion">
+            <thead><tr><th class="corner">"truth \\ predicted"</th>{head}</tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+fn ticks_linear(lo: f64, hi: f64) -> Vec<f64> {
+    let span = (hi - lo).max(1e-12);
+    let step = 10f64.powf((span / 5.0).log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * step)
+        .find(|s| span / s <= 6.0)
+        .unwrap_or(step * 10.0);
+    let mut t = (lo / step).ceil() * step;
+    let mut v = Vec::new();
+    while t <= hi + step * 1e-9 {
+        v.push(t);
+        t += step;
+    }
+    v
+}
+
+fn fmt_tick(v: f64) -> String {
+    if v.abs() >= 1000.0 || v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// Predicted against actual values (regression), with the diagonal.
+#[component]
+pub fn Scatter(truth: Vec<f64>, predicted: Vec<f64>) -> impl IntoView {
+    let all = truth.iter().chain(&predicted).copied();
+    let lo = all.clone().fold(f64::INFINITY, f64::min);
+    let hi = all.fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = if lo < hi { (lo, hi) } else { (lo - 1.0, lo + 1.0) };
+    let sx = move |v: f64| LEFT + (v - lo) / (hi - lo) * (W - LEFT - RIGHT);
+    let sy = move |v: f64| H - BOTTOM - (v - lo) / (hi - lo) * (H - TOP - BOTTOM);
+    let dots = truth
+        .iter()
+        .zip(&predicted)
+        .take(5000)
+        .map(|(&t, &p)| view! { <circle cx=sx(t) cy=sy(p) r="2.5" class="dot"></circle> })
+        .collect_view();
+    let ticks = ticks_linear(lo, hi);
+    let xt = ticks
+        .iter()
+        .map(|&t| view! { <text x=sx(t) y=H - BOTTOM + 16.0 text-anchor="middle" class="tick">{fmt_tick(t)}</text> })
+        .collect_view();
+    let yt = ticks
+        .iter()
+        .map(|&t| view! { <text x=LEFT - 6.0 y=sy(t) + 4.0 text-anchor="end" class="tick">{fmt_tick(t)}</text> })
+        .collect_view();
+    view! {
+        <svg class="chart" viewBox=format!("0 0 {W} {H}") role="img" aria-label="predicted against actual">
+            <line x1=sx(lo) y1=sy(lo) x2=sx(hi) y2=sy(hi) class="diagonal"></line>
+            <line x1=LEFT y1=H - BOTTOM x2=W - RIGHT y2=H - BOTTOM class="axis"></line>
+            <line x1=LEFT y1=TOP x2=LEFT y2=H - BOTTOM class="axis"></line>
+            {dots}{xt}{yt}
+            <text x=(LEFT + W - RIGHT) / 2.0 y=H - 6.0 text-anchor="middle" class="label">"actual"</text>
+            <text x="14" y=(TOP + H - BOTTOM) / 2.0 text-anchor="middle" class="label"
+                transform=format!("rotate(-90 14 {})", (TOP + H - BOTTOM) / 2.0)>"predicted"</text>
+        </svg>
+    }
+}
+
+/// One batch size of the sweep.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SweepPoint {
+    pub rows: usize,
+    pub cpu_ms: f64,
+    pub gpu_ms: Option<f64>,
+    pub kernel_ms: Option<f64>,
+}
+
+fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.filter(|v| *v > 0.0) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let (lo, hi) = (lo.log10().floor(), hi.log10().ceil());
+    (lo, if hi > lo { hi } else { lo + 1.0 })
+}
+
+fn fmt_pow(e: f64) -> String {
+    let v = 10f64.powf(e);
+    if v >= 1e6 {
+        format!("{}M", v / 1e6)
+    } else if v >= 1e3 {
+        format!("{}k", v / 1e3)
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Time against batch size on log axes: CPU, GPU end to end and GPU kernel.
+#[component]
+pub fn Sweep(points: Vec<SweepPoint>) -> impl IntoView {
+    let (x0, x1) = log_range(points.iter().map(|p| p.rows as f64));
+    let (y0, y1) = log_range(
+        points
+            .iter()
+            .flat_map(|p| [Some(p.cpu_ms), p.gpu_ms, p.kernel_ms])
+            .flatten(),
+    );
+    let sx = move |v: f64| LEFT + (v.log10() - x0) / (x1 - x0) * (W - LEFT - RIGHT);
+    let sy = move |v: f64| H - BOTTOM - (v.max(1e-9).log10() - y0) / (y1 - y0) * (H - TOP - BOTTOM);
+    let series = move |get: fn(&SweepPoint) -> Option<f64>, class: &'static str| {
+        let pts: Vec<(f64, f64)> = points
+            .iter()
+            .filter_map(|p| get(p).map(|v| (sx(p.rows as f64), sy(v))))
+            .collect();
+        let line = pts
+            .iter()
+            .map(|(x, y)| format!("{x:.1},{y:.1}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let dots = pts
+            .iter()
+            .map(|&(x, y)| view! { <circle cx=x cy=y r="4" class=format!("pt {class}")></circle> })
+            .collect_view();
+        view! { <polyline points=line class=format!("series {class}")></polyline>{dots} }
+    };
+    let cpu = series(|p| Some(p.cpu_ms), "cpu");
+    let gpu = series(|p| p.gpu_ms, "gpu");
+    let kernel = series(|p| p.kernel_ms, "kernel");
+    let xt = (x0 as i32..=x1 as i32)
+        .map(|e| {
+            let x = sx(10f64.powi(e));
+            view! {
+                <line x1=x y1=TOP x2=x y2=H - BOTTOM class="grid"></line>
+                <text x=x y=H - BOTTOM + 16.0 text-anchor="middle" class="tick">{fmt_pow(f64::from(e))}</text>
+            }
+        })
+        .collect_view();
+    let yt = (y0 as i32..=y1 as i32)
+        .map(|e| {
+            let y = sy(10f64.powi(e));
+            let label = format!("{} ms", 10f64.powi(e));
+            view! {
+                <line x1=LEFT y1=y x2=W - RIGHT y2=y class="grid"></line>
+                <text x=LEFT - 6.0 y=y + 4.0 text-anchor="end" class="tick">{label}</text>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg class="chart sweep" viewBox=format!("0 0 {W} {H}") role="img" aria-label="scoring time against batch size">
+            {xt}{yt}
+            <line x1=LEFT y1=H - BOTTOM x2=W - RIGHT y2=H - BOTTOM class="axis"></line>
+            <line x1=LEFT y1=TOP x2=LEFT y2=H - BOTTOM class="axis"></line>
+            {cpu}{gpu}{kernel}
+            <text x=(LEFT + W - RIGHT) / 2.0 y=H - 6.0 text-anchor="middle" class="label">"rows in the batch"</text>
+        </svg>
+    }
+}

@@ -1,0 +1,62 @@
+//! Files in and out of the page: reading a chosen or dropped file, saving text as a download.
+//! Nothing leaves the machine: downloads are `blob:` URLs made in the page.
+
+use crate::error::{Error, Result};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+/// The largest file the page reads (the rows are held in memory several times over).
+pub const MAX_FILE_BYTES: f64 = 256.0 * 1024.0 * 1024.0;
+
+pub async fn read(file: &web_sys::File) -> Result<Vec<u8>> {
+    if file.size() > MAX_FILE_BYTES {
+        return Err(Error::Io(format!(
+            "\"{}\" is {:.0} MB; the page reads files up to {:.0} MB (use the command-line `forest` for larger ones)",
+            file.name(),
+            file.size() / 1e6,
+            MAX_FILE_BYTES / 1e6
+        )));
+    }
+    let buf = JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|e| Error::Io(format!("cannot read \"{}\": {e:?}", file.name())))?;
+    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+}
+
+/// Fetches a file the page ships (`assets/`), from the page's own origin.
+pub async fn fetch_asset(path: &str) -> Result<Vec<u8>> {
+    let window = web_sys::window().ok_or_else(|| Error::Io("no window".into()))?;
+    let resp = JsFuture::from(window.fetch_with_str(path))
+        .await
+        .map_err(|e| Error::Io(format!("cannot load {path}: {e:?}")))?;
+    let resp: web_sys::Response = resp.unchecked_into();
+    if !resp.ok() {
+        return Err(Error::Io(format!("cannot load {path}: HTTP {}", resp.status())));
+    }
+    let buf = JsFuture::from(
+        resp.array_buffer()
+            .map_err(|e| Error::Io(format!("cannot load {path}: {e:?}")))?,
+    )
+    .await
+    .map_err(|e| Error::Io(format!("cannot load {path}: {e:?}")))?;
+    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+}
+
+/// Offers `text` as a file download named `name`.
+pub fn download(name: &str, text: &str, mime: &str) -> Result<()> {
+    let fail = |e| Error::Io(format!("cannot save {name}: {e:?}"));
+    let parts = js_sys::Array::of1(&text.into());
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts).map_err(fail)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
+    let doc = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(|| Error::Io("no document".into()))?;
+    let a: web_sys::HtmlAnchorElement = doc.create_element("a").map_err(fail)?.unchecked_into();
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}

@@ -1,0 +1,36 @@
+//! The page (Leptos, client-side rendered) and its web workers. Compiled for wasm32 only.
+//!
+//! The page's thread only draws and coordinates: trees grow in workers (`pool`), CPU scoring
+//! runs in a worker too, and GPU scoring is asynchronous WebGPU work (`crate::gpu`).
+
+mod actions;
+mod app;
+mod bench;
+mod charts;
+mod files;
+mod messages;
+mod pool;
+mod state;
+pub mod worker;
+
+/// Sends panics to the console (where tests and developers look) instead of an opaque trap.
+fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&format!("panic: {info}").into());
+    }));
+}
+
+/// Mounts the app on the page's body.
+pub fn start_page() {
+    log_panics();
+    leptos::mount::mount_to_body(app::App);
+}
+
+/// Milliseconds from the page's or worker's clock.
+fn now_ms() -> f64 {
+    let global = js_sys::global();
+    js_sys::Reflect::get(&global, &"performance".into())
+        .ok()
+        .and_then(|p| wasm_bindgen::JsCast::dyn_into::<web_sys::Performance>(p).ok())
+        .map_or(0.0, |p| p.now())
+}

@@ -1,0 +1,249 @@
+//! The page's side of the workers: training spread over several, and one kept for CPU scoring.
+
+use super::messages::{from_js, to_js};
+use super::worker::{Reply, Request};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::flat::FlatForest;
+use crate::forest::Params;
+use crate::shard::{self, Message, Shard};
+use std::ops::Range;
+use wasm_bindgen::prelude::*;
+use web_sys::{ErrorEvent, MessageEvent, Worker};
+
+/// The script trunk writes for the `worker` bin (`data-loader-shim`).
+const WORKER_URL: &str = "./worker_loader.js";
+
+enum Event {
+    Reply(Result<Message>),
+    Cancel,
+}
+
+/// A worker whose replies arrive on a channel; terminated when dropped.
+struct Handle {
+    worker: Worker,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(ErrorEvent)>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
+
+fn spawn(tx: flume::Sender<Event>) -> Result<Handle> {
+    let worker = Worker::new(WORKER_URL)
+        .map_err(|e| Error::Worker(format!("cannot start a web worker: {e:?}")))?;
+    let t = tx.clone();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        let _ = t.send(Event::Reply(from_js(&e.data())));
+    });
+    let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |e: ErrorEvent| {
+        let _ = tx.send(Event::Reply(Err(Error::Worker(format!(
+            "a worker stopped: {}",
+            e.message()
+        )))));
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    Ok(Handle {
+        worker,
+        _on_message: on_message,
+        _on_error: on_error,
+    })
+}
+
+fn send(w: &Worker, m: &Message) -> Result<()> {
+    let (msg, transfer) = to_js(m);
+    w.post_message_with_transfer(&msg, &transfer)
+        .map_err(|e| Error::Worker(format!("cannot message a worker: {e:?}")))
+}
+
+fn with_header(req: Request, buffers: Vec<Vec<u8>>) -> Message {
+    Message {
+        header: serde_json::to_string(&req).expect("plain header"),
+        buffers,
+    }
+}
+
+fn reply(m: &Message) -> Result<Reply> {
+    serde_json::from_str(&m.header).map_err(|e| Error::Worker(format!("unknown reply: {e}")))
+}
+
+async fn next(rx: &flume::Receiver<Event>) -> Result<Event> {
+    rx.recv_async()
+        .await
+        .map_err(|_| Error::Worker("the workers' channel closed".into()))
+}
+
+/// Waits until `n` workers say they listen.
+async fn ready(rx: &flume::Receiver<Event>, n: usize) -> Result<bool> {
+    let mut ready = 0;
+    while ready < n {
+        match next(rx).await? {
+            Event::Cancel => return Ok(false),
+            Event::Reply(m) => match reply(&m?)? {
+                Reply::Ready => ready += 1,
+                _ => return Err(Error::Worker("a worker spoke before it was ready".into())),
+            },
+        }
+    }
+    Ok(true)
+}
+
+/// Stops a training in progress (its workers are terminated).
+#[derive(Clone)]
+pub struct Canceller(flume::Sender<Event>);
+
+impl Canceller {
+    pub fn cancel(&self) {
+        let _ = self.0.send(Event::Cancel);
+    }
+}
+
+/// Splits `0..n` into `parts` contiguous ranges differing in length by at most one.
+fn split(n: usize, parts: usize) -> Vec<Range<usize>> {
+    let parts = parts.clamp(1, n.max(1));
+    (0..parts)
+        .map(|i| (i * n / parts)..((i + 1) * n / parts))
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+/// A training about to run on `workers` workers.
+pub struct Training {
+    tx: flume::Sender<Event>,
+    rx: flume::Receiver<Event>,
+    workers: usize,
+}
+
+impl Training {
+    pub fn new(workers: usize) -> Training {
+        let (tx, rx) = flume::unbounded();
+        Training { tx, rx, workers }
+    }
+
+    pub fn canceller(&self) -> Canceller {
+        Canceller(self.tx.clone())
+    }
+
+    /// Grows the forest; `on_tree(done)` after each tree. `Ok(None)` when cancelled.
+    pub async fn run(
+        self,
+        data: &Dataset,
+        params: &Params,
+        on_tree: impl Fn(usize),
+    ) -> Result<Option<Vec<Shard>>> {
+        let ranges = split(params.n_trees, self.workers);
+        let handles = ranges
+            .iter()
+            .map(|_| spawn(self.tx.clone()))
+            .collect::<Result<Vec<_>>>()?;
+        if !ready(&self.rx, handles.len()).await? {
+            return Ok(None);
+        }
+        for (h, r) in handles.iter().zip(&ranges) {
+            // Each worker gets its own copy of the rows (the buffers are transferred).
+            let d = shard::dataset_message(data);
+            let req = Request::Grow {
+                params: params.clone(),
+                trees: r.clone(),
+                data: d.header,
+            };
+            send(&h.worker, &with_header(req, d.buffers))?;
+        }
+        let (mut done, mut shards) = (0, Vec::new());
+        while shards.len() < ranges.len() {
+            let m = match next(&self.rx).await? {
+                Event::Cancel => return Ok(None),
+                Event::Reply(m) => m?,
+            };
+            match reply(&m)? {
+                Reply::Tree => {
+                    done += 1;
+                    on_tree(done);
+                }
+                Reply::Grown { shard } => shards.push(Shard::from_message(&Message {
+                    header: shard,
+                    buffers: m.buffers,
+                })?),
+                Reply::Failed { message } => return Err(Error::Worker(message)),
+                _ => return Err(Error::Worker("unexpected reply".into())),
+            }
+        }
+        drop(handles);
+        Ok(Some(shards))
+    }
+}
+
+/// One worker that scores rows with a loaded forest on its single thread.
+pub struct Scorer {
+    handle: Handle,
+    rx: flume::Receiver<Event>,
+    next_id: u32,
+}
+
+impl Scorer {
+    pub async fn new() -> Result<Scorer> {
+        let (tx, rx) = flume::unbounded();
+        let handle = spawn(tx)?;
+        ready(&rx, 1).await?;
+        Ok(Scorer {
+            handle,
+            rx,
+            next_id: 0,
+        })
+    }
+
+    async fn ask(&self, m: &Message) -> Result<Message> {
+        send(&self.handle.worker, m)?;
+        match self.rx.recv_async().await {
+            Ok(Event::Reply(m)) => {
+                let m = m?;
+                if let Reply::Failed { message } = reply(&m)? {
+                    return Err(Error::Worker(message));
+                }
+                Ok(m)
+            }
+            _ => Err(Error::Worker("the scoring worker is gone".into())),
+        }
+    }
+
+    pub async fn load(&mut self, forest: &FlatForest) -> Result<()> {
+        let s = Shard {
+            trees: 0..forest.n_trees(),
+            forest: forest.clone(),
+            importances: Vec::new(),
+            oob: None,
+        }
+        .to_message();
+        self.ask(&with_header(Request::Load { forest: s.header }, s.buffers))
+            .await
+            .map(|_| ())
+    }
+
+    /// Outputs for the rows of `x` and the milliseconds the worker spent scoring them.
+    pub async fn score(&mut self, x: &[f32]) -> Result<(Vec<f32>, f64)> {
+        self.next_id += 1;
+        let id = self.next_id;
+        let m = self
+            .ask(&with_header(
+                Request::Score { id },
+                vec![bytemuck::cast_slice(x).to_vec()],
+            ))
+            .await?;
+        match reply(&m)? {
+            Reply::Scored { id: got, ms } if got == id => {
+                let out = m
+                    .buffers
+                    .first()
+                    .map(|b| bytemuck::pod_collect_to_vec(b))
+                    .ok_or_else(|| Error::Worker("scores without outputs".into()))?;
+                Ok((out, ms))
+            }
+            _ => Err(Error::Worker("unexpected reply to scoring".into())),
+        }
+    }
+}
+

@@ -1,0 +1,183 @@
+//! What the page shows (signals, plain data) and what it holds (the engine: tables, models,
+//! workers, the GPU; not `Send`, so kept in a thread-local beside the signals).
+
+use super::charts::SweepPoint;
+use super::pool::{Canceller, Scorer};
+use crate::data::dataset::ColumnSummary;
+use crate::data::{Dataset, Table, Task};
+use crate::forest::Model;
+use crate::forest::model::Predictions;
+use crate::gpu::{GpuContext, GpuForest};
+use crate::pipeline::Prepared;
+use leptos::prelude::*;
+use std::cell::RefCell;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    Error(String),
+    Info(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum GpuState {
+    Checking,
+    Ready { adapter: String, timestamps: bool },
+    Off(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnView {
+    pub name: String,
+    pub kind: &'static str,
+    pub missing: usize,
+    pub distinct: usize,
+}
+
+impl ColumnView {
+    pub fn from_summary(s: &ColumnSummary) -> ColumnView {
+        ColumnView {
+            name: s.name.clone(),
+            kind: match (s.numeric, s.integer) {
+                (true, true) => "integer",
+                (true, false) => "number",
+                _ => "text",
+            },
+            missing: s.missing,
+            distinct: s.distinct,
+        }
+    }
+}
+
+/// The loaded data, as the page previews it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataView {
+    pub name: String,
+    pub rows: usize,
+    pub headers: Vec<String>,
+    pub preview: Vec<Vec<String>>,
+    pub columns: Vec<ColumnView>,
+    /// Task per target column, as detected.
+    pub detected: Vec<Task>,
+}
+
+/// A trained (or loaded) model's report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelView {
+    pub origin: String,
+    pub task: Task,
+    pub target: String,
+    pub trees: usize,
+    pub nodes: usize,
+    pub train_rows: usize,
+    pub test_rows: usize,
+    pub accuracy: Option<f64>,
+    pub r2: Option<f64>,
+    pub oob: Option<f64>,
+    pub confusion: Option<(Vec<String>, Vec<Vec<usize>>)>,
+    pub scatter: Option<(Vec<f64>, Vec<f64>)>,
+    pub importances: Vec<(String, f64)>,
+    pub train_ms: Option<f64>,
+    pub workers: usize,
+}
+
+/// One side-by-side scoring run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreView {
+    pub rows: usize,
+    pub cpu_ms: f64,
+    pub gpu_ms: Option<f64>,
+    pub kernel_ms: Option<f64>,
+    pub max_diff: Option<f64>,
+    pub labels_agree: Option<bool>,
+    pub gpu_error: Option<String>,
+}
+
+/// Every signal the page draws from. `Copy`, so views and handlers capture it freely.
+#[derive(Clone, Copy)]
+pub struct Ui {
+    pub notice: RwSignal<Option<Notice>>,
+    pub gpu: RwSignal<GpuState>,
+    pub data: RwSignal<Option<DataView>>,
+    pub target: RwSignal<String>,
+    /// `None`: as detected.
+    pub task: RwSignal<Option<Task>>,
+    pub trees: RwSignal<String>,
+    pub depth: RwSignal<String>,
+    pub max_features: RwSignal<String>,
+    pub min_leaf: RwSignal<String>,
+    pub seed: RwSignal<String>,
+    pub synth_rows: RwSignal<String>,
+    /// Trees grown of trees asked, while training.
+    pub progress: RwSignal<Option<(usize, usize)>>,
+    pub model: RwSignal<Option<ModelView>>,
+    pub score: RwSignal<Option<ScoreView>>,
+    pub sweep: RwSignal<Vec<SweepPoint>>,
+    pub sweep_max: RwSignal<String>,
+    /// Scoring or sweeping: the scoring buttons wait.
+    pub busy: RwSignal<Option<String>>,
+}
+
+impl Ui {
+    pub fn new() -> Ui {
+        Ui {
+            notice: RwSignal::new(None),
+            gpu: RwSignal::new(GpuState::Checking),
+            data: RwSignal::new(None),
+            target: RwSignal::new(String::new()),
+            task: RwSignal::new(None),
+            trees: RwSignal::new("100".into()),
+            depth: RwSignal::new("12".into()),
+            max_features: RwSignal::new("sqrt".into()),
+            min_leaf: RwSignal::new("1".into()),
+            seed: RwSignal::new("0".into()),
+            synth_rows: RwSignal::new("20000".into()),
+            progress: RwSignal::new(None),
+            model: RwSignal::new(None),
+            score: RwSignal::new(None),
+            sweep: RwSignal::new(Vec::new()),
+            sweep_max: RwSignal::new("100000".into()),
+            busy: RwSignal::new(None),
+        }
+    }
+
+    pub fn error(&self, e: impl std::fmt::Display) {
+        self.notice.set(Some(Notice::Error(e.to_string())));
+    }
+    pub fn info(&self, m: impl Into<String>) {
+        self.notice.set(Some(Notice::Info(m.into())));
+    }
+}
+
+/// The data the user loaded.
+pub enum Source {
+    Table(Table),
+    /// Generated rows: already numbers, with a class target.
+    Synthetic(Dataset),
+}
+
+#[derive(Default)]
+pub struct Engine {
+    pub source: Option<Source>,
+    pub model: Option<Model>,
+    /// Held-out rows of the last training (the evaluation's rows).
+    pub prepared: Option<Prepared>,
+    pub gpu_ctx: Option<GpuContext>,
+    /// The current model on the GPU.
+    pub gpu: Option<GpuForest>,
+    pub scorer: Option<Scorer>,
+    /// The generation of the model the scorer holds.
+    pub scorer_has: Option<u64>,
+    /// Counts models installed; names the current one.
+    pub generation: u64,
+    pub canceller: Option<Canceller>,
+    pub predictions: Option<Predictions>,
+}
+
+thread_local! {
+    pub static ENGINE: RefCell<Engine> = RefCell::new(Engine::default());
+}
+
+/// Runs `f` on the engine. Never hold it across an `.await`.
+pub fn engine<R>(f: impl FnOnce(&mut Engine) -> R) -> R {
+    ENGINE.with(|e| f(&mut e.borrow_mut()))
+}

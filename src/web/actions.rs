@@ -79,6 +79,7 @@ async fn browser_adapter_name() -> String {
 fn rebuild_gpu_forest(ui: Ui) {
     let r = engine(|e| {
         e.gpu = None;
+        e.gpu_warm = false;
         match (&e.gpu_ctx, &e.model) {
             (Some(ctx), Some(m)) => GpuForest::new(ctx.clone(), &m.forest, None).map(|g| {
                 e.gpu = Some(g);
@@ -299,7 +300,7 @@ pub async fn train(ui: Ui) -> Result<()> {
     if model.task() == Task::Regression {
         view.scatter = Some((ev.truth, ev.predicted));
     }
-    install_model(ui, model, Some(prep), view);
+    install_model(ui, model, view);
     ui.info(format!(
         "Trained {} trees on {} rows in {:.1} s with {n_workers} workers.",
         total,
@@ -337,10 +338,9 @@ fn model_view(model: &Model, origin: &str, train_ms: Option<f64>, workers: usize
     }
 }
 
-fn install_model(ui: Ui, model: Model, prep: Option<Prepared>, view: ModelView) {
+fn install_model(ui: Ui, model: Model, view: ModelView) {
     engine(|e| {
         e.model = Some(model);
-        e.prepared = prep;
         e.generation += 1;
         e.predictions = None;
     });
@@ -389,24 +389,22 @@ async fn cpu_score(key: u64, model: &Model, x: &[f32]) -> Result<(Vec<f32>, f64)
     r
 }
 
-/// The rows that "Score" runs: the held-out rows of the last training, or the loaded data
-/// encoded with the model's schema.
+/// The rows that "Score" runs: every row of the loaded data, encoded with the model's schema
+/// (so a model loaded back scores the same rows as the one saved).
 fn scoring_rows() -> Result<(u64, Model, Vec<f32>)> {
     engine(|e| {
         let model = e
             .model
             .clone()
             .ok_or_else(|| Error::InvalidParam("train or load a model first".into()))?;
-        let x = match (&e.prepared, &e.source) {
-            (Some(p), _) if p.test.n_rows > 0 => p.test.x.clone(),
-            (_, Some(Source::Table(t))) => model.features_of(t)?,
-            (_, Some(Source::Synthetic(d))) if d.n_features == model.schema.n_features() => {
-                d.x.clone()
-            }
+        let x = match &e.source {
+            Some(Source::Table(t)) => model.features_of(t)?,
+            Some(Source::Synthetic(d)) if d.n_features == model.schema.n_features() => d.x.clone(),
             _ => {
-                return Err(Error::InvalidParam(
-                    "load data with the model's columns to score".into(),
-                ));
+                return Err(Error::InvalidParam(format!(
+                    "load data with the model's {} feature columns to score",
+                    model.schema.n_features()
+                )));
             }
         };
         Ok((e.generation, model, x))
@@ -428,6 +426,14 @@ async fn side_by_side(key: u64, model: &Model, x: &[f32]) -> Result<(ScoreView, 
         gpu_error: None,
     };
     if let Some(mut gpu) = engine(|e| e.gpu.take()) {
+        // The first dispatch of a forest waits for the browser to compile its pipelines;
+        // that one-off cost is paid here, outside the timing.
+        if !engine(|e| std::mem::replace(&mut e.gpu_warm, true)) {
+            let _ = gpu.predict(&x[..nf.min(x.len())], Kernel::Direct).await;
+            if gpu.has_staged_kernel() {
+                let _ = gpu.predict(&x[..nf.min(x.len())], Kernel::Staged).await;
+            }
+        }
         let t0 = super::now_ms();
         let r = gpu.predict(x, Kernel::Auto).await;
         let ms = super::now_ms() - t0;
@@ -568,7 +574,7 @@ pub fn load_model(ui: Ui, file: web_sys::File) {
         match r {
             Ok(model) => {
                 let view = model_view(&model, &format!("loaded from {name}"), None, 0);
-                install_model(ui, model, None, view);
+                install_model(ui, model, view);
                 ui.info(format!("Loaded the model in {name}."));
             }
             Err(err) => ui.error(format!("{name}: {err}")),

@@ -1,6 +1,106 @@
-//! Benchmark mode, from the URL (`?bench&rows=1000000&trees=200&depth=12&features=32`):
-//! generate, train, sweep, with no clicking; one JSON line per measurement on the console.
+//! Benchmark mode, from the URL, with no clicking:
+//! `/?bench&rows=1000000&trees=200&depth=12&features=32` generates synthetic rows, trains on
+//! `train_rows` of them (default: the smaller of `rows` and 100k), then runs the CPU and GPU
+//! sweep up to `rows` rows in the normal chart, and logs one JSON line per measurement.
 
-use super::state::Ui;
+use super::actions;
+use super::state::{GpuState, Ui};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde_json::json;
 
-pub fn start_if_asked(_ui: Ui) {}
+/// The `key=value` pairs of the page's query string (a bare `key` has an empty value).
+fn query() -> Vec<(String, String)> {
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (p.to_string(), String::new()),
+        })
+        .collect()
+}
+
+fn log(v: serde_json::Value) {
+    web_sys::console::log_1(&v.to_string().into());
+}
+
+async fn sleep_ms(ms: i32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+}
+
+pub fn start_if_asked(ui: Ui) {
+    let q = query();
+    if !q.iter().any(|(k, _)| k == "bench") {
+        return;
+    }
+    let get = |k: &str, default: usize| -> usize {
+        q.iter()
+            .find(|(key, _)| key == k)
+            .and_then(|(_, v)| v.replace('_', "").parse().ok())
+            .unwrap_or(default)
+    };
+    let rows = get("rows", 1_000_000).max(100);
+    let trees = get("trees", 200).max(1);
+    let depth = get("depth", 12).max(1);
+    let features = get("features", 32).max(1);
+    let train_rows = get("train_rows", rows.min(100_000)).max(100);
+    spawn_local(async move {
+        let r = run(ui, rows, trees, depth, features, train_rows).await;
+        if let Err(e) = r {
+            ui.error(&e);
+            web_sys::console::error_1(&json!({"bench": "error", "message": e.to_string()}).to_string().into());
+        }
+    });
+}
+
+async fn run(
+    ui: Ui,
+    rows: usize,
+    trees: usize,
+    depth: usize,
+    features: usize,
+    train_rows: usize,
+) -> crate::Result<()> {
+    ui.info(format!(
+        "Benchmark: {trees} trees of depth {depth} on {train_rows} synthetic rows x {features} features, then a sweep up to {rows} rows."
+    ));
+    actions::generate(ui, train_rows, features, 7)?;
+    ui.trees.set(trees.to_string());
+    ui.depth.set(depth.to_string());
+    ui.max_features.set("sqrt".into());
+    ui.sweep_max.set(rows.to_string());
+    let t0 = super::now_ms();
+    actions::train(ui).await?;
+    log(json!({"bench": "train", "train_rows": train_rows, "features": features, "trees": trees,
+        "depth": depth, "workers": actions::workers(), "ms": super::now_ms() - t0}));
+    while ui.gpu.get_untracked() == GpuState::Checking {
+        sleep_ms(50).await;
+    }
+    let adapter = match ui.gpu.get_untracked() {
+        GpuState::Ready { adapter, .. } => adapter,
+        GpuState::Off(why) => format!("none: {why}"),
+        GpuState::Checking => unreachable!("waited above"),
+    };
+    ui.busy.set(Some("Benchmark sweep…".into()));
+    let r = actions::sweep(ui, rows, |p, v| {
+        log(json!({"bench": "sweep", "rows": p.rows, "cpu_ms": p.cpu_ms, "gpu_ms": p.gpu_ms,
+            "gpu_kernel_ms": p.kernel_ms, "max_diff": v.max_diff, "labels_agree": v.labels_agree,
+            "adapter": adapter, "trees": trees, "depth": depth, "features": features}));
+    })
+    .await;
+    ui.busy.set(None);
+    r?;
+    log(json!({"bench": "done"}));
+    ui.info("Benchmark done: the sweep's points are in the chart and on the console.");
+    Ok(())
+}

@@ -8,7 +8,6 @@ use crate::data::{Dataset, Table, Task};
 use crate::forest::Model;
 use crate::forest::model::Predictions;
 use crate::gpu::{GpuContext, GpuForest};
-use crate::pipeline::Prepared;
 use leptos::prelude::*;
 use std::cell::RefCell;
 
@@ -159,11 +158,11 @@ pub enum Source {
 pub struct Engine {
     pub source: Option<Source>,
     pub model: Option<Model>,
-    /// Held-out rows of the last training (the evaluation's rows).
-    pub prepared: Option<Prepared>,
     pub gpu_ctx: Option<GpuContext>,
     /// The current model on the GPU.
     pub gpu: Option<GpuForest>,
+    /// `gpu` has scored once (its pipelines are compiled).
+    pub gpu_warm: bool,
     pub scorer: Option<Scorer>,
     /// The generation of the model the scorer holds.
     pub scorer_has: Option<u64>,

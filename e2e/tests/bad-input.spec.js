@@ -1,0 +1,78 @@
+// Bad input: each file gets a clear message, the page keeps working, and what the user had
+// (data, trained model) survives.
+const { test, expect, gpuSettled } = require('./fixtures');
+
+async function upload(page, name, text) {
+  await page.getByTestId('csv-input').setInputFiles({ name, mimeType: 'text/csv', buffer: Buffer.from(text) });
+}
+
+test.beforeEach(async ({ page }) => {
+  await page.goto('/');
+  await gpuSettled(page);
+  await page.getByRole('button', { name: /Diabetes/ }).click();
+  await expect(page.getByTestId('data-summary')).toContainText('diabetes.csv');
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('model-summary')).toContainText('trained here');
+});
+
+/// The trained model survived, and scores the model's own data again.
+async function stillWorks(page) {
+  await expect(page.getByTestId('model-summary')).toContainText('trained here');
+  await page.getByRole('button', { name: /Diabetes/ }).click();
+  await expect(page.getByTestId('data-summary')).toContainText('diabetes.csv');
+  await page.getByTestId('score').click();
+  await expect(page.getByTestId('cpu-ms')).toHaveText(/ms$/);
+}
+
+test('a broken CSV names the row', async ({ page }) => {
+  await upload(page, 'broken.csv', 'a,b,c\n1,2,3\n4,5\n6,7,8\n');
+  await expect(page.getByTestId('notice')).toContainText('broken.csv');
+  await expect(page.getByTestId('notice')).toContainText('row 2 (line 3)');
+  await expect(page.getByTestId('data-summary')).toContainText('diabetes.csv');
+  await stillWorks(page);
+});
+
+test('a target with a single value says so', async ({ page }) => {
+  await upload(page, 'one-class.csv', 'x,label\n' + Array.from({ length: 40 }, (_, i) => `${i},yes`).join('\n'));
+  await expect(page.getByTestId('data-summary')).toContainText('one-class.csv');
+  await page.getByTestId('task').selectOption('classification');
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('notice')).toContainText('only one class');
+  await stillWorks(page);
+});
+
+test('a text cell in a regression target names its row and column', async ({ page }) => {
+  await upload(page, 'text-target.csv', 'x,y\n' + Array.from({ length: 30 }, (_, i) => `${i},${i === 17 ? 'high' : i}`).join('\n'));
+  await page.getByTestId('task').selectOption('regression');
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('notice')).toContainText('"high"');
+  await expect(page.getByTestId('notice')).toContainText('"y"');
+  await stillWorks(page);
+});
+
+test('a file too large for the page is refused before it is read', async ({ page }) => {
+  const dt = await page.evaluateHandle(() => {
+    const t = new DataTransfer();
+    t.items.add(new File([new Uint8Array(300 * 1024 * 1024)], 'huge.csv', { type: 'text/csv' }));
+    return t;
+  });
+  await page.getByTestId('drop').dispatchEvent('drop', { dataTransfer: dt });
+  await expect(page.getByTestId('notice')).toContainText('huge.csv');
+  await expect(page.getByTestId('notice')).toContainText('up to 268 MB');
+  await stillWorks(page);
+});
+
+test('a model file that is not a model is refused', async ({ page }) => {
+  await page.getByTestId('model-input').setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"hello": 1}') });
+  await expect(page.getByTestId('notice')).toContainText('not a usable model file');
+  await stillWorks(page);
+});
+
+test('HTML in a header is shown as text and runs nothing', async ({ page }) => {
+  const header = '<img src=x onerror="window.__pwned=1">';
+  await upload(page, 'xss.csv', `"${header.replace(/"/g, '""')}",y\n` + Array.from({ length: 20 }, (_, i) => `${i},${i % 2}`).join('\n'));
+  await expect(page.getByTestId('preview').locator('th').first()).toHaveText(header);
+  expect(await page.locator('img').count()).toBe(0);
+  expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
+  await stillWorks(page);
+});

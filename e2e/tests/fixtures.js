@@ -1,0 +1,48 @@
+// A page fixture that records what the page did: console errors, uncaught errors, requests to
+// other origins and long tasks on the page's thread. A failing test prints all of it, with the
+// page's visible text.
+const base = require('@playwright/test');
+
+exports.test = base.test.extend({
+  page: async ({ page, baseURL }, use, testInfo) => {
+    const origin = new URL(baseURL).origin;
+    const log = { console: [], errors: [], foreign: [] };
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') log.console.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => log.errors.push(e.message));
+    page.on('request', (r) => {
+      const url = r.url();
+      if (!url.startsWith('data:') && !url.startsWith('blob:') && new URL(url).origin !== origin) {
+        log.foreign.push(url);
+      }
+    });
+    await page.addInitScript(() => {
+      window.__longTasks = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration });
+      }).observe({ type: 'longtask', buffered: true });
+    });
+    page.log = log;
+    await use(page);
+    if (testInfo.status !== testInfo.expectedStatus) {
+      const text = await page.locator('body').innerText().catch(() => '(page closed)');
+      console.log(`--- page text ---\n${text}\n--- console ---\n${log.console.join('\n')}\n--- page errors ---\n${log.errors.join('\n')}`);
+    }
+    base.expect(log.foreign, 'requests to other origins').toEqual([]);
+    base.expect(log.errors, 'uncaught errors in the page').toEqual([]);
+  },
+});
+exports.expect = base.expect;
+
+/// Waits until the GPU badge has settled (adapter found, or the reason it is off).
+exports.gpuSettled = async (page) => {
+  await base.expect(page.getByTestId('gpu-status')).not.toContainText('Looking for WebGPU', { timeout: 60_000 });
+};
+
+/// Text of a download triggered by `click`.
+exports.download = async (page, click) => {
+  const [dl] = await Promise.all([page.waitForEvent('download'), click()]);
+  const fs = require('fs');
+  return { name: dl.suggestedFilename(), text: fs.readFileSync(await dl.path(), 'utf8'), path: await dl.path() };
+};

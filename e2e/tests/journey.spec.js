@@ -1,0 +1,139 @@
+// The presenter's journey, on a bundled dataset and on an uploaded CSV.
+const { test, expect, gpuSettled, download } = require('./fixtures');
+
+async function trainAndWait(page) {
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('model-summary')).toContainText('trained here');
+}
+
+async function scoreAndCheck(page) {
+  await page.getByTestId('score').click();
+  await expect(page.getByTestId('score-result')).toBeVisible();
+  await expect(page.getByTestId('busy')).toHaveCount(0);
+  const cpu = await page.getByTestId('cpu-ms').innerText();
+  const gpu = await page.getByTestId('gpu-ms').innerText();
+  expect(cpu).toMatch(/ms$/);
+  expect(gpu, 'the GPU scored (WebGPU adapter present)').toMatch(/ms$/);
+  expect(await page.getByTestId('gpu-error').count()).toBe(0);
+  const diff = Number(await page.getByTestId('max-diff').innerText());
+  expect(diff).toBeLessThanOrEqual(1e-5);
+}
+
+test('bundled dataset: preview, train, metrics, CPU and GPU agree, sweep, save and load back', async ({ page }, testInfo) => {
+  await page.goto('/');
+  await gpuSettled(page);
+  await expect(page.getByTestId('adapter')).not.toBeEmpty();
+
+  await page.getByRole('button', { name: /Breast cancer/ }).click();
+  await expect(page.getByTestId('data-summary')).toContainText('569 rows');
+  await expect(page.getByTestId('preview').locator('th').first()).toHaveText('mean radius');
+  await expect(page.getByTestId('preview').locator('tbody tr')).toHaveCount(8);
+  await expect(page.getByTestId('target')).toHaveValue('diagnosis');
+  await expect(page.getByTestId('task')).toContainText('auto (classification)');
+
+  await trainAndWait(page);
+  const acc = parseFloat(await page.getByTestId('headline').innerText());
+  expect(acc).toBeGreaterThan(85);
+  await expect(page.getByTestId('oob')).toHaveText(/%$/);
+  await expect(page.locator('table.confusion tbody tr')).toHaveCount(2);
+  await expect(page.getByTestId('importances').locator('rect')).toHaveCount(15);
+
+  await scoreAndCheck(page);
+  await expect(page.getByTestId('agree')).toContainText('same class for every row');
+
+  await page.getByTestId('sweep-max').selectOption('10000');
+  await page.getByTestId('sweep').click();
+  await expect(page.getByTestId('sweep-table').locator('tbody tr')).toHaveCount(3);
+  await expect(page.getByTestId('busy')).toHaveCount(0);
+  // Two points per batch size at least (CPU and GPU end to end).
+  expect(await page.getByTestId('sweep-chart').locator('circle').count()).toBeGreaterThanOrEqual(6);
+  await page.screenshot({ path: testInfo.outputPath('results.png'), fullPage: true });
+  await testInfo.attach('results', { path: testInfo.outputPath('results.png'), contentType: 'image/png' });
+
+  const model = await download(page, () => page.getByTestId('save-model').click());
+  expect(model.name).toBe('forest-model.json');
+  const json = JSON.parse(model.text);
+  expect(json.format).toBe('gpuforest-model');
+  expect(json.forest.roots.length).toBe(100);
+  const before = await download(page, () => page.getByTestId('export').click());
+  expect(before.text.split('\n')[0]).toBe('prediction,proba_benign,proba_malignant');
+  expect(before.text.trim().split('\n').length).toBe(570);
+
+  await page.getByTestId('model-input').setInputFiles(model.path);
+  await expect(page.getByTestId('model-summary')).toContainText('loaded from');
+  await scoreAndCheck(page);
+  const after = await download(page, () => page.getByTestId('export').click());
+  expect(after.text).toBe(before.text);
+});
+
+/// A regression CSV with a text column and missing values.
+function regressionCsv(rows) {
+  const lines = ['age,city,dose,response'];
+  const cities = ['Lyon', 'Oslo', 'Porto'];
+  for (let i = 0; i < rows; i++) {
+    const age = 20 + (i * 7) % 60;
+    const city = cities[i % 3];
+    const dose = i % 11 === 0 ? '' : ((i * 13) % 50) / 10;
+    const response = 0.5 * age + (city === 'Oslo' ? 10 : 0) + 3 * (dose === '' ? 2 : dose) + ((i * 31) % 7) / 7;
+    lines.push(`${age},${city},${dose},${response.toFixed(3)}`);
+  }
+  return lines.join('\n');
+}
+
+test('uploaded CSV: regression with a text column and missing values', async ({ page }) => {
+  await page.goto('/');
+  await gpuSettled(page);
+  await page.getByTestId('csv-input').setInputFiles({
+    name: 'dosage.csv', mimeType: 'text/csv', buffer: Buffer.from(regressionCsv(400)),
+  });
+  await expect(page.getByTestId('data-summary')).toContainText('dosage.csv · 400 rows · 4 columns');
+  await page.locator('details summary').click();
+  const dose = page.getByTestId('columns').locator('tr', { hasText: 'dose' });
+  await expect(dose.locator('td').nth(2)).toHaveText('37');
+  await expect(page.getByTestId('columns').locator('tr', { hasText: 'city' }).locator('td').nth(1)).toHaveText('text');
+  await expect(page.getByTestId('target')).toHaveValue('response');
+  await expect(page.getByTestId('task')).toContainText('auto (regression)');
+
+  await trainAndWait(page);
+  const r2 = parseFloat(await page.getByTestId('headline').innerText());
+  expect(r2).toBeGreaterThan(0.8);
+  await expect(page.locator('svg[aria-label="predicted against actual"] circle')).toHaveCount(100);
+  await scoreAndCheck(page);
+});
+
+test('the page stays responsive while training: no long task over 200 ms', async ({ page }) => {
+  await page.goto('/');
+  await gpuSettled(page);
+  await page.getByRole('spinbutton', { name: 'synthetic rows' }).fill('20000');
+  await page.getByRole('button', { name: 'Generate synthetic rows' }).click();
+  await expect(page.getByTestId('data-summary')).toContainText('20000 rows');
+  await page.getByRole('textbox', { name: 'Trees' }).fill('60');
+  const start = await page.evaluate(() => performance.now());
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('progress')).toBeVisible();
+  // The page answers while trees grow: the progress text moves on.
+  await expect(page.getByTestId('progress')).not.toContainText(' 0 / 60');
+  await expect(page.getByTestId('model-summary')).toContainText('trained here', { timeout: 170_000 });
+  const end = await page.evaluate(() => performance.now());
+  const long = await page.evaluate(([s, e]) => window.__longTasks.filter((t) => t.start >= s && t.start <= e), [start, end]);
+  console.log(`long tasks while training (${((end - start) / 1000).toFixed(1)} s):`, JSON.stringify(long));
+  expect(long.filter((t) => t.duration > 200)).toEqual([]);
+});
+
+test('cancel stops training and keeps the previous model', async ({ page }) => {
+  await page.goto('/');
+  await page.getByRole('button', { name: /Diabetes/ }).click();
+  await expect(page.getByTestId('data-summary')).toContainText('diabetes.csv');
+  await trainAndWait(page);
+  const summary = await page.getByTestId('model-summary').innerText();
+  await page.getByRole('spinbutton', { name: 'synthetic rows' }).fill('30000');
+  await page.getByRole('button', { name: 'Generate synthetic rows' }).click();
+  await expect(page.getByTestId('data-summary')).toContainText('30000 rows');
+  await page.getByRole('textbox', { name: 'Trees' }).fill('500');
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('progress')).toBeVisible();
+  await page.getByTestId('cancel').click();
+  await expect(page.getByTestId('notice')).toContainText('Training cancelled');
+  await expect(page.getByTestId('progress')).toHaveCount(0);
+  await expect(page.getByTestId('model-summary')).toHaveText(summary);
+});

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Sets up what is missing, builds the `forest` CLI and runs it on a bundled dataset.
-# (The web page is not built yet; see README "Status".)
+# Sets up what is missing, builds the page and serves it on localhost.
+# Usage: scripts/run.sh            (PORT=9000 scripts/run.sh for another port)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo build --release --locked
-./target/release/forest train --csv assets/breast_cancer.csv --target diagnosis --model-out target/breast_cancer.model.json
+PORT="${PORT:-8080}"
 echo
-echo "forest is at ./target/release/forest (try: ./target/release/forest --help)"
+echo "Building the page, then serving it at:  http://127.0.0.1:$PORT/"
+echo "(open it in Chrome; the benchmark mode is http://127.0.0.1:$PORT/?bench&rows=100000&trees=100&depth=12&features=32)"
+echo
+exec trunk serve --release --no-autoreload --address 127.0.0.1 --port "$PORT"

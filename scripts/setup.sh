@@ -2,6 +2,7 @@
 # Installs what the project needs and skips what is already there (a second run is fast).
 # Usage: scripts/setup.sh
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
@@ -16,7 +17,33 @@ apt_install() {
   fi
 }
 
-# Vulkan loader + lavapipe (a CPU Vulkan driver): the GPU kernels' tests run on it when no GPU is present.
-apt_install libvulkan1 mesa-vulkan-drivers
+# Vulkan loader + lavapipe (a CPU Vulkan driver): the GPU kernels' tests run on it when no GPU
+# is present. Chromium: the e2e tests' browser (its WebGPU runs on SwiftShader without a GPU).
+apt_install libvulkan1 mesa-vulkan-drivers chromium
+command -v npm >/dev/null || apt_install nodejs npm
+
+# The page: Rust to wasm, built by trunk, with wasm-bindgen-cli at the exact version of the
+# wasm-bindgen crate in Cargo.lock (trunk refuses a mismatch). trunk 0.22 needs a newer rustc.
+rustup target list --installed | grep -qx wasm32-unknown-unknown ||
+  rustup target add wasm32-unknown-unknown
+
+TRUNK_VERSION=0.21.14
+if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
+  echo "setup: installing trunk $TRUNK_VERSION (about 9 minutes on 2 cores)"
+  cargo install --locked trunk --version "$TRUNK_VERSION"
+fi
+
+WASM_BINDGEN_VERSION=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"$/\1/p')
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+  echo "setup: installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  # Not --locked: a locked dependency of this release is gone from the registry.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+# The e2e tests' Node packages (Playwright drives Debian's Chromium; it downloads no browser).
+if [ ! -d e2e/node_modules/@playwright/test ] || [ e2e/package-lock.json -nt e2e/node_modules/.package-lock.json ]; then
+  echo "setup: installing the e2e tests' Node packages"
+  (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 echo "setup: done"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up what is missing, then runs every test.
+# Sets up what is missing, then runs every test: the Rust tests (engine, CLI, GPU kernels on
+# lavapipe) and the page's end-to-end tests in Chromium (WebGPU on SwiftShader).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -9,3 +10,5 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
   mkdir -p -m 700 "$XDG_RUNTIME_DIR"
 fi
 cargo test --release --locked
+# Playwright starts `trunk serve` (as scripts/run.sh does) and stops it afterwards.
+(cd e2e && npx playwright test)

@@ -161,8 +161,6 @@ pub struct Engine {
     pub gpu_ctx: Option<GpuContext>,
     /// The current model on the GPU.
     pub gpu: Option<GpuForest>,
-    /// `gpu` has scored once (its pipelines are compiled).
-    pub gpu_warm: bool,
     pub scorer: Option<Scorer>,
     /// The generation of the model the scorer holds.
     pub scorer_has: Option<u64>,

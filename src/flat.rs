@@ -122,7 +122,12 @@ impl FlatForest {
             let (node_base, leaf_base) = (f.nodes.len() as u32, f.leaf_values.len() as u32);
             f.roots.extend(p.roots.iter().map(|r| r + node_base));
             f.nodes.extend(p.nodes.iter().map(|n| FlatNode {
-                far: n.far + if n.flags & LEAF != 0 { leaf_base } else { node_base },
+                far: n.far
+                    + if n.flags & LEAF != 0 {
+                        leaf_base
+                    } else {
+                        node_base
+                    },
                 ..*n
             }));
             f.leaf_values.extend_from_slice(&p.leaf_values);

@@ -103,7 +103,12 @@ pub fn prepare(table: &Table, opts: &TrainOptions) -> Result<Prepared> {
 
 /// Splits rows that are already numbers (synthetic data) like [`prepare`] splits a table;
 /// features are named `f0`, `f1`... and classes `0`, `1`...
-pub fn prepare_dataset(d: &Dataset, target: &str, test_fraction: f64, seed: u64) -> Result<Prepared> {
+pub fn prepare_dataset(
+    d: &Dataset,
+    target: &str,
+    test_fraction: f64,
+    seed: u64,
+) -> Result<Prepared> {
     let order = shuffled(d.n_rows, seed);
     let n_test = (test_fraction * d.n_rows as f64).ceil() as usize;
     if d.n_rows - n_test < MIN_ROWS {

@@ -23,7 +23,10 @@ fn bytes<T: bytemuck::Pod>(v: &[T]) -> Vec<u8> {
 fn pods<T: bytemuck::Pod>(b: Option<&Vec<u8>>, what: &str) -> Result<Vec<T>> {
     let b = b.ok_or_else(|| Error::Worker(format!("message lacks its {what}")))?;
     if b.len() % size_of::<T>() != 0 {
-        return Err(Error::Worker(format!("{what}: {} bytes is not whole values", b.len())));
+        return Err(Error::Worker(format!(
+            "{what}: {} bytes is not whole values",
+            b.len()
+        )));
     }
     // Copies, since the buffer's alignment is not known.
     Ok(bytemuck::pod_collect_to_vec(b))
@@ -185,12 +188,18 @@ pub fn merge(
     let mut next = 0;
     for s in &shards {
         if s.trees.start != next {
-            return Err(Error::Worker(format!("trees {next}..{} are missing", s.trees.start)));
+            return Err(Error::Worker(format!(
+                "trees {next}..{} are missing",
+                s.trees.start
+            )));
         }
         next = s.trees.end;
     }
     if next != params.n_trees {
-        return Err(Error::Worker(format!("{next} of {} trees grown", params.n_trees)));
+        return Err(Error::Worker(format!(
+            "{next} of {} trees grown",
+            params.n_trees
+        )));
     }
     let parts: Vec<FlatForest> = shards.iter().map(|s| s.forest.clone()).collect();
     let forest = FlatForest::concat(&parts);
@@ -208,7 +217,14 @@ pub fn merge(
         }
     }
     let oob = votes.and_then(|v| oob_finish(&v, &train.target));
-    Ok(Model::from_parts(schema, params, forest, importances, oob, train.n_rows))
+    Ok(Model::from_parts(
+        schema,
+        params,
+        forest,
+        importances,
+        oob,
+        train.n_rows,
+    ))
 }
 
 #[cfg(test)]
@@ -226,12 +242,18 @@ mod tests {
         d.x[3] = f32::NAN;
         let back = dataset_from(&dataset_message(&d)).unwrap();
         assert_eq!(back.target, d.target);
-        assert_eq!(bytemuck::cast_slice::<f32, u32>(&back.x), bytemuck::cast_slice::<f32, u32>(&d.x));
+        assert_eq!(
+            bytemuck::cast_slice::<f32, u32>(&back.x),
+            bytemuck::cast_slice::<f32, u32>(&d.x)
+        );
     }
 
     #[test]
     fn shards_merge_into_the_single_machine_model() {
-        for d in [synth::classification(400, 8, 5, 3, 2), synth::regression(400, 8, 5, 0.1, 2)] {
+        for d in [
+            synth::classification(400, 8, 5, 3, 2),
+            synth::regression(400, 8, 5, 0.1, 2),
+        ] {
             let params = Params {
                 n_trees: 9,
                 max_depth: Some(6),
@@ -254,7 +276,13 @@ mod tests {
             };
             let trainer = Trainer::new(&d, &params).unwrap();
             let forest = trainer.train(&|| {});
-            let whole = Model::new(schema.clone(), params.clone(), &forest, trainer.oob_score(&forest), d.n_rows);
+            let whole = Model::new(
+                schema.clone(),
+                params.clone(),
+                &forest,
+                trainer.oob_score(&forest),
+                d.n_rows,
+            );
             // Out of order, as workers finish.
             let shards: Vec<Shard> = [5..9, 0..2, 2..5]
                 .into_iter()
@@ -283,7 +311,10 @@ mod tests {
             features: vec![],
             classes: vec!["0".into(), "1".into()],
         };
-        assert!(matches!(merge(vec![s], schema, params, &d), Err(Error::Worker(_))));
+        assert!(matches!(
+            merge(vec![s], schema, params, &d),
+            Err(Error::Worker(_))
+        ));
     }
 
     #[test]

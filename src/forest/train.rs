@@ -200,8 +200,14 @@ pub struct OobVotes {
 impl OobVotes {
     /// Adds the votes of other trees over the same rows.
     pub fn add(&mut self, other: &OobVotes) {
-        self.sums.iter_mut().zip(&other.sums).for_each(|(a, b)| *a += b);
-        self.counts.iter_mut().zip(&other.counts).for_each(|(a, b)| *a += b);
+        self.sums
+            .iter_mut()
+            .zip(&other.sums)
+            .for_each(|(a, b)| *a += b);
+        self.counts
+            .iter_mut()
+            .zip(&other.counts)
+            .for_each(|(a, b)| *a += b);
     }
 }
 
@@ -242,7 +248,11 @@ pub fn argmax<T: PartialOrd + Copy>(v: &[T]) -> usize {
 impl Forest {
     /// Impurity-based importances (see [`importances`]).
     pub fn importances(&self) -> Vec<f64> {
-        let per_tree: Vec<&[f64]> = self.trees.iter().map(|t| t.importances.as_slice()).collect();
+        let per_tree: Vec<&[f64]> = self
+            .trees
+            .iter()
+            .map(|t| t.importances.as_slice())
+            .collect();
         importances(&per_tree, self.n_features)
     }
 }

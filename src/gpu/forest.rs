@@ -31,6 +31,19 @@ pub struct GpuRun {
     pub kernel_ms: Option<f64>,
     pub chunks: usize,
     pub kernel: Kernel,
+    /// Where the end-to-end time went, on the CPU's clock.
+    pub phases: Phases,
+}
+
+/// Milliseconds of one batch by phase, summed over its chunks.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Phases {
+    /// Copying rows to the GPU's queue, recording and submitting the pass.
+    pub submit_ms: f64,
+    /// From submission until the outputs are mapped (upload, kernel, copy back, map).
+    pub wait_ms: f64,
+    /// Copying the mapped outputs out, unmapping.
+    pub read_ms: f64,
 }
 
 struct Pool {
@@ -302,6 +315,7 @@ impl GpuForest {
                 kernel_ms: Some(0.0),
                 chunks: 0,
                 kernel,
+                phases: Phases::default(),
             });
         }
         let chunk = (self.chunk_rows as usize).min(n_rows);
@@ -309,14 +323,17 @@ impl GpuForest {
         let n_chunks = n_rows.div_ceil(chunk);
         let mut kernel_ns = 0.0f64;
         let mut timed = self.timer.is_some();
+        let mut phases = Phases::default();
         // Chunks share the pooled buffers, so each is read back before the next is scored;
         // a batch within the limits (the common case) is one chunk and one readback.
         for c in 0..n_chunks {
             let start = c * chunk;
             let rows = chunk.min(n_rows - start);
+            let t0 = super::now_ms();
             let ts = self.run_chunk(&x[start * nf..(start + rows) * nf], rows, kernel)?;
+            phases.submit_ms += super::now_ms() - t0;
             let out = &mut outputs[start * n_out..(start + rows) * n_out];
-            let ns = self.read_back(out, ts).await?;
+            let ns = self.read_back(out, ts, &mut phases).await?;
             match ns {
                 Some(ns) => kernel_ns += ns,
                 None => timed = false,
@@ -327,6 +344,7 @@ impl GpuForest {
             kernel_ms: timed.then_some(kernel_ns / 1e6),
             chunks: n_chunks,
             kernel,
+            phases,
         })
     }
 
@@ -411,7 +429,13 @@ impl GpuForest {
     }
 
     /// Maps the readback (and timestamp) buffers, copies the outputs out, unmaps.
-    async fn read_back(&self, out: &mut [f32], timed: bool) -> Result<Option<f64>> {
+    async fn read_back(
+        &self,
+        out: &mut [f32],
+        timed: bool,
+        phases: &mut Phases,
+    ) -> Result<Option<f64>> {
+        let t0 = super::now_ms();
         let pool = self.pool.as_ref().expect("pool sized before chunks");
         let bytes = (out.len() * 4) as u64;
         let mut waits = vec![map(&pool.readback, bytes)];
@@ -429,6 +453,8 @@ impl GpuForest {
                 .map_err(|_| Error::Gpu("readback was dropped".into()))?
                 .map_err(|e| Error::Gpu(format!("readback failed: {e}")))?;
         }
+        let t1 = super::now_ms();
+        phases.wait_ms += t1 - t0;
         {
             let view = pool
                 .readback
@@ -449,6 +475,7 @@ impl GpuForest {
             }
             read.unmap();
         }
+        phases.read_ms += super::now_ms() - t1;
         Ok(ns)
     }
 

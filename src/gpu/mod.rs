@@ -4,4 +4,25 @@ mod forest;
 pub mod kernels;
 
 pub use context::GpuContext;
-pub use forest::{GpuForest, GpuRun, Kernel};
+pub use forest::{GpuForest, GpuRun, Kernel, Phases};
+
+/// Milliseconds on a monotonic clock: `performance.now()` in the browser (page or worker).
+pub(crate) fn now_ms() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+            .ok()
+            .and_then(|p| wasm_bindgen::JsCast::dyn_into::<web_sys::Performance>(p).ok())
+            .map_or(0.0, |p| p.now())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use std::sync::OnceLock;
+        static START: OnceLock<std::time::Instant> = OnceLock::new();
+        START
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_secs_f64()
+            * 1e3
+    }
+}

@@ -154,7 +154,9 @@ where
 {
     match s.trim().parse::<T>() {
         Ok(v) if v >= min => Ok(v),
-        _ => Err(Error::InvalidParam(format!("{what} \"{s}\": a whole number from {min} up"))),
+        _ => Err(Error::InvalidParam(format!(
+            "{what} \"{s}\": a whole number from {min} up"
+        ))),
     }
 }
 
@@ -234,7 +236,9 @@ fn prepare(ui: Ui, params: &Params) -> Result<Prepared> {
     let target = ui.target.get_untracked();
     let task = ui.task.get_untracked();
     engine(|e| match &e.source {
-        None => Err(Error::InvalidParam("load a CSV or pick a dataset first".into())),
+        None => Err(Error::InvalidParam(
+            "load a CSV or pick a dataset first".into(),
+        )),
         Some(Source::Table(t)) => pipeline::prepare(
             t,
             &TrainOptions {
@@ -272,7 +276,9 @@ pub async fn train(ui: Ui) -> Result<()> {
     let t0 = super::now_ms();
     let total = params.n_trees;
     let shards = training
-        .run(&prep.train, &params, |done| ui.progress.set(Some((done, total))))
+        .run(&prep.train, &params, |done| {
+            ui.progress.set(Some((done, total)))
+        })
         .await;
     ui.progress.set(None);
     engine(|e| e.canceller = None);
@@ -293,9 +299,7 @@ pub async fn train(ui: Ui) -> Result<()> {
     view.test_rows = prep.test.n_rows;
     view.accuracy = ev.accuracy;
     view.r2 = ev.r2;
-    view.confusion = ev
-        .confusion
-        .map(|c| (model.schema.classes.clone(), c));
+    view.confusion = ev.confusion.map(|c| (model.schema.classes.clone(), c));
     if model.task() == Task::Regression {
         view.scatter = Some((ev.truth, ev.predicted));
     }
@@ -433,6 +437,7 @@ async fn side_by_side(key: u64, model: &Model, x: &[f32]) -> Result<(ScoreView, 
         max_diff: None,
         labels_agree: None,
         gpu_error: None,
+        phases: None,
     };
     let Some(mut gpu) = engine(|e| e.gpu.take()) else {
         return Ok((view, cpu));
@@ -449,7 +454,7 @@ async fn side_by_side(key: u64, model: &Model, x: &[f32]) -> Result<(ScoreView, 
             kernel.extend(run.kernel_ms);
         }
         let kernel = (kernel.len() == GPU_RUNS).then(|| median(kernel));
-        Ok::<_, Error>((run.outputs, median(e2e), kernel))
+        Ok::<_, Error>((run.outputs, median(e2e), kernel, run.phases))
     }
     .await;
     engine(|e| {
@@ -459,8 +464,9 @@ async fn side_by_side(key: u64, model: &Model, x: &[f32]) -> Result<(ScoreView, 
         }
     });
     match r {
-        Ok((outputs, e2e, kernel)) => {
+        Ok((outputs, e2e, kernel, phases)) => {
             view.gpu_ms = Some(e2e);
+            view.phases = Some(phases);
             view.kernel_ms = kernel;
             view.max_diff = Some(
                 cpu.iter()
@@ -612,4 +618,3 @@ pub fn input_file(ev: &leptos::ev::Event) -> Option<web_sys::File> {
     input.set_value("");
     f
 }
-

@@ -243,7 +243,13 @@ fn QualitySection(ui: Ui) -> impl IntoView {
 }
 
 fn ms(v: f64) -> String {
-    if v >= 100.0 { format!("{v:.0} ms") } else if v >= 1.0 { format!("{v:.2} ms") } else { format!("{v:.3} ms") }
+    if v >= 100.0 {
+        format!("{v:.0} ms")
+    } else if v >= 1.0 {
+        format!("{v:.2} ms")
+    } else {
+        format!("{v:.3} ms")
+    }
 }
 
 #[component]

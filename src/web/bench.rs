@@ -58,7 +58,11 @@ pub fn start_if_asked(ui: Ui) {
         let r = run(ui, rows, trees, depth, features, train_rows).await;
         if let Err(e) = r {
             ui.error(&e);
-            web_sys::console::error_1(&json!({"bench": "error", "message": e.to_string()}).to_string().into());
+            web_sys::console::error_1(
+                &json!({"bench": "error", "message": e.to_string()})
+                    .to_string()
+                    .into(),
+            );
         }
     });
 }
@@ -81,8 +85,10 @@ async fn run(
     ui.sweep_max.set(rows.to_string());
     let t0 = super::now_ms();
     actions::train(ui).await?;
-    log(json!({"bench": "train", "train_rows": train_rows, "features": features, "trees": trees,
-        "depth": depth, "workers": actions::workers(), "ms": super::now_ms() - t0}));
+    log(
+        json!({"bench": "train", "train_rows": train_rows, "features": features, "trees": trees,
+        "depth": depth, "workers": actions::workers(), "ms": super::now_ms() - t0}),
+    );
     while ui.gpu.get_untracked() == GpuState::Checking {
         sleep_ms(50).await;
     }
@@ -94,7 +100,9 @@ async fn run(
     ui.busy.set(Some("Benchmark sweep…".into()));
     let r = actions::sweep(ui, rows, |p, v| {
         log(json!({"bench": "sweep", "rows": p.rows, "cpu_ms": p.cpu_ms, "gpu_ms": p.gpu_ms,
-            "gpu_kernel_ms": p.kernel_ms, "max_diff": v.max_diff, "labels_agree": v.labels_agree,
+            "gpu_kernel_ms": p.kernel_ms, "max_diff": v.max_diff,
+            "gpu_submit_ms": v.phases.map(|p| p.submit_ms), "gpu_wait_ms": v.phases.map(|p| p.wait_ms),
+            "gpu_read_ms": v.phases.map(|p| p.read_ms), "labels_agree": v.labels_agree,
             "adapter": adapter, "trees": trees, "depth": depth, "features": features}));
     })
     .await;

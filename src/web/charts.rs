@@ -101,7 +101,11 @@ pub fn Scatter(truth: Vec<f64>, predicted: Vec<f64>) -> impl IntoView {
     let all = truth.iter().chain(&predicted).copied();
     let lo = all.clone().fold(f64::INFINITY, f64::min);
     let hi = all.fold(f64::NEG_INFINITY, f64::max);
-    let (lo, hi) = if lo < hi { (lo, hi) } else { (lo - 1.0, lo + 1.0) };
+    let (lo, hi) = if lo < hi {
+        (lo, hi)
+    } else {
+        (lo - 1.0, lo + 1.0)
+    };
     let sx = move |v: f64| LEFT + (v - lo) / (hi - lo) * (W - LEFT - RIGHT);
     let sy = move |v: f64| H - BOTTOM - (v - lo) / (hi - lo) * (H - TOP - BOTTOM);
     let dots = truth

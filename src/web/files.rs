@@ -31,7 +31,10 @@ pub async fn fetch_asset(path: &str) -> Result<Vec<u8>> {
         .map_err(|e| Error::Io(format!("cannot load {path}: {e:?}")))?;
     let resp: web_sys::Response = resp.unchecked_into();
     if !resp.ok() {
-        return Err(Error::Io(format!("cannot load {path}: HTTP {}", resp.status())));
+        return Err(Error::Io(format!(
+            "cannot load {path}: HTTP {}",
+            resp.status()
+        )));
     }
     let buf = JsFuture::from(
         resp.array_buffer()

@@ -28,9 +28,5 @@ pub fn start_page() {
 
 /// Milliseconds from the page's or worker's clock.
 fn now_ms() -> f64 {
-    let global = js_sys::global();
-    js_sys::Reflect::get(&global, &"performance".into())
-        .ok()
-        .and_then(|p| wasm_bindgen::JsCast::dyn_into::<web_sys::Performance>(p).ok())
-        .map_or(0.0, |p| p.now())
+    crate::gpu::now_ms()
 }

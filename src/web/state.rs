@@ -89,6 +89,8 @@ pub struct ScoreView {
     pub max_diff: Option<f64>,
     pub labels_agree: Option<bool>,
     pub gpu_error: Option<String>,
+    /// Where the last GPU run's time went.
+    pub phases: Option<crate::gpu::Phases>,
 }
 
 /// Every signal the page draws from. `Copy`, so views and handlers capture it freely.

@@ -35,11 +35,18 @@ pub enum Reply {
     /// One more tree is grown.
     Tree,
     /// The shard; the buffers are a shard message with header `shard`.
-    Grown { shard: String },
+    Grown {
+        shard: String,
+    },
     Loaded,
     /// Buffer 0 holds the outputs; `ms` is the scoring time alone.
-    Scored { id: u32, ms: f64 },
-    Failed { message: String },
+    Scored {
+        id: u32,
+        ms: f64,
+    },
+    Failed {
+        message: String,
+    },
 }
 
 thread_local! {
@@ -61,7 +68,11 @@ fn handle(m: Message) -> Result<Message> {
     let req: Request = serde_json::from_str(&m.header)
         .map_err(|e| Error::Worker(format!("unknown request: {e}")))?;
     match req {
-        Request::Grow { params, trees, data } => {
+        Request::Grow {
+            params,
+            trees,
+            data,
+        } => {
             let d = shard::dataset_from(&Message {
                 header: data,
                 buffers: m.buffers,

@@ -11,7 +11,8 @@ const baseArgs = [
 
 module.exports = defineConfig({
   testDir: './tests',
-  outputDir: './test-results',
+  // Under target/, which trunk's watcher ignores: a write it sees rebuilds and swaps dist/ mid-test.
+  outputDir: '../target/e2e-results',
   timeout: 180_000,
   expect: { timeout: 60_000 },
   workers: 1,
@@ -35,7 +36,7 @@ module.exports = defineConfig({
     },
   ],
   webServer: {
-    command: `trunk serve --release --no-autoreload --address 127.0.0.1 --port ${PORT}`,
+    command: `trunk --config trunk.toml serve --skip-version-check --release --no-autoreload --address 127.0.0.1 --port ${PORT}`,
     cwd: '..',
     url: `http://127.0.0.1:${PORT}/`,
     timeout: 900_000,

@@ -9,4 +9,4 @@ echo
 echo "Building the page, then serving it at:  http://127.0.0.1:$PORT/"
 echo "(open it in Chrome; the benchmark mode is http://127.0.0.1:$PORT/?bench&rows=100000&trees=100&depth=12&features=32)"
 echo
-exec trunk serve --release --no-autoreload --address 127.0.0.1 --port "$PORT"
+exec trunk --config trunk.toml serve --skip-version-check --release --no-autoreload --address 127.0.0.1 --port "$PORT"

@@ -79,6 +79,7 @@ async fn run(
         "Benchmark: {trees} trees of depth {depth} on {train_rows} synthetic rows x {features} features, then a sweep up to {rows} rows."
     ));
     actions::generate(ui, train_rows, features, 7)?;
+    ui.synth_rows.set(train_rows.to_string());
     ui.trees.set(trees.to_string());
     ui.depth.set(depth.to_string());
     ui.max_features.set("sqrt".into());

@@ -111,6 +111,30 @@ fn a_batch_over_the_binding_limit_is_chunked() {
 }
 
 #[test]
+fn batches_split_into_parts_give_the_same_outputs() {
+    let d = with_missing(synth::classification(3000, 10, 6, 3, 8), 7, 3);
+    let flat = forest(&d, 12, 9, 4);
+    let mut g = GpuForest::new(context(), &flat, None).unwrap();
+    for parts in [2, 3, 16] {
+        g.set_parts(parts, 100);
+        // Part boundaries fall on 64-row multiples; the last part is shorter.
+        for n in [99, 100, 101, 1000, 3000] {
+            for kernel in [Kernel::Direct, Kernel::Staged] {
+                let x = &d.x[..n * 10];
+                let run = g.predict_blocking(x, kernel).unwrap();
+                assert_agrees(&flat, &run.outputs, x);
+            }
+        }
+    }
+    // Parts within chunks: 10 features x 4 bytes, 5120 bytes per binding = 128-row chunks.
+    let mut g = GpuForest::new(context(), &flat, Some(5120)).unwrap();
+    g.set_parts(4, 1);
+    let run = g.predict_blocking(&d.x, Kernel::Direct).unwrap();
+    assert_eq!(run.chunks, 3000usize.div_ceil(128));
+    assert_agrees(&flat, &run.outputs, &d.x);
+}
+
+#[test]
 fn wide_rows_fall_back_to_the_direct_kernel() {
     // 300 features do not fit 32 rows in 16 KiB of workgroup memory.
     let d = synth::classification(400, 300, 10, 2, 6);

@@ -54,8 +54,20 @@ struct Pool {
     readback: wgpu::Buffer,
 }
 
-/// Timestamp queries: two per chunk, up to this many chunks per call.
-const MAX_TIMED_CHUNKS: u32 = 64;
+/// Most parts a chunk is split into (see [`GpuForest::set_parts`]); two timestamps each.
+pub const MAX_PARTS: usize = 16;
+
+/// Parts per chunk and the chunk size from which to split. In Chrome on an H100, splitting
+/// 1M rows into 4 parts took the end-to-end time from 200 ms to 131 ms (2: 139 ms, 8: 141 ms;
+/// BENCHMARKS.md). Natively it was not measured, so native batches stay whole.
+#[cfg(target_arch = "wasm32")]
+const DEFAULT_PARTS: (usize, usize) = (4, 500_000);
+#[cfg(not(target_arch = "wasm32"))]
+const DEFAULT_PARTS: (usize, usize) = (1, usize::MAX);
+
+/// Parts start on multiples of this many rows, so their byte offsets in the row and output
+/// buffers meet WebGPU's 256-byte binding alignment.
+const PART_ALIGN_ROWS: usize = 64;
 
 pub struct GpuForest {
     ctx: GpuContext,
@@ -66,7 +78,8 @@ pub struct GpuForest {
     direct: wgpu::ComputePipeline,
     staged: Option<wgpu::ComputePipeline>,
     layout: wgpu::BindGroupLayout,
-    params: wgpu::Buffer,
+    /// One uniform per part (its row count).
+    params: Vec<wgpu::Buffer>,
     nodes: wgpu::Buffer,
     roots: wgpu::Buffer,
     leaf_values: wgpu::Buffer,
@@ -74,6 +87,9 @@ pub struct GpuForest {
     /// Largest rows per dispatch, from the binding and dispatch limits.
     chunk_rows: u64,
     timer: Option<(wgpu::QuerySet, wgpu::Buffer, wgpu::Buffer)>,
+    /// Chunks of at least `split_from` rows are uploaded and scored in `parts` parts.
+    parts: usize,
+    split_from: usize,
 }
 
 fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -173,12 +189,16 @@ impl GpuForest {
         let nodes = init("nodes", bytemuck::cast_slice(&forest.nodes));
         let roots = init("roots", bytemuck::cast_slice(&forest.roots));
         let leaf_values = init("leaf_values", bytemuck::cast_slice(&forest.leaf_values));
-        let params = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("params"),
-            size: 16,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let params = (0..MAX_PARTS)
+            .map(|_| {
+                device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("params"),
+                    size: 16,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                })
+            })
+            .collect();
         let row_bytes = u64::from(forest.n_features.max(1)) * 4;
         let out_bytes = u64::from(forest.n_outputs) * 4;
         let per_dispatch = u64::from(limits.max_compute_workgroups_per_dimension)
@@ -193,7 +213,7 @@ impl GpuForest {
             .min(per_dispatch)
             .max(1);
         let timer = ctx.timestamps.then(|| {
-            let n = 2 * MAX_TIMED_CHUNKS;
+            let n = 2 * MAX_PARTS as u32;
             let set = device.create_query_set(&wgpu::QuerySetDescriptor {
                 label: Some("kernel time"),
                 ty: wgpu::QueryType::Timestamp,
@@ -229,6 +249,8 @@ impl GpuForest {
             chunk_rows,
             timer,
             ctx,
+            parts: DEFAULT_PARTS.0,
+            split_from: DEFAULT_PARTS.1,
         })
     }
 
@@ -239,6 +261,14 @@ impl GpuForest {
     /// Rows scored per dispatch at most.
     pub fn chunk_rows(&self) -> u64 {
         self.chunk_rows
+    }
+
+    /// Splits each chunk of at least `from_rows` rows into `parts` parts (1 to [`MAX_PARTS`]),
+    /// each uploaded and submitted on its own, so that the upload of one part can overlap the
+    /// scoring of the one before. The outputs are the same.
+    pub fn set_parts(&mut self, parts: usize, from_rows: usize) {
+        self.parts = parts.clamp(1, MAX_PARTS);
+        self.split_from = from_rows;
     }
 
     pub fn has_staged_kernel(&self) -> bool {
@@ -348,29 +378,49 @@ impl GpuForest {
         })
     }
 
-    /// Records and submits one chunk; returns whether it was timed.
-    fn run_chunk(&mut self, x: &[f32], rows: usize, kernel: Kernel) -> Result<bool> {
+    /// Row ranges of the parts of a chunk of `rows` rows.
+    fn part_ranges(&self, rows: usize) -> Vec<std::ops::Range<usize>> {
+        let parts = if rows >= self.split_from {
+            self.parts
+        } else {
+            1
+        };
+        let step = rows.div_ceil(parts).next_multiple_of(PART_ALIGN_ROWS);
+        (0..rows)
+            .step_by(step.max(1))
+            .map(|s| s..(s + step).min(rows))
+            .collect()
+    }
+
+    /// Uploads, records and submits one chunk, part by part; returns the number of timed parts.
+    fn run_chunk(&mut self, x: &[f32], rows: usize, kernel: Kernel) -> Result<usize> {
         let n_out = u64::from(self.shape.n_outputs);
-        let params: [u32; 4] = [
-            rows as u32,
-            self.n_features,
-            self.n_trees,
-            self.inv_trees.to_bits(),
-        ];
+        let nf = self.n_features.max(1) as usize;
+        let row_bytes = nf as u64 * 4;
+        let parts = self.part_ranges(rows);
         let pool = self.pool.as_ref().expect("pool sized before chunks");
-        let q = &self.ctx.queue;
-        q.write_buffer(&self.params, 0, bytemuck::cast_slice(&params));
-        q.write_buffer(&pool.input, 0, bytemuck::cast_slice(x));
-        let bind = self
-            .ctx
-            .device
-            .create_bind_group(&wgpu::BindGroupDescriptor {
+        let (device, q) = (&self.ctx.device, &self.ctx.queue);
+        for (k, part) in parts.iter().enumerate() {
+            let n = part.len() as u64;
+            let params: [u32; 4] = [
+                part.len() as u32,
+                self.n_features,
+                self.n_trees,
+                self.inv_trees.to_bits(),
+            ];
+            q.write_buffer(&self.params[k], 0, bytemuck::cast_slice(&params));
+            q.write_buffer(
+                &pool.input,
+                part.start as u64 * row_bytes,
+                bytemuck::cast_slice(&x[part.start * nf..part.end * nf]),
+            );
+            let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("forest"),
                 layout: &self.layout,
                 entries: &[
                     wgpu::BindGroupEntry {
                         binding: 0,
-                        resource: self.params.as_entire_binding(),
+                        resource: self.params[k].as_entire_binding(),
                     },
                     wgpu::BindGroupEntry {
                         binding: 1,
@@ -386,61 +436,69 @@ impl GpuForest {
                     },
                     wgpu::BindGroupEntry {
                         binding: 4,
-                        resource: pool.input.as_entire_binding(),
+                        resource: slice(&pool.input, part.start as u64 * row_bytes, n * row_bytes),
                     },
                     wgpu::BindGroupEntry {
                         binding: 5,
-                        resource: pool.output.as_entire_binding(),
+                        resource: slice(&pool.output, part.start as u64 * n_out * 4, n * n_out * 4),
                     },
                 ],
             });
-        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        {
-            let timestamp_writes =
-                self.timer
-                    .as_ref()
-                    .map(|(set, _, _)| wgpu::ComputePassTimestampWrites {
-                        query_set: set,
-                        beginning_of_pass_write_index: Some(0),
-                        end_of_pass_write_index: Some(1),
-                    });
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("score"),
-                timestamp_writes,
-            });
-            let (pipeline, per_group) = match kernel {
-                Kernel::Staged => (
-                    self.staged.as_ref().expect("checked by predict"),
-                    self.shape.staged_rows,
-                ),
-                _ => (&self.direct, self.shape.direct_rows),
-            };
-            pass.set_pipeline(pipeline);
-            pass.set_bind_group(0, &bind, &[]);
-            pass.dispatch_workgroups((rows as u32).div_ceil(per_group), 1, 1);
+            let mut enc = device.create_command_encoder(&Default::default());
+            {
+                let timestamp_writes =
+                    self.timer
+                        .as_ref()
+                        .map(|(set, _, _)| wgpu::ComputePassTimestampWrites {
+                            query_set: set,
+                            beginning_of_pass_write_index: Some(2 * k as u32),
+                            end_of_pass_write_index: Some(2 * k as u32 + 1),
+                        });
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("score"),
+                    timestamp_writes,
+                });
+                let (pipeline, per_group) = match kernel {
+                    Kernel::Staged => (
+                        self.staged.as_ref().expect("checked by predict"),
+                        self.shape.staged_rows,
+                    ),
+                    _ => (&self.direct, self.shape.direct_rows),
+                };
+                pass.set_pipeline(pipeline);
+                pass.set_bind_group(0, &bind, &[]);
+                pass.dispatch_workgroups((n as u32).div_ceil(per_group), 1, 1);
+            }
+            // Each part goes to the GPU as soon as it is recorded; the next part's upload
+            // then overlaps its scoring.
+            q.submit([enc.finish()]);
         }
+        let mut enc = device.create_command_encoder(&Default::default());
         enc.copy_buffer_to_buffer(&pool.output, 0, &pool.readback, 0, rows as u64 * n_out * 4);
+        let stamps = 2 * parts.len() as u32;
         if let Some((set, resolve, read)) = &self.timer {
-            enc.resolve_query_set(set, 0..2, resolve, 0);
-            enc.copy_buffer_to_buffer(resolve, 0, read, 0, 16);
+            enc.resolve_query_set(set, 0..stamps, resolve, 0);
+            enc.copy_buffer_to_buffer(resolve, 0, read, 0, u64::from(stamps) * 8);
         }
         q.submit([enc.finish()]);
-        Ok(self.timer.is_some())
+        Ok(if self.timer.is_some() { parts.len() } else { 0 })
     }
 
     /// Maps the readback (and timestamp) buffers, copies the outputs out, unmaps.
     async fn read_back(
         &self,
         out: &mut [f32],
-        timed: bool,
+        timed_parts: usize,
         phases: &mut Phases,
     ) -> Result<Option<f64>> {
+        let timed = timed_parts > 0;
+        let stamp_bytes = timed_parts as u64 * 16;
         let t0 = super::now_ms();
         let pool = self.pool.as_ref().expect("pool sized before chunks");
         let bytes = (out.len() * 4) as u64;
         let mut waits = vec![map(&pool.readback, bytes)];
         if timed && let Some((_, _, read)) = &self.timer {
-            waits.push(map(read, 16));
+            waits.push(map(read, stamp_bytes));
         }
         #[cfg(not(target_arch = "wasm32"))]
         self.ctx
@@ -467,11 +525,12 @@ impl GpuForest {
         if timed && let Some((_, _, read)) = &self.timer {
             {
                 let view = read
-                    .get_mapped_range(..16)
+                    .get_mapped_range(..stamp_bytes)
                     .map_err(|e| Error::Gpu(format!("timestamps failed: {e:?}")))?;
                 let t: &[u64] = bytemuck::cast_slice(&view);
                 let period = f64::from(self.ctx.queue.get_timestamp_period());
-                ns = Some(t[1].saturating_sub(t[0]) as f64 * period);
+                let ticks: u64 = t.chunks_exact(2).map(|p| p[1].saturating_sub(p[0])).sum();
+                ns = Some(ticks as f64 * period);
             }
             read.unmap();
         }
@@ -484,6 +543,15 @@ impl GpuForest {
     pub fn predict_blocking(&mut self, x: &[f32], kernel: Kernel) -> Result<GpuRun> {
         pollster::block_on(self.predict(x, kernel))
     }
+}
+
+/// `size` bytes of `buffer` from `start`, as a binding.
+fn slice(buffer: &wgpu::Buffer, start: u64, size: u64) -> wgpu::BindingResource<'_> {
+    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+        buffer,
+        offset: start,
+        size: wgpu::BufferSize::new(size),
+    })
 }
 
 fn map(

@@ -394,7 +394,7 @@ async fn cpu_score(key: u64, model: &Model, x: &[f32]) -> Result<(Vec<f32>, f64)
 
 /// The rows that "Score" runs: every row of the loaded data, encoded with the model's schema
 /// (so a model loaded back scores the same rows as the one saved).
-fn scoring_rows() -> Result<(u64, Model, Vec<f32>)> {
+pub(super) fn scoring_rows() -> Result<(u64, Model, Vec<f32>)> {
     engine(|e| {
         let model = e
             .model
@@ -416,9 +416,9 @@ fn scoring_rows() -> Result<(u64, Model, Vec<f32>)> {
 
 /// Timed GPU runs per measurement, after one untimed run; the median is reported (as the
 /// native harness does).
-const GPU_RUNS: usize = 5;
+pub(super) const GPU_RUNS: usize = 5;
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(super) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
@@ -522,7 +522,7 @@ pub fn sweep_sizes(max: usize) -> Vec<usize> {
 }
 
 /// The first `rows` rows of `x`, repeated as often as needed.
-fn tile(x: &[f32], nf: usize, rows: usize) -> Vec<f32> {
+pub(super) fn tile(x: &[f32], nf: usize, rows: usize) -> Vec<f32> {
     x.iter().copied().cycle().take(rows * nf).collect()
 }
 

@@ -54,8 +54,14 @@ pub fn start_if_asked(ui: Ui) {
     let depth = get("depth", 12).max(1);
     let features = get("features", 32).max(1);
     let train_rows = get("train_rows", rows.min(100_000)).max(100);
+    // `parts=1,2,4,8`: after the sweep, time the GPU at `rows` rows with batches split into
+    // that many parts (upload of one overlapping the scoring of the previous).
+    let parts: Option<Vec<usize>> = q
+        .iter()
+        .find(|(k, _)| k == "parts")
+        .map(|(_, v)| v.split(',').filter_map(|p| p.parse().ok()).collect());
     spawn_local(async move {
-        let r = run(ui, rows, trees, depth, features, train_rows).await;
+        let r = run(ui, rows, trees, depth, features, train_rows, parts).await;
         if let Err(e) = r {
             ui.error(&e);
             web_sys::console::error_1(
@@ -74,6 +80,7 @@ async fn run(
     depth: usize,
     features: usize,
     train_rows: usize,
+    parts: Option<Vec<usize>>,
 ) -> crate::Result<()> {
     ui.info(format!(
         "Benchmark: {trees} trees of depth {depth} on {train_rows} synthetic rows x {features} features, then a sweep up to {rows} rows."
@@ -109,7 +116,42 @@ async fn run(
     .await;
     ui.busy.set(None);
     r?;
+    if let Some(parts) = parts {
+        split_experiment(rows, &parts).await?;
+    }
     log(json!({"bench": "done"}));
     ui.info("Benchmark done: the sweep's points are in the chart and on the console.");
+    Ok(())
+}
+
+/// GPU end-to-end and kernel time at `rows` rows for each split in `parts`. The forest keeps
+/// the last split; the next model gets the default again.
+async fn split_experiment(rows: usize, parts: &[usize]) -> crate::Result<()> {
+    use super::state::engine;
+    let (_, model, x) = actions::scoring_rows()?;
+    let nf = model.forest.n_features.max(1) as usize;
+    let batch = actions::tile(&x, nf, rows);
+    let Some(mut gpu) = engine(|e| e.gpu.take()) else {
+        return Ok(());
+    };
+    for &p in parts {
+        gpu.set_parts(p, 0);
+        gpu.predict(&batch, crate::gpu::Kernel::Auto).await?;
+        let (mut e2e, mut kernel, mut last) = (Vec::new(), Vec::new(), None);
+        for _ in 0..actions::GPU_RUNS {
+            let t0 = super::now_ms();
+            let run = gpu.predict(&batch, crate::gpu::Kernel::Auto).await?;
+            e2e.push(super::now_ms() - t0);
+            kernel.extend(run.kernel_ms);
+            last = Some(run.phases);
+        }
+        let ph = last.unwrap_or_default();
+        log(
+            json!({"bench": "parts", "rows": rows, "parts": p, "gpu_ms": actions::median(e2e),
+            "gpu_kernel_ms": (!kernel.is_empty()).then(|| actions::median(kernel)),
+            "gpu_submit_ms": ph.submit_ms, "gpu_wait_ms": ph.wait_ms, "gpu_read_ms": ph.read_ms}),
+        );
+    }
+    engine(|e| e.gpu = Some(gpu));
     Ok(())
 }

@@ -16,6 +16,8 @@ module.exports = defineConfig({
   timeout: 180_000,
   expect: { timeout: 60_000 },
   workers: 1,
+  // A stray test.only would silently skip the rest of the suite.
+  forbidOnly: true,
   reporter: [['list']],
   use: {
     baseURL: `http://127.0.0.1:${PORT}/`,

@@ -14,6 +14,7 @@ use crate::pipeline::{self, Prepared, TrainOptions};
 use crate::shard;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 
 const PREVIEW_ROWS: usize = 8;
@@ -161,7 +162,7 @@ where
 }
 
 /// Synthetic classification rows: `features` features, half informative, two classes.
-pub fn generate(ui: Ui, rows: usize, features: usize, seed: u64) -> Result<()> {
+pub fn generate(ui: Ui, rows: usize, features: usize, seed: u64) {
     let d = synth::classification(rows, features, (features / 2).max(1), 2, seed);
     let headers: Vec<String> = (0..features)
         .map(|i| format!("f{i}"))
@@ -199,14 +200,14 @@ pub fn generate(ui: Ui, rows: usize, features: usize, seed: u64) -> Result<()> {
         columns,
         detected,
     }));
-    Ok(())
 }
 
 pub fn generate_from_ui(ui: Ui) {
-    let r = parse_field::<usize>("rows", &ui.synth_rows.get_untracked(), 20)
-        .and_then(|rows| generate(ui, rows, 32, 7));
-    match r {
-        Ok(()) => ui.info("Generated synthetic rows."),
+    match parse_field::<usize>("rows", &ui.synth_rows.get_untracked(), 20) {
+        Ok(rows) => {
+            generate(ui, rows, 32, 7);
+            ui.info("Generated synthetic rows.");
+        }
         Err(err) => ui.error(err),
     }
 }
@@ -305,9 +306,8 @@ pub async fn train(ui: Ui) -> Result<()> {
     }
     install_model(ui, model, view);
     ui.info(format!(
-        "Trained {} trees on {} rows in {:.1} s with {n_workers} workers.",
-        total,
-        ui.model.get_untracked().map_or(0, |m| m.train_rows),
+        "Trained {total} trees on {} rows in {:.1} s with {n_workers} workers.",
+        prep.train.n_rows,
         train_ms / 1e3
     ));
     Ok(())
@@ -343,7 +343,7 @@ fn model_view(model: &Model, origin: &str, train_ms: Option<f64>, workers: usize
 
 fn install_model(ui: Ui, model: Model, view: ModelView) {
     engine(|e| {
-        e.model = Some(model);
+        e.model = Some(Rc::new(model));
         e.generation += 1;
         e.predictions = None;
     });
@@ -394,7 +394,7 @@ async fn cpu_score(key: u64, model: &Model, x: &[f32]) -> Result<(Vec<f32>, f64)
 
 /// The rows that "Score" runs: every row of the loaded data, encoded with the model's schema
 /// (so a model loaded back scores the same rows as the one saved).
-pub(super) fn scoring_rows() -> Result<(u64, Model, Vec<f32>)> {
+pub(super) fn scoring_rows() -> Result<(u64, Rc<Model>, Vec<f32>)> {
     engine(|e| {
         let model = e
             .model
@@ -416,11 +416,40 @@ pub(super) fn scoring_rows() -> Result<(u64, Model, Vec<f32>)> {
 
 /// Timed GPU runs per measurement, after one untimed run; the median is reported (as the
 /// native harness does).
-pub(super) const GPU_RUNS: usize = 5;
+const GPU_RUNS: usize = 5;
 
-pub(super) fn median(mut v: Vec<f64>) -> f64 {
+fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
+}
+
+/// A GPU measurement: medians over [`GPU_RUNS`] runs.
+pub(super) struct GpuTiming {
+    pub outputs: Vec<f32>,
+    pub e2e_ms: f64,
+    pub kernel_ms: Option<f64>,
+    /// Of the last run.
+    pub phases: crate::gpu::Phases,
+}
+
+/// Scores `x` once untimed, which pays the one-off costs (the browser compiling a forest's
+/// pipelines on its first dispatch, buffers growing to a larger batch than seen before),
+/// then [`GPU_RUNS`] times timed.
+pub(super) async fn gpu_timed(gpu: &mut GpuForest, x: &[f32]) -> Result<GpuTiming> {
+    let mut run = gpu.predict(x, Kernel::Auto).await?;
+    let (mut e2e, mut kernel) = (Vec::new(), Vec::new());
+    for _ in 0..GPU_RUNS {
+        let t0 = super::now_ms();
+        run = gpu.predict(x, Kernel::Auto).await?;
+        e2e.push(super::now_ms() - t0);
+        kernel.extend(run.kernel_ms);
+    }
+    Ok(GpuTiming {
+        outputs: run.outputs,
+        e2e_ms: median(e2e),
+        kernel_ms: (kernel.len() == GPU_RUNS).then(|| median(kernel)),
+        phases: run.phases,
+    })
 }
 
 /// Scores `x` once on the CPU (worker) and [`GPU_RUNS`] times on the GPU; the GPU's outputs
@@ -442,21 +471,7 @@ async fn side_by_side(key: u64, model: &Model, x: &[f32]) -> Result<(ScoreView, 
     let Some(mut gpu) = engine(|e| e.gpu.take()) else {
         return Ok((view, cpu));
     };
-    // The untimed run pays the one-off costs: the browser compiling the pipelines on a
-    // forest's first dispatch, and buffers growing to a larger batch than seen before.
-    let r = async {
-        let mut run = gpu.predict(x, Kernel::Auto).await?;
-        let (mut e2e, mut kernel) = (Vec::new(), Vec::new());
-        for _ in 0..GPU_RUNS {
-            let t0 = super::now_ms();
-            run = gpu.predict(x, Kernel::Auto).await?;
-            e2e.push(super::now_ms() - t0);
-            kernel.extend(run.kernel_ms);
-        }
-        let kernel = (kernel.len() == GPU_RUNS).then(|| median(kernel));
-        Ok::<_, Error>((run.outputs, median(e2e), kernel, run.phases))
-    }
-    .await;
+    let r = gpu_timed(&mut gpu, x).await;
     engine(|e| {
         // Unless a new model replaced it meanwhile.
         if e.generation == key {
@@ -464,10 +479,15 @@ async fn side_by_side(key: u64, model: &Model, x: &[f32]) -> Result<(ScoreView, 
         }
     });
     match r {
-        Ok((outputs, e2e, kernel, phases)) => {
-            view.gpu_ms = Some(e2e);
+        Ok(GpuTiming {
+            outputs,
+            e2e_ms,
+            kernel_ms,
+            phases,
+        }) => {
+            view.gpu_ms = Some(e2e_ms);
             view.phases = Some(phases);
-            view.kernel_ms = kernel;
+            view.kernel_ms = kernel_ms;
             view.max_diff = Some(
                 cpu.iter()
                     .zip(&outputs)

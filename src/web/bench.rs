@@ -85,7 +85,7 @@ async fn run(
     ui.info(format!(
         "Benchmark: {trees} trees of depth {depth} on {train_rows} synthetic rows x {features} features, then a sweep up to {rows} rows."
     ));
-    actions::generate(ui, train_rows, features, 7)?;
+    actions::generate(ui, train_rows, features, 7);
     ui.synth_rows.set(train_rows.to_string());
     ui.trees.set(trees.to_string());
     ui.depth.set(depth.to_string());
@@ -136,20 +136,18 @@ async fn split_experiment(rows: usize, parts: &[usize]) -> crate::Result<()> {
     };
     for &p in parts {
         gpu.set_parts(p, 0);
-        gpu.predict(&batch, crate::gpu::Kernel::Auto).await?;
-        let (mut e2e, mut kernel, mut last) = (Vec::new(), Vec::new(), None);
-        for _ in 0..actions::GPU_RUNS {
-            let t0 = super::now_ms();
-            let run = gpu.predict(&batch, crate::gpu::Kernel::Auto).await?;
-            e2e.push(super::now_ms() - t0);
-            kernel.extend(run.kernel_ms);
-            last = Some(run.phases);
-        }
-        let ph = last.unwrap_or_default();
+        let t = match actions::gpu_timed(&mut gpu, &batch).await {
+            Ok(t) => t,
+            Err(e) => {
+                engine(|en| en.gpu = Some(gpu));
+                return Err(e);
+            }
+        };
+        let ph = t.phases;
         log(
-            json!({"bench": "parts", "rows": rows, "parts": p, "gpu_ms": actions::median(e2e),
-            "gpu_kernel_ms": (!kernel.is_empty()).then(|| actions::median(kernel)),
-            "gpu_submit_ms": ph.submit_ms, "gpu_wait_ms": ph.wait_ms, "gpu_read_ms": ph.read_ms}),
+            json!({"bench": "parts", "rows": rows, "parts": p, "gpu_ms": t.e2e_ms,
+            "gpu_kernel_ms": t.kernel_ms, "gpu_submit_ms": ph.submit_ms,
+            "gpu_wait_ms": ph.wait_ms, "gpu_read_ms": ph.read_ms}),
         );
     }
     engine(|e| e.gpu = Some(gpu));

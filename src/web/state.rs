@@ -10,6 +10,7 @@ use crate::forest::model::Predictions;
 use crate::gpu::{GpuContext, GpuForest};
 use leptos::prelude::*;
 use std::cell::RefCell;
+use std::rc::Rc;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
@@ -159,7 +160,8 @@ pub enum Source {
 #[derive(Default)]
 pub struct Engine {
     pub source: Option<Source>,
-    pub model: Option<Model>,
+    /// Shared, so a scoring run holds it across awaits without copying the forest.
+    pub model: Option<Rc<Model>>,
     pub gpu_ctx: Option<GpuContext>,
     /// The current model on the GPU.
     pub gpu: Option<GpuForest>,

@@ -1,109 +1,154 @@
-// Scores rows on the flattened forest (layout: src/flat.rs). One invocation per row walks
-// every tree, sums the leaf values in tree order, and writes sum * inv_trees.
+// Scores rows on the flattened forest (layout and rules: src/flat.rs). Each kernel writes, per
+// row, the trees' leaf values summed in the lane order: tree t in lane t % LANES, each lane
+// summed in tree order from +0.0, the lanes added in order from +0.0. The host scales and
+// finishes the outputs (FlatForest::finish_outputs), the same function as for the CPU's sums.
 //
-// Specialized per forest by src/gpu/kernels.rs, which replaces the tokens:
-//   N_OUT       outputs per row (classes, or 1)
-//   WG          rows per workgroup of `predict_direct`
-//   STAGE_ROWS  rows per workgroup of `predict_staged`
-//   STAGE_WORDS STAGE_ROWS * STAGE_STRIDE (workgroup memory, in 32-bit words)
-//   STAGE_STRIDE words per staged row (n_features, made odd to spread memory banks)
+// One module per variant (src/gpu/kernels.rs): a node decoder (node8.wgsl or node16.wgsl) goes
+// before this text, and these tokens are replaced:
+//   N_OUT   numbers per leaf (1, or the classes)      NF      features per row
+//   C       rows per chunk (score_chunks)              STRIDE  words per staged row (odd)
+//   WG      invocations per workgroup                  READ    how `walk` reads feature f
+//
+// Comparisons run on order-preserving integer keys of the f32 bits, never on floats: a GPU that
+// flushes subnormals still sends every input the way the CPU does, and NaN (missing) gets the
+// key NAN_KEY, above every number's.
 
 const N_OUT: u32 = {{N_OUT}}u;
-const LEAF: u32 = 1u;
-const MISSING_LEFT: u32 = 2u;
+const NF: u32 = {{NF}}u;
+const C: u32 = {{C}}u;
+const STRIDE: u32 = {{STRIDE}}u;
+const WG: u32 = {{WG}}u;
+const GROUPS: u32 = WG / C;
+const LANES: u32 = 16u;
+const NAN_KEY: u32 = 0xffffffffu;
 
 struct Params {
     n_rows: u32,
-    n_features: u32,
     n_trees: u32,
-    inv_trees: f32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-// x: threshold bits, y: far child (split) or leaf-value offset (leaf), z: feature, w: flags
-@group(0) @binding(1) var<storage, read> nodes: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read> nodes: array<Node>;
 @group(0) @binding(2) var<storage, read> roots: array<u32>;
 @group(0) @binding(3) var<storage, read> leaf_values: array<f32>;
-// Rows as f32 bits: WGSL may assume finite math, so NaN (missing) is found by its bits.
 @group(0) @binding(4) var<storage, read> rows: array<u32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
-fn goes_left(bits: u32, node: vec4<u32>) -> bool {
-    if ((bits & 0x7fffffffu) > 0x7f800000u) {
-        return (node.w & MISSING_LEFT) != 0u;
-    }
-    return bitcast<f32>(bits) <= bitcast<f32>(node.x);
+var<workgroup> tile: array<u32, C * STRIDE>;
+var<workgroup> part: array<f32, LANES * C * N_OUT>;
+
+// Finite f32 bits to a u32 whose unsigned order is the float order (-0 just below +0; the
+// layout has no -0 threshold, so `<=` still agrees with the float comparison).
+fn key_of_number(b: u32) -> u32 {
+    return b ^ select(0x80000000u, 0xffffffffu, b >= 0x80000000u);
 }
 
-fn write_row(row: u32, acc: array<f32, N_OUT>) {
-    var a = acc;
-    for (var k = 0u; k < N_OUT; k++) {
-        out[row * N_OUT + k] = a[k] * params.inv_trees;
+fn key(b: u32) -> u32 {
+    if ((b & 0x7fffffffu) > 0x7f800000u) {
+        return NAN_KEY;
+    }
+    return key_of_number(b);
+}
+
+// Word 0 of the leaf that the row at `base` reaches in tree `t`.
+fn walk(t: u32, base: u32) -> u32 {
+    var i = roots[t];
+    var n = nodes[i];
+    loop {
+        let far = far_of(n);
+        if (far == 0u) {
+            break;
+        }
+        let f = feature_of(n);
+        let x = {{READ}};
+        let left = (x <= key_of_number(n.x)) | ((x == NAN_KEY) & missing_left_of(n));
+        i += select(far, 1u, left);
+        n = nodes[i];
+    }
+    return n.x;
+}
+
+fn add_leaf(acc: ptr<function, array<f32, N_OUT>>, v: u32) {
+    if (N_OUT == 1u) {
+        (*acc)[0] += bitcast<f32>(v);
+    } else {
+        for (var k = 0u; k < N_OUT; k++) {
+            (*acc)[k] += leaf_values[v + k];
+        }
     }
 }
 
-// Each invocation reads its row's features straight from the storage buffer.
-@compute @workgroup_size({{WG}})
-fn predict_direct(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let row = gid.x;
-    if (row >= params.n_rows) {
-        return;
-    }
-    let base = row * params.n_features;
-    var acc: array<f32, N_OUT>;
-    for (var t = 0u; t < params.n_trees; t++) {
-        var i = roots[t];
-        var n = nodes[i];
-        while ((n.w & LEAF) == 0u) {
-            if (goes_left(rows[base + n.z], n)) {
-                i = i + 1u;
-            } else {
-                i = n.y;
+// FIL's mapping: a workgroup stages a chunk of C rows (as keys) in workgroup memory; invocation
+// (row li % C, group li / C) walks lanes group, group + GROUPS, ... for its row, so neighbouring
+// invocations walk the same tree; lane sums meet in workgroup memory and are added in lane
+// order. Workgroups loop over chunks (grid stride), so any batch fits one dispatch.
+@compute @workgroup_size(WG)
+fn score_chunks(
+    @builtin(local_invocation_index) li: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let r = li % C;
+    let g = li / C;
+    let n_chunks = (params.n_rows + C - 1u) / C;
+    let lanes = min(LANES, params.n_trees);
+    for (var chunk = wid.x; chunk < n_chunks; chunk += nwg.x) {
+        let first = chunk * C;
+        let count = min(C, params.n_rows - first);
+        let src = first * NF;
+        for (var j = li; j < count * NF; j += WG) {
+            let rr = j / NF;
+            tile[rr * STRIDE + (j - rr * NF)] = key(rows[src + j]);
+        }
+        workgroupBarrier();
+        if (r < count) {
+            for (var lane = g; lane < lanes; lane += GROUPS) {
+                var acc: array<f32, N_OUT>;
+                for (var t = lane; t < params.n_trees; t += LANES) {
+                    add_leaf(&acc, walk(t, r * STRIDE));
+                }
+                for (var k = 0u; k < N_OUT; k++) {
+                    part[(lane * C + r) * N_OUT + k] = acc[k];
+                }
             }
-            n = nodes[i];
+        }
+        workgroupBarrier();
+        for (var j = li; j < count * N_OUT; j += WG) {
+            let rr = j / N_OUT;
+            let k = j - rr * N_OUT;
+            var total = 0.0;
+            for (var lane = 0u; lane < lanes; lane++) {
+                total += part[(lane * C + rr) * N_OUT + k];
+            }
+            out[(first + rr) * N_OUT + k] = total;
+        }
+        workgroupBarrier();
+    }
+}
+
+// One invocation per row, reading its row from the storage buffer: for rows too wide to stage,
+// and as the plain baseline. It sums the lanes in the same order.
+@compute @workgroup_size(WG)
+fn score_rows(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let lanes = min(LANES, params.n_trees);
+    for (var row = gid.x; row < params.n_rows; row += nwg.x * WG) {
+        var total: array<f32, N_OUT>;
+        for (var lane = 0u; lane < lanes; lane++) {
+            var acc: array<f32, N_OUT>;
+            for (var t = lane; t < params.n_trees; t += LANES) {
+                add_leaf(&acc, walk(t, row * NF));
+            }
+            for (var k = 0u; k < N_OUT; k++) {
+                total[k] += acc[k];
+            }
         }
         for (var k = 0u; k < N_OUT; k++) {
-            acc[k] = acc[k] + leaf_values[n.y + k];
+            out[row * N_OUT + k] = total[k];
         }
     }
-    write_row(row, acc);
-}
-
-var<workgroup> tile: array<u32, {{STAGE_WORDS}}>;
-
-// The workgroup first copies its rows into workgroup memory with coalesced loads, then
-// each invocation walks the trees reading its row from there.
-@compute @workgroup_size({{STAGE_ROWS}})
-fn predict_staged(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    let nf = params.n_features;
-    let first = wid.x * {{STAGE_ROWS}}u;
-    let count = min({{STAGE_ROWS}}u, params.n_rows - first);
-    let total = count * nf;
-    let base = first * nf;
-    for (var j = lid.x; j < total; j += {{STAGE_ROWS}}u) {
-        let r = j / nf;
-        tile[r * {{STAGE_STRIDE}}u + (j - r * nf)] = rows[base + j];
-    }
-    workgroupBarrier();
-    if (lid.x >= count) {
-        return;
-    }
-    let mine = lid.x * {{STAGE_STRIDE}}u;
-    var acc: array<f32, N_OUT>;
-    for (var t = 0u; t < params.n_trees; t++) {
-        var i = roots[t];
-        var n = nodes[i];
-        while ((n.w & LEAF) == 0u) {
-            if (goes_left(tile[mine + n.z], n)) {
-                i = i + 1u;
-            } else {
-                i = n.y;
-            }
-            n = nodes[i];
-        }
-        for (var k = 0u; k < N_OUT; k++) {
-            acc[k] = acc[k] + leaf_values[n.y + k];
-        }
-    }
-    write_row(first + lid.x, acc);
 }

@@ -1,88 +1,264 @@
-//! The flattened forest: the one node layout that the CPU predictor and the GPU kernels read.
+//! The flattened forest (layout v2): the one node layout that the CPU predictor and the GPU
+//! kernels read.
 //!
-//! Layout
-//! - `nodes`: every tree's nodes, tree after tree, each tree in pre-order, so a split's near
-//!   (left) child is the next node and only the far (right) child needs an index.
+//! Nodes
+//! - Every tree's nodes, tree after tree, each tree in pre-order: a split's near (left) child is
+//!   the next node, its far (right) child is `far` nodes further on. `far == 0` marks a leaf.
 //!   `roots[t]` is the index of tree `t`'s root.
-//! - A node is 16 bytes, four 32-bit words ([`FlatNode`]):
-//!   `threshold: f32`, `far: u32`, `feature: u32`, `flags: u32`.
-//!   For a split, `far` is the absolute index of the right child. For a leaf (`flags & LEAF`),
-//!   `far` is the offset of its `n_outputs` values in `leaf_values`.
-//! - `leaf_values`: per leaf, class probabilities (classification) or the mean (regression).
+//! - Word 0 of a node is the threshold (`f32` bits) of a split, or the leaf's output: its value
+//!   (`f32` bits) when a leaf holds one number, else the offset of its vector in `leaf_values`.
+//! - Narrow nodes are 8 bytes, two words: `[value, far | feature << 16 | missing_left << 31]`,
+//!   with `far < 2^16` and `feature < 2^15`. When a forest does not fit (deep trees, wide rows)
+//!   every node is wide, 16 bytes: `[value, far, feature, flags]` (`flags & MISSING_LEFT`).
+//! - A leaf holds one number for regression and for binary classification (the probability of
+//!   class 1; class 0 gets `1 - p`), and a vector of class probabilities for 3 or more classes.
 //!
 //! The threshold rule, the same on CPU and GPU
-//! - Features and thresholds are `f32`. Input numbers are parsed as `f64` and rounded to the
-//!   nearest `f32` once, when read; training bins and thresholds are computed on those `f32`
-//!   values, so no threshold is ever converted from `f64` at prediction time.
-//! - `x <= threshold` goes left (near), `x > threshold` goes right (far); `x == threshold` goes left.
-//! - A missing value (`NaN`) goes left when `flags & MISSING_LEFT`, else right.
+//! - Features and thresholds are `f32`. `x <= threshold` goes left (near), `x > threshold`
+//!   right (far). A missing value (`NaN`) goes left when the node says so, else right.
+//! - Thresholds are never `-0.0` (it is stored as `+0.0`, the same comparison), so the GPU can
+//!   compare in an order-preserving integer encoding of the bits: no float operation touches an
+//!   input, and a GPU that flushes subnormals still sends them the way the CPU does.
 //!
-//! - Infinite inputs are clamped to the largest finite `f32` when data is encoded, and a split
-//!   that sends every value left (missing values right) has the threshold `f32::MAX`, so no
-//!   infinity reaches a kernel (WGSL may assume finite math).
-//!
-//! The forest's output for a row is the sum of its trees' leaf values, accumulated in `f32`
-//! in tree order, times `1 / n_trees` (that reciprocal rounded to `f32` once). Addition and
-//! multiplication are correctly rounded in WGSL as on the CPU (division is not), so the GPU
-//! reproduces these outputs bit for bit.
+//! The reduction rule, the same on CPU and GPU
+//! - Tree `t` belongs to lane `t % LANES`. Each lane sums its trees' leaf values in tree order,
+//!   starting from `+0.0`; the row's total starts from `+0.0` and adds the lanes in order; the
+//!   output is the total times `1 / n_trees` (that reciprocal rounded to `f32` once). f32
+//!   addition and multiplication are correctly rounded in WGSL as on the CPU, so any kernel that
+//!   keeps this order reproduces the CPU's bits, however it spreads trees over invocations.
 
 use crate::forest::{Node, Tree};
-use bytemuck::{Pod, Zeroable};
 use serde::{Deserialize, Serialize};
 
-pub const LEAF: u32 = 1;
-pub const MISSING_LEFT: u32 = 2;
+/// Fixed groups of trees whose sums are added in order (see the reduction rule above).
+pub const LANES: usize = 16;
+/// `flags` bit of a wide node: missing values go left.
+pub const MISSING_LEFT: u32 = 1;
+const NARROW_FAR: u32 = 1 << 16;
+const NARROW_FEATURE: u32 = 1 << 15;
 
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
-pub struct FlatNode {
-    pub threshold: f32,
+/// One node, unpacked (what the packed forms encode).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NodeSpec {
+    /// Threshold bits (split), value bits or leaf-vector offset (leaf).
+    pub value: u32,
+    /// Distance to the far child; 0 for a leaf.
     pub far: u32,
     pub feature: u32,
-    pub flags: u32,
+    pub missing_left: bool,
+}
+
+impl NodeSpec {
+    pub fn is_leaf(&self) -> bool {
+        self.far == 0
+    }
+    pub fn threshold(&self) -> f32 {
+        f32::from_bits(self.value)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(into = "wire::FlatForestWire", try_from = "wire::FlatForestWire")]
 pub struct FlatForest {
     pub n_features: u32,
+    /// Outputs per row: class probabilities, or 1 (regression).
     pub n_outputs: u32,
     pub roots: Vec<u32>,
-    pub nodes: Vec<FlatNode>,
+    /// Packed nodes, [`Self::node_words`] words each.
+    pub nodes: Vec<u32>,
+    /// 16-byte nodes instead of 8-byte ones.
+    pub wide: bool,
+    /// Leaf vectors ([`Self::leaf_width`] values each) when leaves hold more than one number.
     pub leaf_values: Vec<f32>,
+}
+
+/// Builds a forest node by node, tree by tree (pre-order), then packs it.
+pub struct Builder {
+    n_features: u32,
+    n_outputs: u32,
+    roots: Vec<u32>,
+    nodes: Vec<NodeSpec>,
+    leaf_values: Vec<f32>,
+}
+
+impl Builder {
+    pub fn new(n_features: usize, n_outputs: usize) -> Builder {
+        Builder {
+            n_features: n_features as u32,
+            n_outputs: n_outputs as u32,
+            roots: Vec::new(),
+            nodes: Vec::new(),
+            leaf_values: Vec::new(),
+        }
+    }
+
+    fn leaf_width(&self) -> usize {
+        leaf_width(self.n_outputs)
+    }
+
+    pub fn start_tree(&mut self) {
+        self.roots.push(self.nodes.len() as u32);
+    }
+
+    /// Appends a split and returns its index, for [`Self::set_far`] once the far child is placed.
+    pub fn split(&mut self, feature: u32, threshold: f32, missing_left: bool) -> usize {
+        // -0.0 compares as +0.0; storing +0.0 keeps the GPU's integer comparison exact.
+        let threshold = if threshold == 0.0 { 0.0 } else { threshold };
+        self.nodes.push(NodeSpec {
+            value: threshold.to_bits(),
+            far: 0,
+            feature,
+            missing_left,
+        });
+        self.nodes.len() - 1
+    }
+
+    /// Points split `at` to the next node to be appended, its far child.
+    pub fn set_far(&mut self, at: usize) {
+        self.nodes[at].far = (self.nodes.len() - at) as u32;
+    }
+
+    /// Appends a leaf with the class probabilities or regression value `outputs`
+    /// (`n_outputs` long).
+    pub fn leaf(&mut self, outputs: &[f32]) {
+        let value = match (self.leaf_width(), outputs.len()) {
+            (1, 2) => outputs[1].to_bits(),
+            (1, _) => outputs[0].to_bits(),
+            _ => {
+                let at = self.leaf_values.len() as u32;
+                self.leaf_values.extend_from_slice(outputs);
+                at
+            }
+        };
+        self.nodes.push(NodeSpec {
+            value,
+            far: 0,
+            feature: 0,
+            missing_left: false,
+        });
+    }
+
+    /// Appends an already-decided leaf output: the value bits (leaf width 1) or a leaf vector.
+    fn leaf_raw(&mut self, value: u32) {
+        self.nodes.push(NodeSpec {
+            value,
+            far: 0,
+            feature: 0,
+            missing_left: false,
+        });
+    }
+
+    pub fn finish(self) -> FlatForest {
+        let wide = self
+            .nodes
+            .iter()
+            .any(|n| n.far >= NARROW_FAR || (!n.is_leaf() && n.feature >= NARROW_FEATURE));
+        let mut nodes = Vec::with_capacity(self.nodes.len() * if wide { 4 } else { 2 });
+        for n in &self.nodes {
+            pack(n, wide, &mut nodes);
+        }
+        FlatForest {
+            n_features: self.n_features,
+            n_outputs: self.n_outputs,
+            roots: self.roots,
+            nodes,
+            wide,
+            leaf_values: self.leaf_values,
+        }
+    }
+}
+
+fn pack(n: &NodeSpec, wide: bool, out: &mut Vec<u32>) {
+    if wide {
+        out.extend([n.value, n.far, n.feature, u32::from(n.missing_left)]);
+    } else if n.is_leaf() {
+        out.extend([n.value, 0]);
+    } else {
+        out.extend([
+            n.value,
+            n.far | n.feature << 16 | u32::from(n.missing_left) << 31,
+        ]);
+    }
+}
+
+/// Numbers a leaf holds for `n_outputs` outputs.
+pub fn leaf_width(n_outputs: u32) -> usize {
+    if n_outputs <= 2 {
+        1
+    } else {
+        n_outputs as usize
+    }
+}
+
+/// [`FlatForest::finish_outputs`] for a forest of `n_trees` trees and `n_outputs` outputs.
+pub fn finish_outputs(n_outputs: u32, n_trees: usize, scores: &[f32], out: &mut [f32]) {
+    let inv = 1.0 / n_trees as f32;
+    if n_outputs == 2 {
+        for (s, o) in scores.iter().zip(out.chunks_exact_mut(2)) {
+            let p = s * inv;
+            o[0] = 1.0 - p;
+            o[1] = p;
+        }
+    } else {
+        out.iter_mut().zip(scores).for_each(|(o, s)| *o = s * inv);
+    }
+}
+
+/// The node at `i` of packed `nodes`.
+#[inline(always)]
+fn decode<const WIDE: bool>(nodes: &[u32], i: usize) -> NodeSpec {
+    if WIDE {
+        let w = &nodes[i * 4..i * 4 + 4];
+        NodeSpec {
+            value: w[0],
+            far: w[1],
+            feature: w[2],
+            missing_left: w[3] & MISSING_LEFT != 0,
+        }
+    } else {
+        let (v, m) = (nodes[i * 2], nodes[i * 2 + 1]);
+        NodeSpec {
+            value: v,
+            far: m & 0xffff,
+            feature: (m >> 16) & 0x7fff,
+            missing_left: m >> 31 != 0,
+        }
+    }
+}
+
+/// Word 0 of the leaf that `row` reaches from node `i`.
+#[inline(always)]
+fn leaf_of<const WIDE: bool>(nodes: &[u32], mut i: usize, row: &[f32]) -> u32 {
+    loop {
+        let n = decode::<WIDE>(nodes, i);
+        if n.far == 0 {
+            return n.value;
+        }
+        let x = row[n.feature as usize];
+        let left = if x.is_nan() {
+            n.missing_left
+        } else {
+            x <= n.threshold()
+        };
+        i += if left { 1 } else { n.far as usize };
+    }
 }
 
 impl FlatForest {
     pub fn from_trees(trees: &[Tree], n_features: usize, n_outputs: usize) -> FlatForest {
-        let total: usize = trees.iter().map(|t| t.nodes.len()).sum();
-        let mut f = FlatForest {
-            n_features: n_features as u32,
-            n_outputs: n_outputs as u32,
-            roots: Vec::with_capacity(trees.len()),
-            nodes: Vec::with_capacity(total),
-            leaf_values: Vec::new(),
-        };
+        let mut b = Builder::new(n_features, n_outputs);
         for tree in trees {
-            f.roots.push(f.nodes.len() as u32);
-            // (tree node, flat index of the parent whose `far` points here)
+            b.start_tree();
+            // (tree node, the split whose far child it is)
             let mut stack: Vec<(usize, Option<usize>)> = vec![(0, None)];
-            while let Some((i, patch)) = stack.pop() {
-                let idx = f.nodes.len();
-                if let Some(p) = patch {
-                    f.nodes[p].far = idx as u32;
+            while let Some((i, parent)) = stack.pop() {
+                if let Some(p) = parent {
+                    b.set_far(p);
                 }
                 match tree.nodes[i] {
                     Node::Leaf { offset } => {
                         let o = offset as usize;
-                        let far = f.leaf_values.len() as u32;
-                        f.leaf_values
-                            .extend_from_slice(&tree.values[o..o + n_outputs]);
-                        f.nodes.push(FlatNode {
-                            threshold: 0.0,
-                            far,
-                            feature: 0,
-                            flags: LEAF,
-                        });
+                        b.leaf(&tree.values[o..o + n_outputs]);
                     }
                     Node::Split {
                         feature,
@@ -91,52 +267,65 @@ impl FlatForest {
                         left,
                         right,
                     } => {
-                        let flags = if missing_left { MISSING_LEFT } else { 0 };
-                        f.nodes.push(FlatNode {
-                            threshold,
-                            far: 0,
-                            feature,
-                            flags,
-                        });
-                        stack.push((right as usize, Some(idx)));
+                        let at = b.split(feature, threshold, missing_left);
+                        stack.push((right as usize, Some(at)));
                         stack.push((left as usize, None));
                     }
                 }
             }
         }
-        f
+        b.finish()
     }
 
     /// Joins forests grown apart (by web workers) into one, trees in the order given. The
     /// result is the same as flattening all their trees at once.
     pub fn concat(parts: &[FlatForest]) -> FlatForest {
         let first = parts.first();
-        let mut f = FlatForest {
-            n_features: first.map_or(0, |p| p.n_features),
-            n_outputs: first.map_or(0, |p| p.n_outputs),
-            roots: Vec::new(),
-            nodes: Vec::with_capacity(parts.iter().map(|p| p.nodes.len()).sum()),
-            leaf_values: Vec::with_capacity(parts.iter().map(|p| p.leaf_values.len()).sum()),
-        };
+        let mut b = Builder::new(
+            first.map_or(0, |p| p.n_features as usize),
+            first.map_or(0, |p| p.n_outputs as usize),
+        );
+        let lw = b.leaf_width();
         for p in parts {
-            let (node_base, leaf_base) = (f.nodes.len() as u32, f.leaf_values.len() as u32);
-            f.roots.extend(p.roots.iter().map(|r| r + node_base));
-            f.nodes.extend(p.nodes.iter().map(|n| FlatNode {
-                far: n.far
-                    + if n.flags & LEAF != 0 {
-                        leaf_base
-                    } else {
-                        node_base
-                    },
-                ..*n
-            }));
-            f.leaf_values.extend_from_slice(&p.leaf_values);
+            let base = b.nodes.len() as u32;
+            b.roots.extend(p.roots.iter().map(|r| r + base));
+            let leaf_base = b.leaf_values.len() as u32;
+            for i in 0..p.n_nodes() {
+                let mut n = p.node(i);
+                if n.is_leaf() && lw > 1 {
+                    n.value += leaf_base;
+                }
+                b.nodes.push(n);
+            }
+            b.leaf_values.extend_from_slice(&p.leaf_values);
         }
-        f
+        b.finish()
     }
 
     pub fn n_trees(&self) -> usize {
         self.roots.len()
+    }
+
+    pub fn n_nodes(&self) -> usize {
+        self.nodes.len() / self.node_words()
+    }
+
+    /// 32-bit words per node: 2 (narrow) or 4 (wide).
+    pub fn node_words(&self) -> usize {
+        if self.wide { 4 } else { 2 }
+    }
+
+    /// Numbers per leaf: 1, or the number of classes when there are 3 or more.
+    pub fn leaf_width(&self) -> usize {
+        leaf_width(self.n_outputs)
+    }
+
+    pub fn node(&self, i: usize) -> NodeSpec {
+        if self.wide {
+            decode::<true>(&self.nodes, i)
+        } else {
+            decode::<false>(&self.nodes, i)
+        }
     }
 
     /// The factor that turns summed leaf values into the forest's output.
@@ -144,71 +333,89 @@ impl FlatForest {
         1.0 / self.n_trees() as f32
     }
 
-    /// Adds the leaf values of every tree for `row` into `acc` (`n_outputs` long).
-    #[inline]
-    fn accumulate(&self, row: &[f32], acc: &mut [f32]) {
-        let n_out = self.n_outputs as usize;
-        for &root in &self.roots {
-            let o = self.leaf_of(root as usize, row);
-            for (a, &v) in acc.iter_mut().zip(&self.leaf_values[o..o + n_out]) {
-                *a += v;
+    /// Trees' outputs summed in the lane order, into `n_rows` x [`Self::leaf_width`] `scores`,
+    /// rows in blocks: each tree walks a whole block while its nodes are hot in cache.
+    fn scores<const WIDE: bool>(&self, x: &[f32], scores: &mut [f32]) {
+        const BLOCK: usize = 64;
+        let (nf, lw) = (self.n_features.max(1) as usize, self.leaf_width());
+        let n_trees = self.n_trees();
+        let mut lane = vec![0.0f32; BLOCK * lw];
+        for (rows, total) in x.chunks(BLOCK * nf).zip(scores.chunks_mut(BLOCK * lw)) {
+            total.fill(0.0);
+            let lane = &mut lane[..total.len()];
+            for l in 0..LANES.min(n_trees) {
+                lane.fill(0.0);
+                for &root in self.roots[l..].iter().step_by(LANES) {
+                    for (row, acc) in rows.chunks_exact(nf).zip(lane.chunks_exact_mut(lw)) {
+                        let v = leaf_of::<WIDE>(&self.nodes, root as usize, row);
+                        if lw == 1 {
+                            acc[0] += f32::from_bits(v);
+                        } else {
+                            let v = v as usize;
+                            for (a, &p) in acc.iter_mut().zip(&self.leaf_values[v..v + lw]) {
+                                *a += p;
+                            }
+                        }
+                    }
+                }
+                total.iter_mut().zip(lane.iter()).for_each(|(t, s)| *t += s);
             }
+        }
+    }
+
+    /// Turns the scores of [`Self::leaf_width`] numbers a row (summed in the lane order) into
+    /// the outputs: times `1 / n_trees`, and for binary classification `[1 - p, p]`. The GPU's
+    /// results go through the same function, so both sides round alike.
+    pub fn finish_outputs(&self, scores: &[f32], out: &mut [f32]) {
+        finish_outputs(self.n_outputs, self.n_trees(), scores, out)
+    }
+
+    /// Outputs for the rows of `x` (row-major, `n_features` wide) into `out`
+    /// (`n_rows` x `n_outputs`), on one thread.
+    pub fn predict_single_thread(&self, x: &[f32], out: &mut [f32]) {
+        let mut scores = vec![0.0f32; out.len() / self.n_outputs as usize * self.leaf_width()];
+        self.raw_scores(x, &mut scores);
+        self.finish_outputs(&scores, out);
+    }
+
+    /// The scores before [`Self::finish_outputs`], as the GPU kernels produce them.
+    pub fn raw_scores(&self, x: &[f32], scores: &mut [f32]) {
+        if self.wide {
+            self.scores::<true>(x, scores)
+        } else {
+            self.scores::<false>(x, scores)
         }
     }
 
     /// The forest's outputs for one row, into `out` (`n_outputs` long).
     pub fn predict_row(&self, row: &[f32], out: &mut [f32]) {
-        out.fill(0.0);
-        self.accumulate(row, out);
-        let inv = self.inv_trees();
-        out.iter_mut().for_each(|v| *v *= inv);
+        self.predict_single_thread(row, out)
     }
 
-    /// Outputs for the rows of `x` (row-major, `n_features` wide), on one thread.
-    ///
-    /// Rows go in blocks: each tree walks a whole block while its nodes are hot in cache,
-    /// instead of each row walking every tree. Each row still sums its trees in tree order,
-    /// so the outputs are the same bits as [`Self::predict_row`]'s.
-    pub fn predict_single_thread(&self, x: &[f32], out: &mut [f32]) {
-        const BLOCK: usize = 64;
-        let (nf, no) = (self.n_features as usize, self.n_outputs as usize);
-        let inv = self.inv_trees();
-        for (rows, o) in x.chunks(BLOCK * nf).zip(out.chunks_mut(BLOCK * no)) {
-            o.fill(0.0);
-            for &root in &self.roots {
-                for (row, acc) in rows.chunks_exact(nf).zip(o.chunks_exact_mut(no)) {
-                    let leaf = self.leaf_of(root as usize, row);
-                    for (a, &v) in acc.iter_mut().zip(&self.leaf_values[leaf..leaf + no]) {
-                        *a += v;
-                    }
-                }
-            }
-            o.iter_mut().for_each(|v| *v *= inv);
-        }
-    }
-
-    /// Offset in `leaf_values` of the leaf that `row` reaches from node `i`.
-    #[inline]
-    fn leaf_of(&self, mut i: usize, row: &[f32]) -> usize {
+    /// Nodes visited (leaves included) by `row` in tree `t`.
+    pub fn path_len(&self, t: usize, row: &[f32]) -> usize {
+        let mut i = self.roots[t] as usize;
+        let mut n = 1;
         loop {
-            let n = self.nodes[i];
-            if n.flags & LEAF != 0 {
-                return n.far as usize;
+            let node = self.node(i);
+            if node.is_leaf() {
+                return n;
             }
-            let x = row[n.feature as usize];
+            let x = row[node.feature as usize];
             let left = if x.is_nan() {
-                n.flags & MISSING_LEFT != 0
+                node.missing_left
             } else {
-                x <= n.threshold
+                x <= node.threshold()
             };
-            i = if left { i + 1 } else { n.far as usize };
+            i += if left { 1 } else { node.far as usize };
+            n += 1;
         }
     }
 
     /// Outputs for the rows of `x`, on every core natively.
     pub fn predict(&self, x: &[f32]) -> Vec<f32> {
-        let (nf, no) = (self.n_features as usize, self.n_outputs as usize);
-        let n_rows = x.len() / nf.max(1);
+        let (nf, no) = (self.n_features.max(1) as usize, self.n_outputs as usize);
+        let n_rows = x.len() / nf;
         let mut out = vec![0.0f32; n_rows * no];
         const CHUNK: usize = 512;
         crate::parallel::for_chunks(&mut out, CHUNK * no, |c, o| {
@@ -221,38 +428,54 @@ impl FlatForest {
     /// Checks that every index points where it may, so that a loaded file cannot make the
     /// predictors read out of bounds or loop.
     pub fn validate(&self) -> Result<(), String> {
-        let n = self.nodes.len();
         if self.roots.is_empty() {
             return Err("the forest has no tree".into());
         }
         if self.n_outputs == 0 {
             return Err("n_outputs is 0".into());
         }
-        let mut ends: Vec<usize> = self.roots.iter().skip(1).map(|&r| r as usize).collect();
+        if self.n_features == 0 {
+            return Err("n_features is 0".into());
+        }
+        if self.nodes.len() % self.node_words() != 0 {
+            return Err("the node array is not whole nodes".into());
+        }
+        let n = self.n_nodes() as u64;
+        let lw = self.leaf_width() as u64;
+        let mut ends: Vec<u64> = self.roots.iter().skip(1).map(|&r| u64::from(r)).collect();
         ends.push(n);
         for (t, (&root, &end)) in self.roots.iter().zip(&ends).enumerate() {
-            if root as usize >= end || end > n {
+            if u64::from(root) >= end || end > n {
                 return Err(format!("tree {t}: bad root index {root}"));
             }
-            for i in root as usize..end {
-                let node = self.nodes[i];
-                if node.flags & LEAF != 0 {
-                    if node.far as usize + self.n_outputs as usize > self.leaf_values.len() {
+            for i in u64::from(root)..end {
+                let node = self.node(i as usize);
+                if node.is_leaf() {
+                    if lw > 1 && u64::from(node.value) + lw > self.leaf_values.len() as u64 {
                         return Err(format!("node {i}: leaf values out of range"));
+                    }
+                    if lw == 1 && !node.threshold().is_finite() {
+                        return Err(format!("node {i}: leaf value is not finite"));
                     }
                 } else {
                     // Pre-order: children come after their parent, inside the same tree.
-                    if i + 1 >= end || (node.far as usize) <= i + 1 || node.far as usize >= end {
+                    if i + 1 >= end || node.far < 2 || i + u64::from(node.far) >= end {
                         return Err(format!("node {i}: child index out of range"));
                     }
                     if node.feature >= self.n_features {
                         return Err(format!("node {i}: feature {} out of range", node.feature));
                     }
-                    if node.threshold.is_nan() {
+                    if node.threshold().is_nan() {
                         return Err(format!("node {i}: threshold is NaN"));
+                    }
+                    if node.value == (-0.0f32).to_bits() {
+                        return Err(format!("node {i}: threshold is -0"));
                     }
                 }
             }
+        }
+        if self.leaf_values.iter().any(|v| !v.is_finite()) {
+            return Err("a leaf value is not finite".into());
         }
         Ok(())
     }
@@ -264,32 +487,200 @@ mod tests {
     use crate::data::synth;
     use crate::forest::{Params, Trainer};
 
-    #[test]
-    fn concat_equals_flattening_all_trees_at_once() {
-        let d = synth::classification(300, 6, 4, 3, 5);
+    fn trees(classes: usize, depth: usize) -> (Vec<Tree>, crate::data::Dataset) {
+        let d = synth::classification(300, 6, 4, classes, 5);
         let params = Params {
             n_trees: 7,
+            max_depth: Some(depth),
             ..Params::default()
         };
         let trainer = Trainer::new(&d, &params).unwrap();
-        let trees = trainer.grow_trees(0..7, &|| {});
-        let whole = FlatForest::from_trees(&trees, 6, 3);
-        let parts: Vec<FlatForest> = [0..3, 3..4, 4..7]
-            .into_iter()
-            .map(|r| FlatForest::from_trees(&trees[r], 6, 3))
+        (trainer.grow_trees(0..7, &|| {}), d)
+    }
+
+    #[test]
+    fn concat_equals_flattening_all_trees_at_once() {
+        for classes in [2, 3] {
+            let (trees, _) = trees(classes, 8);
+            let whole = FlatForest::from_trees(&trees, 6, classes);
+            let parts: Vec<FlatForest> = [0..3, 3..4, 4..7]
+                .into_iter()
+                .map(|r| FlatForest::from_trees(&trees[r], 6, classes))
+                .collect();
+            let joined = FlatForest::concat(&parts);
+            assert_eq!(joined, whole);
+            joined.validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn small_trees_pack_into_8_byte_nodes_and_deep_ones_widen() {
+        let (t, d) = trees(3, 6);
+        let narrow = FlatForest::from_trees(&t, 6, 3);
+        assert!(!narrow.wide);
+        assert_eq!(narrow.nodes.len(), narrow.n_nodes() * 2);
+        // The same nodes packed wide predict the same bits.
+        let mut wide = narrow.clone();
+        wide.nodes.clear();
+        for i in 0..narrow.n_nodes() {
+            pack(&narrow.node(i), true, &mut wide.nodes);
+        }
+        wide.wide = true;
+        wide.validate().unwrap();
+        assert_eq!(wide.predict(&d.x), narrow.predict(&d.x));
+        // A far child 70,000 nodes away cannot be narrow.
+        let mut b = Builder::new(2, 1);
+        b.start_tree();
+        let s = b.split(0, 0.5, false);
+        for _ in 0..70_000 {
+            b.split(1, 0.0, false);
+        }
+        b.leaf(&[1.0]);
+        for i in (1..=70_000).rev() {
+            b.set_far(i);
+            b.leaf(&[2.0]);
+        }
+        b.set_far(s);
+        b.leaf(&[3.0]);
+        let f = b.finish();
+        assert!(f.wide);
+        f.validate().unwrap();
+        let mut o = [0.0];
+        f.predict_row(&[1.0, 0.0], &mut o);
+        assert_eq!(o[0], 3.0);
+    }
+
+    #[test]
+    fn lanes_sum_in_the_documented_order() {
+        // 20 one-leaf trees with values that make the order visible in f32.
+        let vals: Vec<f32> = (0..20)
+            .map(|t| if t % 3 == 0 { 1e8 } else { 1.0 + t as f32 })
             .collect();
-        let joined = FlatForest::concat(&parts);
-        assert_eq!(joined, whole);
-        joined.validate().unwrap();
+        let mut b = Builder::new(1, 1);
+        for &v in &vals {
+            b.start_tree();
+            b.leaf(&[v]);
+        }
+        let f = b.finish();
+        let mut total = 0.0f32;
+        for l in 0..LANES {
+            let mut s = 0.0f32;
+            for t in (l..vals.len()).step_by(LANES) {
+                s += vals[t];
+            }
+            total += s;
+        }
+        let mut o = [0.0];
+        f.predict_row(&[0.0], &mut o);
+        assert_eq!(o[0].to_bits(), (total * (1.0 / 20.0f32)).to_bits());
+    }
+
+    #[test]
+    fn negative_zero_thresholds_become_positive_zero() {
+        let mut b = Builder::new(1, 1);
+        b.start_tree();
+        let s = b.split(0, -0.0, false);
+        b.leaf(&[1.0]);
+        b.set_far(s);
+        b.leaf(&[2.0]);
+        let f = b.finish();
+        assert_eq!(f.node(0).value, 0.0f32.to_bits());
+        let mut o = [0.0];
+        for (x, want) in [(-0.0, 1.0), (0.0, 1.0), (1e-45, 2.0), (-1e-45, 1.0)] {
+            f.predict_row(&[x], &mut o);
+            assert_eq!(o[0], want, "x = {x:e}");
+        }
     }
 }
 
-/// The JSON form: one array per node field keeps saved models small.
-mod wire {
+/// The JSON form: one array per node field keeps saved models small. Version 2 stores far
+/// children as distances (0 for a leaf), leaf values inline where a leaf holds one number, and
+/// the leaf vectors of the other leaves in node order. Version 1 (absolute far indices, a LEAF
+/// flag, class vectors for every leaf) is converted on load.
+pub(crate) mod wire {
     use super::*;
 
     #[derive(Serialize, Deserialize)]
     pub struct FlatForestWire {
+        n_features: u32,
+        n_outputs: u32,
+        roots: Vec<u32>,
+        /// Split threshold, or a leaf's value when leaves hold one number (else 0).
+        threshold: Vec<f32>,
+        far: Vec<u32>,
+        feature: Vec<u32>,
+        missing_left: Vec<u8>,
+        leaf_values: Vec<f32>,
+    }
+
+    impl From<FlatForest> for FlatForestWire {
+        fn from(f: FlatForest) -> Self {
+            let n = f.n_nodes();
+            let lw = f.leaf_width();
+            let specs: Vec<NodeSpec> = (0..n).map(|i| f.node(i)).collect();
+            FlatForestWire {
+                n_features: f.n_features,
+                n_outputs: f.n_outputs,
+                roots: f.roots,
+                threshold: specs
+                    .iter()
+                    .map(|s| {
+                        if s.is_leaf() && lw > 1 {
+                            0.0
+                        } else {
+                            s.threshold()
+                        }
+                    })
+                    .collect(),
+                far: specs.iter().map(|s| s.far).collect(),
+                feature: specs.iter().map(|s| s.feature).collect(),
+                missing_left: specs.iter().map(|s| u8::from(s.missing_left)).collect(),
+                leaf_values: f.leaf_values,
+            }
+        }
+    }
+
+    impl TryFrom<FlatForestWire> for FlatForest {
+        type Error = String;
+        fn try_from(w: FlatForestWire) -> Result<Self, String> {
+            let n = w.threshold.len();
+            if w.far.len() != n || w.feature.len() != n || w.missing_left.len() != n {
+                return Err("node arrays differ in length".into());
+            }
+            let lw = leaf_width(w.n_outputs);
+            let mut b = Builder::new(w.n_features as usize, w.n_outputs as usize);
+            b.roots = w.roots;
+            let mut next_vector = 0usize;
+            for i in 0..n {
+                if w.far[i] == 0 {
+                    if lw == 1 {
+                        b.leaf_raw(w.threshold[i].to_bits());
+                    } else {
+                        b.leaf_raw(next_vector as u32);
+                        next_vector += lw;
+                    }
+                } else {
+                    let at = b.split(w.feature[i], w.threshold[i], w.missing_left[i] != 0);
+                    b.nodes[at].far = w.far[i];
+                }
+            }
+            if lw > 1 && next_vector != w.leaf_values.len() {
+                return Err(format!(
+                    "{} leaf values for {} leaves of {lw}",
+                    w.leaf_values.len(),
+                    next_vector / lw
+                ));
+            }
+            b.leaf_values = w.leaf_values;
+            let f = b.finish();
+            f.validate()?;
+            Ok(f)
+        }
+    }
+
+    /// Version 1's forest: 16-byte nodes with absolute far indices and a LEAF flag.
+    #[derive(Deserialize)]
+    pub struct V1 {
         n_features: u32,
         n_outputs: u32,
         roots: Vec<u32>,
@@ -300,43 +691,39 @@ mod wire {
         leaf_values: Vec<f32>,
     }
 
-    impl From<FlatForest> for FlatForestWire {
-        fn from(f: FlatForest) -> Self {
-            FlatForestWire {
-                n_features: f.n_features,
-                n_outputs: f.n_outputs,
-                roots: f.roots,
-                threshold: f.nodes.iter().map(|n| n.threshold).collect(),
-                far: f.nodes.iter().map(|n| n.far).collect(),
-                feature: f.nodes.iter().map(|n| n.feature).collect(),
-                flags: f.nodes.iter().map(|n| n.flags).collect(),
-                leaf_values: f.leaf_values,
-            }
-        }
-    }
-
-    impl TryFrom<FlatForestWire> for FlatForest {
+    impl TryFrom<V1> for FlatForest {
         type Error = String;
-        fn try_from(w: FlatForestWire) -> Result<Self, String> {
-            let n = w.threshold.len();
-            if w.far.len() != n || w.feature.len() != n || w.flags.len() != n {
+        fn try_from(v: V1) -> Result<Self, String> {
+            const LEAF: u32 = 1;
+            const MISSING_LEFT_V1: u32 = 2;
+            let n = v.threshold.len();
+            if v.far.len() != n || v.feature.len() != n || v.flags.len() != n {
                 return Err("node arrays differ in length".into());
             }
-            let nodes = (0..n)
-                .map(|i| FlatNode {
-                    threshold: w.threshold[i],
-                    far: w.far[i],
-                    feature: w.feature[i],
-                    flags: w.flags[i],
-                })
-                .collect();
-            let f = FlatForest {
-                n_features: w.n_features,
-                n_outputs: w.n_outputs,
-                roots: w.roots,
-                nodes,
-                leaf_values: w.leaf_values,
-            };
+            let no = v.n_outputs as usize;
+            let mut b = Builder::new(v.n_features as usize, no);
+            b.roots = v.roots;
+            for i in 0..n {
+                let far = v.far[i] as usize;
+                if v.flags[i] & LEAF != 0 {
+                    let vals = v
+                        .leaf_values
+                        .get(far..far.saturating_add(no))
+                        .ok_or_else(|| format!("node {i}: leaf values out of range"))?;
+                    b.leaf(vals);
+                } else {
+                    if far <= i + 1 {
+                        return Err(format!("node {i}: child index out of range"));
+                    }
+                    let at = b.split(
+                        v.feature[i],
+                        v.threshold[i],
+                        v.flags[i] & MISSING_LEFT_V1 != 0,
+                    );
+                    b.nodes[at].far = (far - i).min(u32::MAX as usize) as u32;
+                }
+            }
+            let f = b.finish();
             f.validate()?;
             Ok(f)
         }

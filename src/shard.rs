@@ -5,7 +5,7 @@
 
 use crate::data::{Dataset, Schema, Target, Task};
 use crate::error::{Error, Result};
-use crate::flat::{FlatForest, FlatNode};
+use crate::flat::FlatForest;
 use crate::forest::{Model, OobVotes, Params, Trainer, importances, oob_finish};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
@@ -121,6 +121,7 @@ struct ShardHeader {
     trees: Range<usize>,
     n_features: u32,
     n_outputs: u32,
+    wide: bool,
     importances: Vec<Vec<f64>>,
     oob_outputs: Option<usize>,
 }
@@ -131,6 +132,7 @@ impl Shard {
             trees: self.trees.clone(),
             n_features: self.forest.n_features,
             n_outputs: self.forest.n_outputs,
+            wide: self.forest.wide,
             importances: self.importances.clone(),
             oob_outputs: self.oob.as_ref().map(|o| o.n_outputs),
         };
@@ -155,7 +157,8 @@ impl Shard {
             n_features: h.n_features,
             n_outputs: h.n_outputs,
             roots: pods(m.buffers.first(), "roots")?,
-            nodes: pods::<FlatNode>(m.buffers.get(1), "nodes")?,
+            nodes: pods(m.buffers.get(1), "nodes")?,
+            wide: h.wide,
             leaf_values: pods(m.buffers.get(2), "leaf values")?,
         };
         forest.validate().map_err(Error::Worker)?;

@@ -2,7 +2,7 @@
 //! the flat layout against the trees, and the saved model.
 
 use gpuforest::data::{Dataset, Target, read_table, synth};
-use gpuforest::flat::{FlatForest, LEAF};
+use gpuforest::flat::{FlatForest, LANES};
 use gpuforest::forest::metrics::{accuracy, r2};
 use gpuforest::forest::model::Model;
 use gpuforest::forest::{MaxFeatures, Node, Params, Trainer};
@@ -215,11 +215,11 @@ fn max_depth_and_min_samples_leaf_are_respected() {
     for r in 0..d.n_rows {
         let mut i = 0usize;
         let row = d.row(r);
-        while flat.nodes[i].flags & LEAF == 0 {
-            let n = flat.nodes[i];
+        while !flat.node(i).is_leaf() {
+            let n = flat.node(i);
             let x = row[n.feature as usize];
-            i = if x <= n.threshold {
-                i + 1
+            i += if x <= n.threshold() {
+                1
             } else {
                 n.far as usize
             };
@@ -254,10 +254,75 @@ fn model_round_trips_through_json() {
     // Compact: well under 16 bytes of JSON per node on average is not promised, but a
     // 10-tree model of this size stays small.
     assert!(
-        text.len() < 60 * m.forest.nodes.len() + 10_000,
+        text.len() < 60 * m.forest.n_nodes() + 10_000,
         "{} bytes",
         text.len()
     );
+}
+
+/// The version 1 file of a forest: absolute far indices, a LEAF flag, a class vector per leaf.
+fn v1_forest_json(f: &FlatForest) -> serde_json::Value {
+    let n_out = f.n_outputs as usize;
+    let (mut threshold, mut far, mut feature, mut flags, mut leaf_values) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for i in 0..f.n_nodes() {
+        let n = f.node(i);
+        if n.is_leaf() {
+            threshold.push(0.0f32);
+            far.push(leaf_values.len() as u32);
+            feature.push(0);
+            flags.push(1u32);
+            match (f.leaf_width(), n_out) {
+                (1, 2) => leaf_values.extend([1.0 - n.threshold(), n.threshold()]),
+                (1, _) => leaf_values.push(n.threshold()),
+                (w, _) => {
+                    let o = n.value as usize;
+                    leaf_values.extend_from_slice(&f.leaf_values[o..o + w]);
+                }
+            }
+        } else {
+            threshold.push(n.threshold());
+            far.push(i as u32 + n.far);
+            feature.push(n.feature);
+            flags.push(if n.missing_left { 2 } else { 0 });
+        }
+    }
+    serde_json::json!({
+        "n_features": f.n_features, "n_outputs": f.n_outputs, "roots": f.roots,
+        "threshold": threshold, "far": far, "feature": feature, "flags": flags,
+        "leaf_values": leaf_values,
+    })
+}
+
+#[test]
+fn version_1_models_are_converted_on_load() {
+    for (file, target) in [
+        ("assets/breast_cancer.csv", "diagnosis"),
+        ("assets/diabetes.csv", "progression"),
+    ] {
+        let csv = std::fs::read(file).unwrap();
+        let (m, prep) = model_from_csv(&csv, target);
+        let mut v: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
+        v["version"] = 1.into();
+        v["forest"] = v1_forest_json(&m.forest);
+        let back = Model::from_json(&v.to_string()).unwrap();
+        assert_eq!(back.version, 2);
+        assert!(
+            back.forest == m.forest,
+            "{file}: the converted forest differs"
+        );
+        assert_eq!(back.predict_x(&prep.test.x), m.predict_x(&prep.test.x));
+    }
+    // A broken version 1 forest is refused, not converted.
+    let csv = std::fs::read("assets/diabetes.csv").unwrap();
+    let (m, _) = model_from_csv(&csv, "progression");
+    let mut v: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
+    v["version"] = 1.into();
+    let mut f = v1_forest_json(&m.forest);
+    f["far"][0] = 0.into();
+    v["forest"] = f;
+    let e = Model::from_json(&v.to_string()).unwrap_err().to_string();
+    assert!(e.contains("version 1 forest"), "{e}");
 }
 
 #[test]
@@ -322,11 +387,10 @@ fn forest_and_rows(
     let n_out = if classes == 0 { 1 } else { classes };
     let flat = FlatForest::from_trees(&f.trees, n_features, n_out);
     let mut rows = d.x[..50 * n_features].to_vec();
-    let thresholds: Vec<f32> = flat
-        .nodes
-        .iter()
-        .filter(|n| n.flags & LEAF == 0)
-        .map(|n| n.threshold)
+    let thresholds: Vec<f32> = (0..flat.n_nodes())
+        .map(|i| flat.node(i))
+        .filter(|n| !n.is_leaf())
+        .map(|n| n.threshold())
         .collect();
     for (i, v) in rows.iter_mut().enumerate() {
         match i % 5 {
@@ -348,23 +412,36 @@ proptest! {
         prop_assert!(flat.validate().is_ok());
         let n_out = flat.n_outputs as usize;
         let got = flat.predict(&rows);
+        // The documented rule, from the trees themselves: leaves hold P(class 1) for binary
+        // classification; lanes of trees t % LANES summed in order; times 1 / n_trees.
+        let leaf = |t: &gpuforest::forest::Tree, row: &[f32]| -> Vec<f32> {
+            let p = t.predict(row).to_vec();
+            if n_out == 2 { vec![p[1]] } else { p }
+        };
+        let width = if n_out == 2 { 1 } else { n_out };
         for (r, row) in rows.chunks(nf).enumerate() {
-            let mut want = vec![0.0f32; n_out];
-            for t in &trees {
-                for (w, v) in want.iter_mut().zip(t.predict(row)) {
-                    *w += v;
+            let mut total = vec![0.0f32; width];
+            for l in 0..LANES.min(trees.len()) {
+                let mut lane = vec![0.0f32; width];
+                for t in trees[l..].iter().step_by(LANES) {
+                    for (s, v) in lane.iter_mut().zip(leaf(t, row)) {
+                        *s += v;
+                    }
                 }
+                total.iter_mut().zip(&lane).for_each(|(a, b)| *a += b);
             }
-            for w in want.iter_mut() {
-                *w *= 1.0 / trees.len() as f32;
-            }
+            let inv = 1.0 / trees.len() as f32;
+            let want: Vec<f32> = if n_out == 2 {
+                vec![1.0 - total[0] * inv, total[0] * inv]
+            } else {
+                total.iter().map(|v| v * inv).collect()
+            };
             prop_assert_eq!(&got[r * n_out..(r + 1) * n_out], &want[..], "row {}", r);
         }
-        // Pre-order: every split's near child is the next node.
-        for (i, n) in flat.nodes.iter().enumerate() {
-            if n.flags & LEAF == 0 {
-                prop_assert!(n.far as usize > i + 1);
-            }
+        // Pre-order: every split's near child is the next node, its far child further on.
+        for i in 0..flat.n_nodes() {
+            let n = flat.node(i);
+            prop_assert!(n.is_leaf() || n.far >= 2);
         }
     }
 }

@@ -1,11 +1,11 @@
-//! The WGSL kernels against the CPU predictor over the same flat forest (the oracle).
-//! Natively these run on whatever Vulkan adapter is present: lavapipe in CI (installed by
+//! The WGSL kernels against the CPU predictor over the same flat forest (the oracle), bit for
+//! bit. Natively these run on whatever Vulkan adapter is present: lavapipe in CI (installed by
 //! scripts/setup.sh), the real GPU on a GPU machine.
 
 use gpuforest::data::{Dataset, synth};
-use gpuforest::flat::FlatForest;
-use gpuforest::forest::{Params, Trainer, argmax};
-use gpuforest::gpu::{GpuContext, GpuForest, Kernel};
+use gpuforest::flat::{Builder, FlatForest};
+use gpuforest::forest::{Params, Trainer};
+use gpuforest::gpu::{GpuContext, GpuForest, Kernel, Upload, Variant};
 use proptest::prelude::*;
 
 fn context() -> GpuContext {
@@ -22,10 +22,10 @@ fn with_missing(mut d: Dataset, every: usize, seed: u64) -> Dataset {
     d
 }
 
-fn forest(d: &Dataset, trees: usize, depth: usize, seed: u64) -> FlatForest {
+fn forest(d: &Dataset, trees: usize, depth: Option<usize>, seed: u64) -> FlatForest {
     let p = Params {
         n_trees: trees,
-        max_depth: Some(depth),
+        max_depth: depth,
         seed,
         ..Params::default()
     };
@@ -34,69 +34,164 @@ fn forest(d: &Dataset, trees: usize, depth: usize, seed: u64) -> FlatForest {
     FlatForest::from_trees(&f.trees, d.n_features, n_out)
 }
 
-/// GPU outputs equal the CPU's within 1e-5 relative, and give the same labels.
-fn assert_agrees(flat: &FlatForest, gpu: &[f32], x: &[f32]) {
+/// GPU outputs are the CPU's, bit for bit.
+fn assert_bits(flat: &FlatForest, gpu: &[f32], x: &[f32], what: &str) {
     let cpu = flat.predict(x);
-    assert_eq!(cpu.len(), gpu.len());
+    assert_eq!(cpu.len(), gpu.len(), "{what}");
     let n_out = flat.n_outputs as usize;
     for (r, (c, g)) in cpu.chunks(n_out).zip(gpu.chunks(n_out)).enumerate() {
-        for (a, b) in c.iter().zip(g) {
-            let tol = 1e-5 * a.abs().max(1e-30);
-            assert!((a - b).abs() <= tol, "row {r}: CPU {c:?} GPU {g:?}");
-        }
-        if n_out > 1 {
-            assert_eq!(argmax(c), argmax(g), "row {r}: CPU {c:?} GPU {g:?}");
-        }
+        let cb: Vec<u32> = c.iter().map(|v| v.to_bits()).collect();
+        let gb: Vec<u32> = g.iter().map(|v| v.to_bits()).collect();
+        assert_eq!(cb, gb, "{what}, row {r}: CPU {c:?} GPU {g:?}");
     }
 }
 
+/// Every variant that fits, end to end and on resident rows, plus the tuned choice.
+fn check_every_kernel(flat: &FlatForest, x: &[f32]) {
+    let mut g = GpuForest::new(context(), flat, None).unwrap();
+    assert!(!g.candidates().is_empty());
+    for v in g.candidates().to_vec() {
+        let run = g.predict_blocking(x, Kernel::Fixed(v)).unwrap();
+        assert_eq!(run.variant, v);
+        assert_bits(flat, &run.outputs, x, &v.name());
+    }
+    let run = g.predict_blocking(x, Kernel::Auto).unwrap();
+    assert_bits(flat, &run.outputs, x, "auto");
+    let n = x.len() / flat.n_features as usize;
+    assert_eq!(
+        g.tuned_for(n),
+        Some(run.variant),
+        "the tuner's choice is kept"
+    );
+    let resident = pollster::block_on(g.upload(x)).unwrap();
+    let again = pollster::block_on(g.score(&resident, Kernel::Auto)).unwrap();
+    assert_bits(flat, &again.outputs, x, "resident");
+}
+
 #[test]
-fn both_kernels_match_the_cpu_with_missing_values_and_multiclass() {
+fn every_variant_matches_the_cpu_with_missing_values_and_multiclass() {
     let d = with_missing(synth::classification(3000, 12, 6, 5, 3), 9, 1);
-    let flat = forest(&d, 25, 10, 4);
-    let mut g = GpuForest::new(context(), &flat, None).unwrap();
-    // Rows with NaN cells, plus unseen extremes.
+    let flat = forest(&d, 25, Some(10), 4);
+    assert_eq!(flat.leaf_width(), 5);
     let mut x = d.x.clone();
     x[0] = f32::MAX;
     x[1] = f32::MIN;
-    for kernel in [Kernel::Direct, Kernel::Staged, Kernel::Auto] {
-        let run = g.predict_blocking(&x, kernel).unwrap();
-        assert_agrees(&flat, &run.outputs, &x);
-        assert_eq!(run.chunks, 1);
-    }
+    check_every_kernel(&flat, &x);
 }
 
 #[test]
-fn regression_matches_the_cpu() {
+fn binary_and_regression_match_the_cpu() {
+    let d = with_missing(synth::classification(2000, 9, 5, 2, 7), 13, 2);
+    let flat = forest(&d, 40, Some(12), 3);
+    assert_eq!(flat.leaf_width(), 1);
+    check_every_kernel(&flat, &d.x);
     let d = with_missing(synth::regression(2000, 7, 4, 3.0, 2), 11, 2);
-    let flat = forest(&d, 16, 12, 9);
-    let mut g = GpuForest::new(context(), &flat, None).unwrap();
-    for kernel in [Kernel::Direct, Kernel::Staged] {
-        assert_agrees(
-            &flat,
-            &g.predict_blocking(&d.x, kernel).unwrap().outputs,
-            &d.x,
-        );
+    let flat = forest(&d, 16, Some(12), 9);
+    check_every_kernel(&flat, &d.x);
+}
+
+#[test]
+fn a_deep_forest_uses_16_byte_nodes_and_matches_the_cpu() {
+    // Unlimited depth on 150k noisy rows: a root's far child lies over 65,536 nodes away,
+    // beyond the 16-bit offsets of 8-byte nodes.
+    let d = synth::regression(150_000, 6, 6, 50.0, 4);
+    let p = Params {
+        n_trees: 2,
+        max_depth: None,
+        bootstrap: false,
+        ..Params::default()
+    };
+    let f = Trainer::new(&d, &p).unwrap().train(&|| {});
+    let flat = FlatForest::from_trees(&f.trees, d.n_features, 1);
+    assert!(flat.wide, "{} nodes", flat.n_nodes());
+    check_every_kernel(&flat, &d.x[..6 * 5000]);
+}
+
+/// One split on feature 0 at `threshold`: leaf 1.0 on the left, 2.0 on the right.
+fn stump(threshold: f32, missing_left: bool) -> FlatForest {
+    let mut b = Builder::new(1, 1);
+    b.start_tree();
+    let s = b.split(0, threshold, missing_left);
+    b.leaf(&[1.0]);
+    b.set_far(s);
+    b.leaf(&[2.0]);
+    b.finish()
+}
+
+#[test]
+fn edge_values_go_the_same_way_on_both_sides() {
+    let sub = f32::from_bits(1); // the smallest subnormal
+    let edges = [
+        0.0,
+        -0.0,
+        sub,
+        -sub,
+        f32::MIN_POSITIVE,
+        -f32::MIN_POSITIVE,
+        1.0,
+        f32::from_bits(1.0f32.to_bits() + 1),
+        f32::from_bits(1.0f32.to_bits() - 1),
+        f32::MAX,
+        f32::MIN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        -f32::NAN,
+        1e30,
+        -1e30,
+    ];
+    let x: Vec<f32> = edges.to_vec();
+    for threshold in [
+        0.0,
+        -0.0,
+        sub,
+        -sub,
+        1.0,
+        f32::MAX,
+        -1e30,
+        f32::MIN_POSITIVE,
+    ] {
+        for missing_left in [false, true] {
+            let flat = stump(threshold, missing_left);
+            // The CPU oracle itself follows IEEE `x <= t`, NaN by the node's direction.
+            let cpu = flat.predict(&x);
+            for (v, &o) in x.iter().zip(&cpu) {
+                let left = if v.is_nan() {
+                    missing_left
+                } else {
+                    *v <= threshold
+                };
+                assert_eq!(o, if left { 1.0 } else { 2.0 }, "x {v:e} t {threshold:e}");
+            }
+            check_every_kernel(&flat, &x);
+        }
     }
 }
 
 #[test]
 fn a_batch_over_the_binding_limit_is_chunked() {
     let d = synth::classification(5000, 8, 4, 3, 5);
-    let flat = forest(&d, 10, 8, 1);
+    let flat = forest(&d, 10, Some(8), 1);
     // 8 features x 4 bytes: 4096 bytes per binding holds 128 rows.
     let mut g = GpuForest::new(context(), &flat, Some(4096)).unwrap();
     assert_eq!(g.chunk_rows(), 128);
     let x = &d.x[..1000 * 8];
-    for kernel in [Kernel::Direct, Kernel::Staged] {
-        let run = g.predict_blocking(x, kernel).unwrap();
+    for v in g.candidates().to_vec() {
+        let run = g.predict_blocking(x, Kernel::Fixed(v)).unwrap();
         assert_eq!(run.chunks, 8, "1000 rows in chunks of 128");
-        assert_agrees(&flat, &run.outputs, x);
+        assert_bits(&flat, &run.outputs, x, &v.name());
     }
-    // Buffers are reused across calls of different sizes.
-    for n in [1, 77, 128, 129, 1000] {
-        let run = g.predict_blocking(&x[..n * 8], Kernel::Auto).unwrap();
-        assert_agrees(&flat, &run.outputs, &x[..n * 8]);
+    let resident = pollster::block_on(g.upload(x)).unwrap();
+    let run = pollster::block_on(g.score(&resident, Kernel::Auto)).unwrap();
+    assert_eq!(run.chunks, 8);
+    assert_bits(&flat, &run.outputs, x, "resident, chunked");
+    // Buffers are reused across calls of different sizes, through both upload paths.
+    for upload in [Upload::Staging, Upload::WriteBuffer] {
+        g.set_upload(upload);
+        for n in [1, 77, 128, 129, 1000] {
+            let run = g.predict_blocking(&x[..n * 8], Kernel::Auto).unwrap();
+            assert_bits(&flat, &run.outputs, &x[..n * 8], &format!("{upload:?} {n}"));
+        }
     }
     assert!(
         g.predict_blocking(&[], Kernel::Auto)
@@ -113,42 +208,48 @@ fn a_batch_over_the_binding_limit_is_chunked() {
 #[test]
 fn batches_split_into_parts_give_the_same_outputs() {
     let d = with_missing(synth::classification(3000, 10, 6, 3, 8), 7, 3);
-    let flat = forest(&d, 12, 9, 4);
+    let flat = forest(&d, 12, Some(9), 4);
     let mut g = GpuForest::new(context(), &flat, None).unwrap();
+    let v = Variant::Chunked {
+        rows: 16,
+        invocations: 128,
+    };
     for parts in [2, 3, 16] {
         g.set_parts(parts, 100);
         // Part boundaries fall on 64-row multiples; the last part is shorter.
         for n in [99, 100, 101, 1000, 3000] {
-            for kernel in [Kernel::Direct, Kernel::Staged] {
-                let x = &d.x[..n * 10];
+            let x = &d.x[..n * 10];
+            for kernel in [Kernel::Fixed(v), Kernel::Auto] {
                 let run = g.predict_blocking(x, kernel).unwrap();
-                assert_agrees(&flat, &run.outputs, x);
+                assert_bits(&flat, &run.outputs, x, &format!("{parts} parts, {n} rows"));
             }
         }
     }
     // Parts within chunks: 10 features x 4 bytes, 5120 bytes per binding = 128-row chunks.
     let mut g = GpuForest::new(context(), &flat, Some(5120)).unwrap();
     g.set_parts(4, 1);
-    let run = g.predict_blocking(&d.x, Kernel::Direct).unwrap();
+    let run = g.predict_blocking(&d.x, Kernel::Fixed(v)).unwrap();
     assert_eq!(run.chunks, 3000usize.div_ceil(128));
-    assert_agrees(&flat, &run.outputs, &d.x);
+    assert_bits(&flat, &run.outputs, &d.x, "parts within chunks");
 }
 
 #[test]
-fn wide_rows_fall_back_to_the_direct_kernel() {
-    // 300 features do not fit 32 rows in 16 KiB of workgroup memory.
-    let d = synth::classification(400, 300, 10, 2, 6);
-    let flat = forest(&d, 4, 6, 2);
+fn wide_rows_fall_back_to_the_row_kernel() {
+    // Rows too wide for even 8 of them in this device's workgroup memory.
+    let limit = context().device.limits().max_compute_workgroup_storage_size as usize;
+    let nf = limit / 4 / 8 + 1;
+    let d = synth::classification(300, nf, 10, 2, 6);
+    let flat = forest(&d, 4, Some(6), 2);
     let mut g = GpuForest::new(context(), &flat, None).unwrap();
+    assert_eq!(g.candidates(), &[Variant::Rows { invocations: 128 }]);
     let run = g.predict_blocking(&d.x, Kernel::Auto).unwrap();
-    assert_eq!(run.kernel, Kernel::Direct);
-    assert_agrees(&flat, &run.outputs, &d.x);
+    assert_bits(&flat, &run.outputs, &d.x, "rows");
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(10))]
     #[test]
-    fn random_forests_on_random_rows(seed in 0u64..1000, classes in 0usize..4, nf in 1usize..20, depth in 1usize..14) {
+    fn random_forests_on_random_rows(seed in 0u64..1000, classes in 0usize..5, nf in 1usize..20, depth in 1usize..14) {
         let classes = if classes == 1 { 2 } else { classes };
         let d = if classes == 0 {
             synth::regression(600, nf, nf.min(3), 1.0, seed)
@@ -156,11 +257,11 @@ proptest! {
             synth::classification(600, nf, nf.min(4), classes, seed)
         };
         let d = with_missing(d, 7, seed);
-        let flat = forest(&d, 1 + (seed % 9) as usize, depth, seed);
+        let flat = forest(&d, 1 + (seed % 40) as usize, Some(depth), seed);
         // Query rows: fresh random rows, with missing cells.
         let q = with_missing(synth::classification(333, nf, nf.min(4), 2, seed + 1), 5, seed);
         let mut g = GpuForest::new(context(), &flat, None).unwrap();
         let run = g.predict_blocking(&q.x, Kernel::Auto).unwrap();
-        assert_agrees(&flat, &run.outputs, &q.x);
+        assert_bits(&flat, &run.outputs, &q.x, "auto");
     }
 }

@@ -3,11 +3,11 @@
 //! ```text
 //! {
 //!   "format": "gpuforest-model",   // identifies the file
-//!   "version": 1,                  // bumped on any incompatible change
+//!   "version": 2,                  // bumped on any incompatible change (1 is converted on load)
 //!   "schema": { "target", "task", "features": [{ "name", "kind", "categories"? }], "classes" },
 //!   "params": { ...hyper-parameters used... },
-//!   "forest": { "n_features", "n_outputs", "roots", "threshold", "far", "feature", "flags",
-//!               "leaf_values" },      // the flat layout of src/flat.rs, one array per field
+//!   "forest": { "n_features", "n_outputs", "roots", "threshold", "far", "feature",
+//!               "missing_left", "leaf_values" },  // the flat layout of src/flat.rs, an array a field
 //!   "importances": [...], "oob_score": 0.95 | null, "train_rows": 1234
 //! }
 //! ```
@@ -19,7 +19,7 @@ use crate::forest::{Forest, Params, argmax};
 use serde::{Deserialize, Serialize};
 
 pub const FORMAT: &str = "gpuforest-model";
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Model {
@@ -114,8 +114,19 @@ impl Model {
                 )));
             }
         }
+        let mut v = v;
         match v.get("version").and_then(|f| f.as_u64()) {
             Some(x) if x == u64::from(VERSION) => {}
+            // Version 1 differs only in the forest's layout: convert it.
+            Some(1) => {
+                let old = v["forest"].take();
+                let v1: crate::flat::wire::V1 = serde_json::from_value(old)
+                    .map_err(|e| Error::BadModel(format!("version 1 forest: {e}")))?;
+                let f = FlatForest::try_from(v1)
+                    .map_err(|e| Error::BadModel(format!("version 1 forest: {e}")))?;
+                v["forest"] = serde_json::to_value(f).expect("a forest always serializes");
+                v["version"] = VERSION.into();
+            }
             Some(x) => {
                 return Err(Error::BadModel(format!(
                     "model format version {x}; this program reads version {VERSION}"

@@ -50,6 +50,11 @@ impl GpuContext {
         })
     }
 
+    /// The adapter runs on the CPU (lavapipe, SwiftShader): never faster than our CPU path.
+    pub fn is_software(&self) -> bool {
+        self.adapter_info.device_type == wgpu::DeviceType::Cpu
+    }
+
     /// "name (backend, type)" of the adapter, for reports.
     pub fn adapter_name(&self) -> String {
         let i = &self.adapter_info;

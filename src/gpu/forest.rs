@@ -1,25 +1,36 @@
 //! A flattened forest uploaded once to the GPU, scoring batches of rows.
 //!
-//! Buffers for rows, outputs and readback come from a pool that grows to the largest batch
-//! seen and is reused by later calls. A batch larger than the device's storage-binding limit
-//! (or its dispatch limit) is scored in chunks, one dispatch each, submitted back to back and
-//! read back once.
+//! - Rows reach the GPU through reused mapped staging buffers (one per part of a batch), each
+//!   re-mapped as soon as its copy is submitted, so the next batch finds it ready; or through
+//!   `queue.write_buffer` ([`Upload::WriteBuffer`]), kept to measure against.
+//! - A batch larger than the device's storage-binding limit is scored in chunks. A chunk can be
+//!   split in parts, each uploaded and submitted on its own, so uploads overlap scoring.
+//! - Rows can stay on the GPU ([`GpuForest::upload`], [`GpuForest::score`]) for repeated runs.
+//! - Which kernel variant runs is measured per batch-size bucket on the rows themselves and
+//!   remembered ([`GpuForest::tuning`]).
 
 use super::context::GpuContext;
-use super::kernels::KernelShape;
+use super::kernels::Variant;
 use crate::error::{Error, Result};
 use crate::flat::FlatForest;
+use std::collections::{BTreeMap, HashMap};
 use wgpu::util::DeviceExt;
 
 /// Which kernel scores a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
-    /// Each invocation reads its row from the storage buffer.
-    Direct,
-    /// Each workgroup stages its rows in workgroup memory first.
-    Staged,
-    /// Chosen by batch size (see [`GpuForest::STAGED_FROM_ROWS`]).
+    /// The fastest variant measured for this batch size on this device (measured on first use).
     Auto,
+    Fixed(Variant),
+}
+
+/// How rows reach the GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upload {
+    /// Copied into a reused, already mapped staging buffer, then copied on the GPU.
+    Staging,
+    /// `queue.write_buffer`.
+    WriteBuffer,
 }
 
 /// Scores and timings of one batch.
@@ -30,7 +41,7 @@ pub struct GpuRun {
     /// Summed GPU time of the scoring passes, from timestamp queries (when offered).
     pub kernel_ms: Option<f64>,
     pub chunks: usize,
-    pub kernel: Kernel,
+    pub variant: Variant,
     /// Where the end-to-end time went, on the CPU's clock.
     pub phases: Phases,
 }
@@ -38,12 +49,34 @@ pub struct GpuRun {
 /// Milliseconds of one batch by phase, summed over its chunks.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Phases {
-    /// Copying rows to the GPU's queue, recording and submitting the pass.
+    /// Copying rows to the GPU's side, recording and submitting the passes.
     pub submit_ms: f64,
     /// From submission until the outputs are mapped (upload, kernel, copy back, map).
     pub wait_ms: f64,
-    /// Copying the mapped outputs out, unmapping.
+    /// Copying the mapped outputs out, unmapping, finishing the outputs.
     pub read_ms: f64,
+}
+
+/// What the tuner measured for one batch-size bucket.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// Rows of the batch it was measured on.
+    pub rows: usize,
+    pub best: Variant,
+    /// Milliseconds per dispatch of each candidate (GPU timestamps, else wall clock).
+    pub times: Vec<(Variant, f64)>,
+}
+
+/// Rows kept on the GPU, in chunks within the binding limit.
+pub struct Resident {
+    chunks: Vec<(wgpu::Buffer, usize)>,
+    n_rows: usize,
+}
+
+impl Resident {
+    pub fn n_rows(&self) -> usize {
+        self.n_rows
+    }
 }
 
 struct Pool {
@@ -54,12 +87,23 @@ struct Pool {
     readback: wgpu::Buffer,
 }
 
-/// Most parts a chunk is split into (see [`GpuForest::set_parts`]); two timestamps each.
+type MapWait = flume::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>;
+
+/// A MAP_WRITE buffer that stays mapped between uses.
+struct Staging {
+    buffer: wgpu::Buffer,
+    /// The mapping asked for after its last copy; `None` when it is mapped already.
+    pending: Option<MapWait>,
+}
+
+/// Most parts a chunk is split into (see [`GpuForest::set_parts`]).
 pub const MAX_PARTS: usize = 16;
+/// Timestamp pairs: one per part, or one per tuning candidate.
+const STAMP_PAIRS: usize = MAX_PARTS;
 
 /// Parts per chunk and the chunk size from which to split. In Chrome on an H100, splitting
-/// 1M rows into 4 parts took the end-to-end time from 200 ms to 131 ms (2: 139 ms, 8: 141 ms;
-/// BENCHMARKS.md). Natively it was not measured, so native batches stay whole.
+/// 1M rows into 4 parts took the end-to-end time from 200 ms to 131 ms with `writeBuffer`
+/// (BENCHMARKS.md). Natively batches stay whole unless the bench asks.
 #[cfg(target_arch = "wasm32")]
 const DEFAULT_PARTS: (usize, usize) = (4, 500_000);
 #[cfg(not(target_arch = "wasm32"))]
@@ -71,25 +115,31 @@ const PART_ALIGN_ROWS: usize = 64;
 
 pub struct GpuForest {
     ctx: GpuContext,
-    shape: KernelShape,
     n_features: u32,
     n_trees: u32,
-    inv_trees: f32,
-    direct: wgpu::ComputePipeline,
-    staged: Option<wgpu::ComputePipeline>,
+    n_outputs: u32,
+    leaf_width: u32,
+    wide: bool,
     layout: wgpu::BindGroupLayout,
+    pipeline_layout: wgpu::PipelineLayout,
+    pipelines: HashMap<Variant, wgpu::ComputePipeline>,
+    candidates: Vec<Variant>,
+    tuned: BTreeMap<u32, Tuning>,
     /// One uniform per part (its row count).
     params: Vec<wgpu::Buffer>,
     nodes: wgpu::Buffer,
     roots: wgpu::Buffer,
     leaf_values: wgpu::Buffer,
     pool: Option<Pool>,
-    /// Largest rows per dispatch, from the binding and dispatch limits.
+    staging: Vec<Staging>,
+    /// Largest rows per dispatch, from the binding limit.
     chunk_rows: u64,
+    max_groups: u32,
     timer: Option<(wgpu::QuerySet, wgpu::Buffer, wgpu::Buffer)>,
     /// Chunks of at least `split_from` rows are uploaded and scored in `parts` parts.
     parts: usize,
     split_from: usize,
+    upload: Upload,
 }
 
 fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -106,15 +156,6 @@ fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
 }
 
 impl GpuForest {
-    /// From this many rows on, [`Kernel::Auto`] stages rows in workgroup memory
-    /// (measured on an H100 through Vulkan; see BENCHMARKS.md). In the browser never: on the
-    /// same H100, Chrome's WebGPU ran the staged kernel 4x slower than natively at 1M rows
-    /// (84 ms against 20 ms) while the direct kernel matched native speed at 100k rows.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub const STAGED_FROM_ROWS: usize = 500_000;
-    #[cfg(target_arch = "wasm32")]
-    pub const STAGED_FROM_ROWS: usize = usize::MAX;
-
     /// Uploads `forest`. `max_batch_binding_bytes` lowers the per-binding limit for batches of
     /// rows (tests use it to force chunking without allocating gigabytes).
     pub fn new(
@@ -124,24 +165,39 @@ impl GpuForest {
     ) -> Result<GpuForest> {
         let device = &ctx.device;
         let limits = device.limits();
-        let binding = u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size);
-        let node_bytes = forest.nodes.len() as u64 * 16;
-        if node_bytes > binding {
+        // Kernels index rows and outputs in u32 words: keep every binding under 4 GiB.
+        let binding = u64::from(limits.max_storage_buffer_binding_size)
+            .min(limits.max_buffer_size)
+            .min(u64::from(u32::MAX));
+        for (what, bytes) in [
+            ("nodes", forest.nodes.len() as u64 * 4),
+            ("leaf values", forest.leaf_values.len() as u64 * 4),
+        ] {
+            if bytes > binding {
+                return Err(Error::Gpu(format!(
+                    "the forest's {what} ({bytes} bytes) exceed this GPU's {binding}-byte storage binding"
+                )));
+            }
+        }
+        let leaf_width = forest.leaf_width() as u32;
+        let candidates: Vec<Variant> = Variant::CANDIDATES
+            .into_iter()
+            .filter(|v| {
+                v.fits(
+                    forest.n_features,
+                    leaf_width,
+                    limits.max_compute_workgroup_storage_size,
+                    limits.max_compute_invocations_per_workgroup,
+                )
+            })
+            .collect();
+        if candidates.is_empty() {
             return Err(Error::Gpu(format!(
-                "the forest's {} nodes ({node_bytes} bytes) exceed this GPU's {binding}-byte storage binding",
-                forest.nodes.len()
+                "no kernel fits this GPU's limits ({} invocations, {} bytes of workgroup memory) for {leaf_width} outputs a leaf",
+                limits.max_compute_invocations_per_workgroup,
+                limits.max_compute_workgroup_storage_size
             )));
         }
-        let shape = KernelShape::new(
-            forest.n_features,
-            forest.n_outputs,
-            limits.max_compute_workgroup_storage_size,
-            limits.max_compute_invocations_per_workgroup,
-        );
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("forest.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(shape.source().into()),
-        });
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("forest"),
             entries: &[
@@ -167,22 +223,12 @@ impl GpuForest {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let pipeline = |entry: &str| {
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-        };
-        let direct = pipeline("predict_direct");
-        let staged = (shape.staged_rows > 0).then(|| pipeline("predict_staged"));
         let init = |label: &str, contents: &[u8]| {
+            // WebGPU rejects empty bindings: a forest without leaf vectors binds 16 zero bytes.
+            let pad = [0u8; 16];
             device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(label),
-                contents,
+                contents: if contents.is_empty() { &pad } else { contents },
                 usage: wgpu::BufferUsages::STORAGE,
             })
         };
@@ -200,20 +246,13 @@ impl GpuForest {
             })
             .collect();
         let row_bytes = u64::from(forest.n_features.max(1)) * 4;
-        let out_bytes = u64::from(forest.n_outputs) * 4;
-        let per_dispatch = u64::from(limits.max_compute_workgroups_per_dimension)
-            * u64::from(shape.direct_rows.min(if shape.staged_rows > 0 {
-                shape.staged_rows
-            } else {
-                u32::MAX
-            }));
+        let out_bytes = u64::from(leaf_width) * 4;
         let batch_binding = binding.min(max_batch_binding_bytes.unwrap_or(u64::MAX));
         let chunk_rows = (batch_binding / row_bytes)
             .min(batch_binding / out_bytes)
-            .min(per_dispatch)
             .max(1);
         let timer = ctx.timestamps.then(|| {
-            let n = 2 * MAX_PARTS as u32;
+            let n = 2 * STAMP_PAIRS as u32;
             let set = device.create_query_set(&wgpu::QuerySetDescriptor {
                 label: Some("kernel time"),
                 ty: wgpu::QueryType::Timestamp,
@@ -234,23 +273,29 @@ impl GpuForest {
             (set, resolve, read)
         });
         Ok(GpuForest {
-            shape,
-            n_features: forest.n_features,
+            n_features: forest.n_features.max(1),
             n_trees: forest.n_trees() as u32,
-            inv_trees: forest.inv_trees(),
-            direct,
-            staged,
+            n_outputs: forest.n_outputs,
+            leaf_width,
+            wide: forest.wide,
             layout,
+            pipeline_layout,
+            pipelines: HashMap::new(),
+            candidates,
+            tuned: BTreeMap::new(),
             params,
             nodes,
             roots,
             leaf_values,
             pool: None,
+            staging: Vec::new(),
             chunk_rows,
+            max_groups: limits.max_compute_workgroups_per_dimension,
             timer,
             ctx,
             parts: DEFAULT_PARTS.0,
             split_from: DEFAULT_PARTS.1,
+            upload: Upload::Staging,
         })
     }
 
@@ -263,6 +308,21 @@ impl GpuForest {
         self.chunk_rows
     }
 
+    /// The variants that fit this device and forest.
+    pub fn candidates(&self) -> &[Variant] {
+        &self.candidates
+    }
+
+    /// What the tuner measured, by batch-size bucket (rows rounded up to a power of two).
+    pub fn tuning(&self) -> impl Iterator<Item = &Tuning> {
+        self.tuned.values()
+    }
+
+    /// The measured choice for a batch of `rows`, once measured.
+    pub fn tuned_for(&self, rows: usize) -> Option<Variant> {
+        self.tuned.get(&bucket(rows)).map(|t| t.best)
+    }
+
     /// Splits each chunk of at least `from_rows` rows into `parts` parts (1 to [`MAX_PARTS`]),
     /// each uploaded and submitted on its own, so that the upload of one part can overlap the
     /// scoring of the one before. The outputs are the same.
@@ -271,11 +331,46 @@ impl GpuForest {
         self.split_from = from_rows;
     }
 
-    pub fn has_staged_kernel(&self) -> bool {
-        self.staged.is_some()
+    pub fn set_upload(&mut self, upload: Upload) {
+        self.upload = upload;
     }
 
-    fn pool(&mut self, rows: u64) -> &Pool {
+    fn pipeline(&mut self, v: Variant) -> &wgpu::ComputePipeline {
+        let (nf, lw, wide) = (self.n_features, self.leaf_width, self.wide);
+        let (device, layout) = (&self.ctx.device, &self.pipeline_layout);
+        self.pipelines.entry(v).or_insert_with(|| {
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some("forest.wgsl"),
+                source: wgpu::ShaderSource::Wgsl(v.source(nf, lw, wide).into()),
+            });
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(v.entry_point()),
+                layout: Some(layout),
+                module: &module,
+                entry_point: Some(v.entry_point()),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    // Every kernel writes workgroup memory before reading it (natively this
+                    // skips a clear per workgroup; browsers clear regardless).
+                    zero_initialize_workgroup_memory: false,
+                    ..Default::default()
+                },
+                cache: None,
+            })
+        })
+    }
+
+    fn check_rows(&self, x: &[f32]) -> Result<usize> {
+        let nf = self.n_features as usize;
+        if x.len() % nf != 0 {
+            return Err(Error::Gpu(format!(
+                "{} values is not a whole number of {nf}-feature rows",
+                x.len()
+            )));
+        }
+        Ok(x.len() / nf)
+    }
+
+    fn pool(&mut self, rows: u64) {
         let grow = self.pool.as_ref().is_none_or(|p| p.rows < rows);
         if grow {
             // Grow by powers of two so a sweep of batch sizes reallocates a few times only.
@@ -292,67 +387,54 @@ impl GpuForest {
                     mapped_at_creation: false,
                 })
             };
-            let n_out = u64::from(self.shape.n_outputs);
+            let out = rows * u64::from(self.leaf_width) * 4;
             self.pool = Some(Pool {
                 rows,
                 input: buf(
                     "rows",
-                    rows * u64::from(self.n_features.max(1)) * 4,
+                    rows * u64::from(self.n_features) * 4,
                     wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
                 ),
                 output: buf(
                     "outputs",
-                    rows * n_out * 4,
+                    out,
                     wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
                 ),
                 readback: buf(
                     "readback",
-                    rows * n_out * 4,
+                    out,
                     wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                 ),
             });
         }
-        self.pool.as_ref().expect("pool was just made")
     }
 
-    /// Scores `x` (row-major, `n_features` wide, NaN = missing).
+    /// Scores `x` (row-major, `n_features` wide, NaN = missing), end to end: rows from host
+    /// memory in, outputs in host memory out.
     pub async fn predict(&mut self, x: &[f32], kernel: Kernel) -> Result<GpuRun> {
-        let nf = self.n_features.max(1) as usize;
-        if x.len() % nf != 0 {
-            return Err(Error::Gpu(format!(
-                "{} values is not a whole number of {nf}-feature rows",
-                x.len()
-            )));
-        }
-        let n_rows = x.len() / nf;
-        let n_out = self.shape.n_outputs as usize;
-        let kernel = match kernel {
-            Kernel::Auto if self.staged.is_some() && n_rows >= Self::STAGED_FROM_ROWS => {
-                Kernel::Staged
-            }
-            Kernel::Auto => Kernel::Direct,
-            Kernel::Staged if self.staged.is_none() => {
-                return Err(Error::Gpu(
-                    "rows too wide to stage in workgroup memory".into(),
-                ));
-            }
-            k => k,
-        };
-        let mut outputs = vec![0.0f32; n_rows * n_out];
+        let n_rows = self.check_rows(x)?;
+        let nf = self.n_features as usize;
         if n_rows == 0 {
-            return Ok(GpuRun {
-                outputs,
-                kernel_ms: Some(0.0),
-                chunks: 0,
-                kernel,
-                phases: Phases::default(),
-            });
+            return Ok(self.empty_run(kernel));
         }
         let chunk = (self.chunk_rows as usize).min(n_rows);
         self.pool(chunk as u64);
+        let variant = match kernel {
+            Kernel::Fixed(v) => v,
+            Kernel::Auto => match self.tuned_for(n_rows) {
+                Some(v) => v,
+                None => {
+                    // Measure on this batch's first chunk, already on the GPU.
+                    let input = self.pool.as_ref().expect("pool sized").input.clone();
+                    self.upload_parts(&input, &x[..chunk * nf], &[0..chunk], None)
+                        .await?;
+                    self.tune_on(&input, chunk, n_rows).await?
+                }
+            },
+        };
         let n_chunks = n_rows.div_ceil(chunk);
-        let mut kernel_ns = 0.0f64;
-        let mut timed = self.timer.is_some();
+        let mut scores = vec![0.0f32; n_rows * self.leaf_width as usize];
+        let mut kernel_ns = Some(0.0f64);
         let mut phases = Phases::default();
         // Chunks share the pooled buffers, so each is read back before the next is scored;
         // a batch within the limits (the common case) is one chunk and one readback.
@@ -360,22 +442,197 @@ impl GpuForest {
             let start = c * chunk;
             let rows = chunk.min(n_rows - start);
             let t0 = super::now_ms();
-            let ts = self.run_chunk(&x[start * nf..(start + rows) * nf], rows, kernel)?;
+            let parts = self.part_ranges(rows);
+            let pool = self.pool.as_ref().expect("pool sized");
+            let (input, output) = (pool.input.clone(), pool.output.clone());
+            let xs = &x[start * nf..(start + rows) * nf];
+            self.upload_parts(&input, xs, &parts, Some((variant, &output)))
+                .await?;
+            self.copy_out(rows, parts.len());
             phases.submit_ms += super::now_ms() - t0;
-            let out = &mut outputs[start * n_out..(start + rows) * n_out];
-            let ns = self.read_back(out, ts, &mut phases).await?;
-            match ns {
-                Some(ns) => kernel_ns += ns,
-                None => timed = false,
+            let lw = self.leaf_width as usize;
+            let out = &mut scores[start * lw..(start + rows) * lw];
+            let ns = self.read_back(out, parts.len(), &mut phases).await?;
+            kernel_ns = kernel_ns.zip(ns).map(|(a, b)| a + b);
+        }
+        Ok(self.finish(scores, kernel_ns, n_chunks, variant, phases))
+    }
+
+    /// Copies `x` to new GPU buffers that stay there for [`Self::score`].
+    pub async fn upload(&mut self, x: &[f32]) -> Result<Resident> {
+        let n_rows = self.check_rows(x)?;
+        let nf = self.n_features as usize;
+        let chunk = (self.chunk_rows as usize).min(n_rows).max(1);
+        let mut chunks = Vec::new();
+        for start in (0..n_rows).step_by(chunk) {
+            let rows = chunk.min(n_rows - start);
+            let buffer = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("resident rows"),
+                size: (rows * nf * 4).max(16) as u64,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            self.upload_parts(
+                &buffer,
+                &x[start * nf..(start + rows) * nf],
+                &[0..rows],
+                None,
+            )
+            .await?;
+            chunks.push((buffer, rows));
+        }
+        Ok(Resident { chunks, n_rows })
+    }
+
+    /// Scores rows already on the GPU: no upload, outputs read back to host memory.
+    pub async fn score(&mut self, rows: &Resident, kernel: Kernel) -> Result<GpuRun> {
+        if rows.n_rows == 0 {
+            return Ok(self.empty_run(kernel));
+        }
+        let biggest = rows.chunks.iter().map(|c| c.1).max().unwrap_or(1);
+        self.pool(biggest as u64);
+        let variant = match kernel {
+            Kernel::Fixed(v) => v,
+            Kernel::Auto => match self.tuned_for(rows.n_rows) {
+                Some(v) => v,
+                None => {
+                    let (buffer, n) = &rows.chunks[0];
+                    self.tune_on(buffer, *n, rows.n_rows).await?
+                }
+            },
+        };
+        let lw = self.leaf_width as usize;
+        let mut scores = vec![0.0f32; rows.n_rows * lw];
+        let mut kernel_ns = Some(0.0f64);
+        let mut phases = Phases::default();
+        let mut start = 0;
+        for (buffer, n) in &rows.chunks {
+            let t0 = super::now_ms();
+            let output = self.pool.as_ref().expect("pool sized").output.clone();
+            let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+            self.record(&mut enc, variant, buffer, &output, 0, *n, 0, Some(0), 1);
+            self.ctx.queue.submit([enc.finish()]);
+            self.copy_out(*n, 1);
+            phases.submit_ms += super::now_ms() - t0;
+            let out = &mut scores[start * lw..(start + n) * lw];
+            let ns = self.read_back(out, 1, &mut phases).await?;
+            kernel_ns = kernel_ns.zip(ns).map(|(a, b)| a + b);
+            start += n;
+        }
+        Ok(self.finish(scores, kernel_ns, rows.chunks.len(), variant, phases))
+    }
+
+    fn empty_run(&self, kernel: Kernel) -> GpuRun {
+        GpuRun {
+            outputs: Vec::new(),
+            kernel_ms: Some(0.0),
+            chunks: 0,
+            variant: match kernel {
+                Kernel::Fixed(v) => v,
+                Kernel::Auto => self.candidates[0],
+            },
+            phases: Phases::default(),
+        }
+    }
+
+    fn finish(
+        &self,
+        scores: Vec<f32>,
+        kernel_ns: Option<f64>,
+        chunks: usize,
+        variant: Variant,
+        mut phases: Phases,
+    ) -> GpuRun {
+        let t0 = super::now_ms();
+        let n_rows = scores.len() / self.leaf_width as usize;
+        let mut outputs = vec![0.0f32; n_rows * self.n_outputs as usize];
+        crate::flat::finish_outputs(self.n_outputs, self.n_trees as usize, &scores, &mut outputs);
+        phases.read_ms += super::now_ms() - t0;
+        GpuRun {
+            outputs,
+            kernel_ms: kernel_ns
+                .filter(|_| self.timer.is_some())
+                .map(|ns| ns / 1e6),
+            chunks,
+            variant,
+            phases,
+        }
+    }
+
+    /// Measures every candidate on `rows` rows already in `input`, remembers the fastest for
+    /// batches of `batch_rows`, and returns it.
+    async fn tune_on(
+        &mut self,
+        input: &wgpu::Buffer,
+        rows: usize,
+        batch_rows: usize,
+    ) -> Result<Variant> {
+        let candidates = self.candidates.clone();
+        if candidates.len() == 1 {
+            return Ok(candidates[0]);
+        }
+        // Repeat small dispatches so each measurement spans well over the timer's resolution.
+        let repeat = (200_000 / rows.max(1)).clamp(1, 16);
+        let output = self.pool.as_ref().expect("pool sized").output.clone();
+        let mut times = vec![f64::INFINITY; candidates.len()];
+        // Round 0 compiles and warms every pipeline; round 1 is timed.
+        for round in 0..2 {
+            if self.timer.is_some() {
+                let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+                for (k, &v) in candidates.iter().enumerate() {
+                    self.record(&mut enc, v, input, &output, 0, rows, 0, Some(k), repeat);
+                }
+                if let Some((set, resolve, read)) = &self.timer {
+                    let stamps = 2 * candidates.len() as u32;
+                    enc.resolve_query_set(set, 0..stamps, resolve, 0);
+                    enc.copy_buffer_to_buffer(resolve, 0, read, 0, u64::from(stamps) * 8);
+                }
+                self.ctx.queue.submit([enc.finish()]);
+                let ticks = self.read_stamps(candidates.len()).await?;
+                for (k, t) in ticks.into_iter().enumerate() {
+                    times[k] = t / 1e6 / repeat as f64;
+                }
+            } else {
+                for (k, &v) in candidates.iter().enumerate() {
+                    let t0 = super::now_ms();
+                    let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+                    self.record(&mut enc, v, input, &output, 0, rows, 0, None, repeat);
+                    self.ctx.queue.submit([enc.finish()]);
+                    self.idle().await?;
+                    if round == 1 {
+                        times[k] = (super::now_ms() - t0) / repeat as f64;
+                    }
+                }
             }
         }
-        Ok(GpuRun {
-            outputs,
-            kernel_ms: timed.then_some(kernel_ns / 1e6),
-            chunks: n_chunks,
-            kernel,
-            phases,
-        })
+        let best = (0..candidates.len())
+            .min_by(|&a, &b| times[a].total_cmp(&times[b]))
+            .map_or(candidates[0], |k| candidates[k]);
+        self.tuned.insert(
+            bucket(batch_rows),
+            Tuning {
+                rows,
+                best,
+                times: candidates.into_iter().zip(times).collect(),
+            },
+        );
+        Ok(best)
+    }
+
+    /// Waits until the GPU has finished all submitted work.
+    async fn idle(&self) -> Result<()> {
+        let (tx, rx) = flume::bounded(1);
+        self.ctx.queue.on_submitted_work_done(move || {
+            let _ = tx.send(());
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        rx.recv_async()
+            .await
+            .map_err(|_| Error::Gpu("the GPU was lost".into()))
     }
 
     /// Row ranges of the parts of a chunk of `rows` rows.
@@ -392,150 +649,213 @@ impl GpuForest {
             .collect()
     }
 
-    /// Uploads, records and submits one chunk, part by part; returns the number of timed parts.
-    fn run_chunk(&mut self, x: &[f32], rows: usize, kernel: Kernel) -> Result<usize> {
-        let n_out = u64::from(self.shape.n_outputs);
-        let nf = self.n_features.max(1) as usize;
-        let row_bytes = nf as u64 * 4;
-        let parts = self.part_ranges(rows);
-        let pool = self.pool.as_ref().expect("pool sized before chunks");
-        let (device, q) = (&self.ctx.device, &self.ctx.queue);
+    /// Uploads the `parts` of `x` into `dst` (at the parts' own offsets), each in its own
+    /// submission; with `score`, each part's scoring pass is recorded after its copy, into
+    /// `score.1` at the same row offsets.
+    async fn upload_parts(
+        &mut self,
+        dst: &wgpu::Buffer,
+        x: &[f32],
+        parts: &[std::ops::Range<usize>],
+        score: Option<(Variant, &wgpu::Buffer)>,
+    ) -> Result<()> {
+        let nf = self.n_features as usize;
         for (k, part) in parts.iter().enumerate() {
-            let n = part.len() as u64;
-            let params: [u32; 4] = [
-                part.len() as u32,
-                self.n_features,
-                self.n_trees,
-                self.inv_trees.to_bits(),
-            ];
-            q.write_buffer(&self.params[k], 0, bytemuck::cast_slice(&params));
-            q.write_buffer(
-                &pool.input,
-                part.start as u64 * row_bytes,
-                bytemuck::cast_slice(&x[part.start * nf..part.end * nf]),
-            );
-            let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            let bytes: &[u8] = bytemuck::cast_slice(&x[part.start * nf..part.end * nf]);
+            let offset = (part.start * nf * 4) as u64;
+            let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+            match self.upload {
+                Upload::WriteBuffer => self.ctx.queue.write_buffer(dst, offset, bytes),
+                Upload::Staging => {
+                    self.fill_staging(k, bytes).await?;
+                    let s = &self.staging[k].buffer;
+                    enc.copy_buffer_to_buffer(s, 0, dst, offset, bytes.len() as u64);
+                }
+            }
+            if let Some((v, out)) = score {
+                self.record(&mut enc, v, dst, out, part.start, part.len(), k, Some(k), 1);
+            }
+            self.ctx.queue.submit([enc.finish()]);
+            if self.upload == Upload::Staging {
+                // Mapped again as soon as the GPU has copied it: ready for the next batch.
+                let s = &mut self.staging[k];
+                s.pending = Some(map(&s.buffer, wgpu::MapMode::Write, ..));
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies `bytes` into staging buffer `k`, mapped (grown when too small).
+    async fn fill_staging(&mut self, k: usize, bytes: &[u8]) -> Result<()> {
+        let size = (bytes.len() as u64).next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
+        let fits = self.staging.get(k).is_some_and(|s| s.buffer.size() >= size);
+        if !fits {
+            let buffer = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("staging"),
+                size: size.max(16).next_power_of_two(),
+                usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: true,
+            });
+            let s = Staging {
+                buffer,
+                pending: None,
+            };
+            if k < self.staging.len() {
+                self.staging[k] = s;
+            } else {
+                self.staging.push(s);
+            }
+        }
+        if let Some(wait) = self.staging[k].pending.take() {
+            #[cfg(not(target_arch = "wasm32"))]
+            if wait.is_empty() {
+                self.ctx
+                    .device
+                    .poll(wgpu::PollType::wait_indefinitely())
+                    .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+            }
+            wait.recv_async()
+                .await
+                .map_err(|_| Error::Gpu("staging map was dropped".into()))?
+                .map_err(|e| Error::Gpu(format!("mapping the staging buffer failed: {e}")))?;
+        }
+        let buffer = &self.staging[k].buffer;
+        write_mapped(buffer, bytes)?;
+        buffer.unmap();
+        Ok(())
+    }
+
+    /// Records one scoring pass over `rows` rows of `input` (from row `first`) into `output`,
+    /// with the uniform of part `slot` and, with `stamp`, timestamps pair `stamp`; the pass
+    /// dispatches `repeat` times (the tuner times several dispatches together).
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        enc: &mut wgpu::CommandEncoder,
+        v: Variant,
+        input: &wgpu::Buffer,
+        output: &wgpu::Buffer,
+        first: usize,
+        rows: usize,
+        slot: usize,
+        stamp: Option<usize>,
+        repeat: usize,
+    ) {
+        let params: [u32; 4] = [rows as u32, self.n_trees, 0, 0];
+        self.ctx
+            .queue
+            .write_buffer(&self.params[slot], 0, bytemuck::cast_slice(&params));
+        let groups = (rows as u32)
+            .div_ceil(v.rows_per_group())
+            .clamp(1, self.max_groups);
+        let nf = u64::from(self.n_features);
+        let lw = u64::from(self.leaf_width);
+        let (first, n) = (first as u64, rows as u64);
+        self.pipeline(v);
+        let bind = self
+            .ctx
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("forest"),
                 layout: &self.layout,
                 entries: &[
-                    wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: self.params[k].as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: self.nodes.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 2,
-                        resource: self.roots.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 3,
-                        resource: self.leaf_values.as_entire_binding(),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 4,
-                        resource: slice(&pool.input, part.start as u64 * row_bytes, n * row_bytes),
-                    },
-                    wgpu::BindGroupEntry {
-                        binding: 5,
-                        resource: slice(&pool.output, part.start as u64 * n_out * 4, n * n_out * 4),
-                    },
+                    entry(0, self.params[slot].as_entire_binding()),
+                    entry(1, self.nodes.as_entire_binding()),
+                    entry(2, self.roots.as_entire_binding()),
+                    entry(3, self.leaf_values.as_entire_binding()),
+                    entry(4, slice(input, first * nf * 4, n * nf * 4)),
+                    entry(5, slice(output, first * lw * 4, n * lw * 4)),
                 ],
             });
-            let mut enc = device.create_command_encoder(&Default::default());
-            {
-                let timestamp_writes =
-                    self.timer
-                        .as_ref()
-                        .map(|(set, _, _)| wgpu::ComputePassTimestampWrites {
-                            query_set: set,
-                            beginning_of_pass_write_index: Some(2 * k as u32),
-                            end_of_pass_write_index: Some(2 * k as u32 + 1),
-                        });
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("score"),
-                    timestamp_writes,
-                });
-                let (pipeline, per_group) = match kernel {
-                    Kernel::Staged => (
-                        self.staged.as_ref().expect("checked by predict"),
-                        self.shape.staged_rows,
-                    ),
-                    _ => (&self.direct, self.shape.direct_rows),
-                };
-                pass.set_pipeline(pipeline);
-                pass.set_bind_group(0, &bind, &[]);
-                pass.dispatch_workgroups((n as u32).div_ceil(per_group), 1, 1);
-            }
-            // Each part goes to the GPU as soon as it is recorded; the next part's upload
-            // then overlaps its scoring.
-            q.submit([enc.finish()]);
+        let timestamp_writes = stamp.and_then(|k| {
+            self.timer
+                .as_ref()
+                .map(|(set, _, _)| wgpu::ComputePassTimestampWrites {
+                    query_set: set,
+                    beginning_of_pass_write_index: Some(2 * k as u32),
+                    end_of_pass_write_index: Some(2 * k as u32 + 1),
+                })
+        });
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("score"),
+            timestamp_writes,
+        });
+        pass.set_pipeline(&self.pipelines[&v]);
+        pass.set_bind_group(0, &bind, &[]);
+        for _ in 0..repeat {
+            pass.dispatch_workgroups(groups, 1, 1);
         }
-        let mut enc = device.create_command_encoder(&Default::default());
-        enc.copy_buffer_to_buffer(&pool.output, 0, &pool.readback, 0, rows as u64 * n_out * 4);
-        let stamps = 2 * parts.len() as u32;
+    }
+
+    /// Submits the copy of `rows` rows of outputs to the readback buffer, and the timestamps
+    /// of `parts` passes.
+    fn copy_out(&self, rows: usize, parts: usize) {
+        let pool = self.pool.as_ref().expect("pool sized");
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        let bytes = (rows * self.leaf_width as usize * 4) as u64;
+        enc.copy_buffer_to_buffer(&pool.output, 0, &pool.readback, 0, bytes);
         if let Some((set, resolve, read)) = &self.timer {
+            let stamps = 2 * parts as u32;
             enc.resolve_query_set(set, 0..stamps, resolve, 0);
             enc.copy_buffer_to_buffer(resolve, 0, read, 0, u64::from(stamps) * 8);
         }
-        q.submit([enc.finish()]);
-        Ok(if self.timer.is_some() { parts.len() } else { 0 })
+        self.ctx.queue.submit([enc.finish()]);
     }
 
-    /// Maps the readback (and timestamp) buffers, copies the outputs out, unmaps.
+    /// Maps the readback (and timestamp) buffers, copies the scores out, unmaps; returns the
+    /// GPU time of the `parts` timed passes in ns.
     async fn read_back(
         &self,
         out: &mut [f32],
-        timed_parts: usize,
+        parts: usize,
         phases: &mut Phases,
     ) -> Result<Option<f64>> {
-        let timed = timed_parts > 0;
-        let stamp_bytes = timed_parts as u64 * 16;
         let t0 = super::now_ms();
-        let pool = self.pool.as_ref().expect("pool sized before chunks");
+        let pool = self.pool.as_ref().expect("pool sized");
         let bytes = (out.len() * 4) as u64;
-        let mut waits = vec![map(&pool.readback, bytes)];
-        if timed && let Some((_, _, read)) = &self.timer {
-            waits.push(map(read, stamp_bytes));
-        }
+        let wait = map(&pool.readback, wgpu::MapMode::Read, ..bytes);
+        let stamps = self.read_stamps(parts);
         #[cfg(not(target_arch = "wasm32"))]
         self.ctx
             .device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
-        for w in waits {
-            w.recv_async()
-                .await
-                .map_err(|_| Error::Gpu("readback was dropped".into()))?
-                .map_err(|e| Error::Gpu(format!("readback failed: {e}")))?;
-        }
+        wait.recv_async()
+            .await
+            .map_err(|_| Error::Gpu("readback was dropped".into()))?
+            .map_err(|e| Error::Gpu(format!("readback failed: {e}")))?;
+        let ticks = stamps.await?;
         let t1 = super::now_ms();
         phases.wait_ms += t1 - t0;
-        {
-            let view = pool
-                .readback
-                .get_mapped_range(..bytes)
-                .map_err(|e| Error::Gpu(format!("readback failed: {e:?}")))?;
-            out.copy_from_slice(bytemuck::cast_slice(&view));
-        }
+        read_mapped(&pool.readback, bytes, bytemuck::cast_slice_mut(out))?;
         pool.readback.unmap();
-        let mut ns = None;
-        if timed && let Some((_, _, read)) = &self.timer {
-            {
-                let view = read
-                    .get_mapped_range(..stamp_bytes)
-                    .map_err(|e| Error::Gpu(format!("timestamps failed: {e:?}")))?;
-                let t: &[u64] = bytemuck::cast_slice(&view);
-                let period = f64::from(self.ctx.queue.get_timestamp_period());
-                let ticks: u64 = t.chunks_exact(2).map(|p| p[1].saturating_sub(p[0])).sum();
-                ns = Some(ticks as f64 * period);
-            }
-            read.unmap();
-        }
         phases.read_ms += super::now_ms() - t1;
-        Ok(ns)
+        Ok((!ticks.is_empty()).then(|| ticks.iter().sum()))
+    }
+
+    /// Nanoseconds of each of the first `pairs` timestamp pairs (empty without timestamps).
+    async fn read_stamps(&self, pairs: usize) -> Result<Vec<f64>> {
+        let Some((_, _, read)) = &self.timer else {
+            return Ok(Vec::new());
+        };
+        let bytes = pairs as u64 * 16;
+        let wait = map(read, wgpu::MapMode::Read, ..bytes);
+        #[cfg(not(target_arch = "wasm32"))]
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        wait.recv_async()
+            .await
+            .map_err(|_| Error::Gpu("timestamps were dropped".into()))?
+            .map_err(|e| Error::Gpu(format!("timestamps failed: {e}")))?;
+        let mut t = vec![0u64; pairs * 2];
+        read_mapped(read, bytes, bytemuck::cast_slice_mut(&mut t))?;
+        read.unmap();
+        let period = f64::from(self.ctx.queue.get_timestamp_period());
+        Ok(t.chunks_exact(2)
+            .map(|p| p[1].saturating_sub(p[0]) as f64 * period)
+            .collect())
     }
 
     /// [`Self::predict`], blocking (native only).
@@ -545,24 +865,72 @@ impl GpuForest {
     }
 }
 
+/// Batch sizes share a tuning when they round up to the same power of two.
+fn bucket(rows: usize) -> u32 {
+    rows.max(1).next_power_of_two().trailing_zeros()
+}
+
+fn entry(binding: u32, resource: wgpu::BindingResource<'_>) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry { binding, resource }
+}
+
 /// `size` bytes of `buffer` from `start`, as a binding.
 fn slice(buffer: &wgpu::Buffer, start: u64, size: u64) -> wgpu::BindingResource<'_> {
     wgpu::BindingResource::Buffer(wgpu::BufferBinding {
         buffer,
         offset: start,
-        size: wgpu::BufferSize::new(size),
+        size: wgpu::BufferSize::new(size.max(4)),
     })
 }
 
-fn map(
+fn map<S: std::ops::RangeBounds<u64>>(
     buffer: &wgpu::Buffer,
-    bytes: u64,
-) -> flume::Receiver<std::result::Result<(), wgpu::BufferAsyncError>> {
+    mode: wgpu::MapMode,
+    range: S,
+) -> MapWait {
     let (tx, rx) = flume::bounded(1);
-    buffer
-        .slice(..bytes)
-        .map_async(wgpu::MapMode::Read, move |r| {
-            let _ = tx.send(r);
-        });
+    buffer.slice(range).map_async(mode, move |r| {
+        let _ = tx.send(r);
+    });
     rx
+}
+
+/// Copies `bytes` into the start of mapped `buffer`: one copy on every platform (in the browser
+/// straight into the mapping's ArrayBuffer, not through a wasm-side temporary; natively on all
+/// cores for large batches).
+fn write_mapped(buffer: &wgpu::Buffer, bytes: &[u8]) -> Result<()> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let raw = buffer
+            .as_webgpu()
+            .ok_or_else(|| Error::Gpu("not a WebGPU buffer".into()))?;
+        let range = raw
+            .get_mapped_range_with_f64_and_f64(0.0, buffer.size() as f64)
+            .map_err(|e| Error::Gpu(format!("staging buffer not mapped: {e:?}")))?;
+        // SAFETY: the view is used at once, with no allocation in between.
+        let src = unsafe { js_sys::Uint8Array::view(bytes) };
+        js_sys::Uint8Array::new(&range).set(&src, 0);
+        Ok(())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let mut view = buffer
+            .get_mapped_range_mut(..)
+            .map_err(|e| Error::Gpu(format!("staging buffer not mapped: {e:?}")))?;
+        let dst = view.slice(..bytes.len());
+        crate::parallel::copy_into(dst, bytes);
+        Ok(())
+    }
+}
+
+/// Copies the start of mapped `buffer` into `out` (in the browser without a wasm-side temporary).
+fn read_mapped(buffer: &wgpu::Buffer, bytes: u64, out: &mut [u8]) -> Result<()> {
+    let view = buffer
+        .get_mapped_range(..bytes)
+        .map_err(|e| Error::Gpu(format!("readback failed: {e:?}")))?;
+    #[cfg(target_arch = "wasm32")]
+    view.as_uint8array().copy_to(out);
+    #[cfg(not(target_arch = "wasm32"))]
+    out.copy_from_slice(&view);
+    Ok(())
 }

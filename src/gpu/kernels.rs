@@ -1,54 +1,136 @@
-//! The WGSL of `shaders/forest.wgsl`, specialized for one forest and one device.
+//! The kernel variants of `shaders/forest.wgsl` and their WGSL, specialised per forest.
+//!
+//! Every variant keeps the reduction order of `src/flat.rs`, so all of them give the CPU's bits;
+//! they differ only in speed, which depends on the device, the forest and the batch. Which one
+//! runs is measured (see `GpuForest`'s tuning), as FIL's `optimize()` does.
 
-/// Shape of the kernels for a forest.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct KernelShape {
-    pub n_outputs: u32,
-    /// Rows per workgroup of the direct kernel.
-    pub direct_rows: u32,
-    /// Rows per workgroup of the staged kernel; 0 when rows do not fit in workgroup memory.
-    pub staged_rows: u32,
-    /// Words per staged row.
-    pub stride: u32,
+use crate::flat::LANES;
+
+/// How the work of a batch is spread over invocations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Variant {
+    /// A workgroup of `invocations` stages `rows` rows in workgroup memory; each invocation
+    /// takes a (row, group of trees) pair.
+    Chunked { rows: u32, invocations: u32 },
+    /// One invocation per row, reading the row from the storage buffer.
+    Rows { invocations: u32 },
 }
 
-/// Workgroup size of the direct kernel (four warps / two wavefronts).
-pub const DIRECT_ROWS: u32 = 128;
+impl Variant {
+    /// The candidates tried by the tuner, before checking the device's limits.
+    pub const CANDIDATES: [Variant; 7] = [
+        Variant::Chunked {
+            rows: 8,
+            invocations: 128,
+        },
+        Variant::Chunked {
+            rows: 16,
+            invocations: 128,
+        },
+        Variant::Chunked {
+            rows: 16,
+            invocations: 256,
+        },
+        Variant::Chunked {
+            rows: 32,
+            invocations: 128,
+        },
+        Variant::Chunked {
+            rows: 32,
+            invocations: 256,
+        },
+        Variant::Chunked {
+            rows: 64,
+            invocations: 256,
+        },
+        Variant::Rows { invocations: 128 },
+    ];
 
-impl KernelShape {
-    pub fn new(
-        n_features: u32,
-        n_outputs: u32,
-        workgroup_bytes: u32,
-        max_invocations: u32,
-    ) -> KernelShape {
-        // An odd stride puts a feature of consecutive rows in different memory banks.
-        let stride = n_features | 1;
-        let fit = (workgroup_bytes / 4 / stride.max(1))
-            .min(128)
-            .min(max_invocations);
-        let staged_rows = if fit >= 32 { fit / 32 * 32 } else { 0 };
-        KernelShape {
-            n_outputs,
-            direct_rows: DIRECT_ROWS.min(max_invocations),
-            staged_rows,
-            stride,
+    pub fn invocations(&self) -> u32 {
+        match *self {
+            Variant::Chunked { invocations, .. } | Variant::Rows { invocations } => invocations,
         }
     }
 
-    pub fn source(&self) -> String {
-        let (rows, words) = if self.staged_rows > 0 {
-            (self.staged_rows, self.staged_rows * self.stride)
-        } else {
-            (32, 1)
-        };
-        include_str!("../../shaders/forest.wgsl")
-            .replace("{{N_OUT}}", &self.n_outputs.to_string())
-            .replace("{{WG}}", &self.direct_rows.to_string())
-            .replace("{{STAGE_ROWS}}", &rows.to_string())
-            .replace("{{STAGE_WORDS}}", &words.to_string())
-            .replace("{{STAGE_STRIDE}}", &self.stride.to_string())
+    /// Rows one workgroup scores per step of its loop.
+    pub fn rows_per_group(&self) -> u32 {
+        match *self {
+            Variant::Chunked { rows, .. } => rows,
+            Variant::Rows { invocations } => invocations,
+        }
     }
+
+    pub fn entry_point(&self) -> &'static str {
+        match self {
+            Variant::Chunked { .. } => "score_chunks",
+            Variant::Rows { .. } => "score_rows",
+        }
+    }
+
+    /// A short name for reports: `c16x256` (rows x invocations) or `rows128`.
+    pub fn name(&self) -> String {
+        match *self {
+            Variant::Chunked { rows, invocations } => format!("c{rows}x{invocations}"),
+            Variant::Rows { invocations } => format!("rows{invocations}"),
+        }
+    }
+
+    /// Workgroup memory the variant needs, in bytes.
+    pub fn workgroup_bytes(&self, n_features: u32, leaf_width: u32) -> u64 {
+        match *self {
+            Variant::Chunked { rows, .. } => {
+                4 * u64::from(rows)
+                    * (u64::from(stride(n_features)) + LANES as u64 * u64::from(leaf_width))
+            }
+            Variant::Rows { .. } => 4 * (1 + LANES as u64 * u64::from(leaf_width)),
+        }
+    }
+
+    /// Whether the variant is valid and fits a device with these limits.
+    pub fn fits(
+        &self,
+        n_features: u32,
+        leaf_width: u32,
+        workgroup_bytes: u32,
+        max_invocations: u32,
+    ) -> bool {
+        let shape_ok = match *self {
+            // Each invocation must own whole lanes: its group count divides LANES.
+            Variant::Chunked { rows, invocations } => {
+                invocations % rows == 0 && LANES as u32 % (invocations / rows) == 0
+            }
+            Variant::Rows { .. } => true,
+        };
+        shape_ok
+            && self.invocations() <= max_invocations
+            && self.workgroup_bytes(n_features, leaf_width) <= u64::from(workgroup_bytes)
+    }
+
+    /// The WGSL of this variant for a forest.
+    pub fn source(&self, n_features: u32, leaf_width: u32, wide_nodes: bool) -> String {
+        let (c, stride, read) = match *self {
+            Variant::Chunked { rows, .. } => (rows, stride(n_features), "tile[base + f]"),
+            Variant::Rows { .. } => (1, 1, "key(rows[base + f])"),
+        };
+        let nodes = if wide_nodes {
+            include_str!("../../shaders/node16.wgsl")
+        } else {
+            include_str!("../../shaders/node8.wgsl")
+        };
+        let body = include_str!("../../shaders/forest.wgsl")
+            .replace("{{N_OUT}}", &leaf_width.to_string())
+            .replace("{{NF}}", &n_features.max(1).to_string())
+            .replace("{{C}}", &c.to_string())
+            .replace("{{STRIDE}}", &stride.to_string())
+            .replace("{{WG}}", &self.invocations().to_string())
+            .replace("{{READ}}", read);
+        format!("{nodes}\n{body}")
+    }
+}
+
+/// Words per staged row: odd, so one feature of consecutive rows falls in different banks.
+fn stride(n_features: u32) -> u32 {
+    n_features.max(1) | 1
 }
 
 #[cfg(test)]
@@ -56,15 +138,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn staged_rows_fit_workgroup_memory() {
-        let s = KernelShape::new(32, 2, 16384, 256);
-        assert_eq!(s.stride, 33);
-        assert_eq!(s.staged_rows, 96);
-        assert!(s.staged_rows * s.stride * 4 <= 16384);
-        assert_eq!(KernelShape::new(10, 1, 16384, 256).staged_rows, 128);
-        assert_eq!(KernelShape::new(500, 1, 16384, 256).staged_rows, 0);
-        let src = KernelShape::new(500, 3, 16384, 256).source();
-        assert!(!src.contains("{{"));
-        assert!(src.contains("const N_OUT: u32 = 3u;"));
+    fn variants_fit_workgroup_memory_and_lanes() {
+        let c16 = Variant::Chunked {
+            rows: 16,
+            invocations: 256,
+        };
+        // 16 rows x 33 words + 16 lanes x 16 rows x 1 output, 4 bytes each.
+        assert_eq!(c16.workgroup_bytes(32, 1), 4 * 16 * (33 + 16));
+        assert!(c16.fits(32, 1, 16384, 256));
+        assert!(!c16.fits(32, 1, 16384, 128), "too many invocations");
+        assert!(!c16.fits(500, 1, 16384, 256), "wide rows do not fit");
+        // 10 classes: 16 x (33 + 160) x 4 = 12,352 bytes fit; 32 rows do not.
+        assert!(c16.fits(32, 10, 16384, 256));
+        let c32 = Variant::Chunked {
+            rows: 32,
+            invocations: 256,
+        };
+        assert!(!c32.fits(32, 10, 16384, 256));
+        // 8 rows x 256 invocations = 32 groups: more than the 16 lanes.
+        let c8 = Variant::Chunked {
+            rows: 8,
+            invocations: 256,
+        };
+        assert!(!c8.fits(32, 1, 16384, 256));
+        assert!(Variant::Rows { invocations: 128 }.fits(5000, 1, 16384, 256));
+        for v in Variant::CANDIDATES {
+            for wide in [false, true] {
+                let src = v.source(32, 3, wide);
+                assert!(!src.contains("{{"), "{src}");
+                assert!(src.contains("const N_OUT: u32 = 3u;"));
+            }
+        }
     }
 }

@@ -1,10 +1,11 @@
 //! `forest bench`: scores batches of several sizes on the CPU (all cores, one core) and on
-//! the GPU (each kernel), and reports medians of timed runs after a warm-up run.
+//! the GPU (end to end, rows kept on the GPU, and each kernel variant), and reports medians of
+//! timed runs after a warm-up run.
 
-use gpuforest::data::synth;
+use gpuforest::data::{read_table, synth};
 use gpuforest::flat::FlatForest;
 use gpuforest::forest::{Model, Params, Trainer};
-use gpuforest::gpu::{GpuContext, GpuForest, Kernel};
+use gpuforest::gpu::{GpuContext, GpuForest, Kernel, Upload};
 use gpuforest::{Error, Result};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -14,29 +15,43 @@ pub struct BenchArgs {
     /// Score with this saved model instead of training one on synthetic data.
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Score the rows of this CSV (columns by name, as `predict`; needs --model) instead of
+    /// synthetic rows, so other tools can score the very same rows.
+    #[arg(long)]
+    rows: Option<PathBuf>,
     /// Synthetic training rows.
     #[arg(long, default_value_t = 100_000)]
     train_rows: usize,
     /// Features of the synthetic data.
     #[arg(long, default_value_t = 32)]
     features: usize,
+    /// Classes of the synthetic data (0: a regression forest).
+    #[arg(long, default_value_t = 2)]
+    classes: usize,
     #[arg(long, default_value_t = 200)]
     trees: usize,
+    /// Maximum depth; 0 for unlimited.
     #[arg(long, default_value_t = 12)]
     max_depth: usize,
-    /// Batch sizes to score, comma-separated.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "1,100,1000,10000,100000,1000000"
-    )]
-    batches: Vec<usize>,
+    /// Batch sizes to score, comma-separated (default: 1,100,1000,10000,100000,1000000, or
+    /// every row of --rows).
+    #[arg(long, value_delimiter = ',')]
+    batches: Option<Vec<usize>>,
     /// Timed runs per measurement (after one warm-up); the median is reported.
     #[arg(long, default_value_t = 5)]
     runs: usize,
     /// Skip the one-core CPU measurement for batches larger than this.
     #[arg(long, default_value_t = usize::MAX)]
     single_core_max: usize,
+    /// Also measure end to end with batches split into these numbers of parts.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    parts: Vec<usize>,
+    /// Also measure end to end with rows uploaded by `queue.write_buffer`.
+    #[arg(long)]
+    write_buffer: bool,
+    /// Skip timing every kernel variant on its own.
+    #[arg(long)]
+    no_variants: bool,
     /// Also print one JSON line per measurement on stdout.
     #[arg(long)]
     json: bool,
@@ -67,46 +82,111 @@ fn median(mut v: Vec<f64>) -> f64 {
 struct Row {
     batch: usize,
     scorer: String,
-    ms: f64,
+    /// End to end (None for a kernel alone).
+    ms: Option<f64>,
     kernel_ms: Option<f64>,
-    max_diff: Option<f64>,
+    /// Outputs that differ in their bits from the CPU's.
+    mismatches: Option<usize>,
+    variant: Option<String>,
+    threads: Option<usize>,
+}
+
+fn mismatches(cpu: &[f32], gpu: &[f32]) -> Result<usize> {
+    if cpu.len() != gpu.len() {
+        return Err(Error::Gpu(
+            "GPU returned the wrong number of outputs".into(),
+        ));
+    }
+    Ok(cpu
+        .iter()
+        .zip(gpu)
+        .filter(|(a, b)| a.to_bits() != b.to_bits())
+        .count())
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
     let threads = rayon::current_num_threads();
-    let (forest, describe) = match &a.model {
+    let (forest, describe, model) = match &a.model {
         Some(path) => {
             let m = Model::load(path)?;
             let d = format!("model {} ({} trees)", path.display(), m.forest.n_trees());
-            (m.forest, d)
+            (m.forest.clone(), d, Some(m))
         }
         None => {
+            if a.features == 0 {
+                return Err(Error::InvalidParam("--features must be at least 1".into()));
+            }
             eprintln!(
                 "training {} trees (depth {}) on {} x {} synthetic rows...",
                 a.trees, a.max_depth, a.train_rows, a.features
             );
-            let d = synth::classification(a.train_rows, a.features, a.features / 2, 2, a.seed);
+            let d = if a.classes == 0 {
+                synth::regression(a.train_rows, a.features, a.features / 2, 1.0, a.seed)
+            } else {
+                synth::classification(
+                    a.train_rows,
+                    a.features,
+                    a.features / 2,
+                    a.classes.max(2),
+                    a.seed,
+                )
+            };
             let p = Params {
                 n_trees: a.trees,
-                max_depth: Some(a.max_depth),
+                max_depth: (a.max_depth > 0).then_some(a.max_depth),
                 seed: a.seed,
                 ..Params::default()
             };
             let t = Instant::now();
             let f = Trainer::new(&d, &p)?.train(&|| {});
             let secs = t.elapsed().as_secs_f64();
-            let flat = FlatForest::from_trees(&f.trees, d.n_features, 2);
+            let n_out = if a.classes == 0 { 1 } else { d.n_classes };
+            let flat = FlatForest::from_trees(&f.trees, d.n_features, n_out);
+            let depth = if a.max_depth > 0 {
+                a.max_depth.to_string()
+            } else {
+                "unlimited".into()
+            };
             let desc = format!(
-                "{} trees, depth {}, trained on {} x {} synthetic rows in {secs:.2} s",
-                a.trees, a.max_depth, a.train_rows, a.features
+                "{} trees, depth {depth}, {} outputs, trained on {} x {} synthetic rows in {secs:.2} s",
+                a.trees, n_out, a.train_rows, a.features
             );
-            (flat, desc)
+            (flat, desc, None)
         }
     };
     let nf = forest.n_features as usize;
-    let max_batch = a.batches.iter().copied().max().unwrap_or(0);
-    let queries = synth::classification(max_batch.max(1), nf, (nf / 2).max(1), 2, a.seed + 1);
-    let visits = mean_visits(&forest, &queries.x[..nf * max_batch.clamp(1, 10_000)]);
+    let (queries, batches) = match (&a.rows, &model) {
+        (Some(path), Some(m)) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
+            let x = m.features_of(&read_table(&bytes)?)?;
+            let n = x.len() / nf;
+            let batches = a.batches.clone().unwrap_or_else(|| vec![n]);
+            if let Some(&b) = batches.iter().find(|&&b| b > n) {
+                return Err(Error::InvalidParam(format!(
+                    "batch of {b} rows, but {} has {n} rows",
+                    path.display()
+                )));
+            }
+            (x, batches)
+        }
+        (Some(_), None) => {
+            return Err(Error::InvalidParam(
+                "--rows needs --model (its columns are matched by name)".into(),
+            ));
+        }
+        (None, _) => {
+            let batches = a
+                .batches
+                .clone()
+                .unwrap_or_else(|| vec![1, 100, 1000, 10_000, 100_000, 1_000_000]);
+            let max = batches.iter().copied().max().unwrap_or(1).max(1);
+            let q = synth::classification(max, nf, (nf / 2).max(1), 2, a.seed + 1);
+            (q.x, batches)
+        }
+    };
+    let sample = &queries[..nf * (queries.len() / nf).clamp(1, 10_000)];
+    let visits = mean_visits(&forest, sample);
     let ctx = pollster::block_on(GpuContext::new())?;
     let adapter = ctx.adapter_name();
     let timestamps = ctx.timestamps;
@@ -121,28 +201,26 @@ pub fn run(a: BenchArgs) -> Result<()> {
         }
     };
     say(format!(
-        "forest   {describe}; {} nodes, {visits:.1} node visits per (row, tree)",
-        forest.nodes.len()
+        "forest   {describe}; {} nodes of {} bytes, {visits:.1} node visits per (row, tree)",
+        forest.n_nodes(),
+        forest.node_words() * 4
     ));
     say(format!(
         "adapter  {adapter}; timestamp queries: {}",
         if timestamps { "yes" } else { "no" }
     ));
     say(format!(
-        "cpu      {threads} threads; median of {} runs after a warm-up",
+        "cpu      {threads} threads; median of {} runs after a warm-up; GPU outputs compared bit for bit with the CPU's",
         a.runs
     ));
     say(String::new());
     say(format!(
-        "{:>9}  {:<14} {:>11} {:>11} {:>12} {:>10}",
-        "rows", "scorer", "end-to-end", "kernel", "rows/s", "max |diff|"
+        "{:>9}  {:<22} {:>11} {:>11} {:>10} {:>11} {:>9}",
+        "rows", "scorer", "end-to-end", "kernel", "rows/s", "visits/s", "bits"
     ));
-    let mut kernels = vec![Kernel::Direct];
-    if gpu.has_staged_kernel() {
-        kernels.push(Kernel::Staged);
-    }
-    for &batch in &a.batches {
-        let x = &queries.x[..batch * nf];
+    let candidates = gpu.candidates().to_vec();
+    for &batch in &batches {
+        let x = &queries[..batch * nf];
         let mut rows = Vec::new();
         let mut cpu_out = Vec::new();
         let ms = time_ms(a.runs, || {
@@ -152,9 +230,11 @@ pub fn run(a: BenchArgs) -> Result<()> {
         rows.push(Row {
             batch,
             scorer: format!("cpu {threads} threads"),
-            ms,
+            ms: Some(ms),
             kernel_ms: None,
-            max_diff: None,
+            mismatches: None,
+            variant: None,
+            threads: Some(threads),
         });
         if batch <= a.single_core_max {
             let mut out = vec![0.0; cpu_out.len()];
@@ -165,72 +245,142 @@ pub fn run(a: BenchArgs) -> Result<()> {
             rows.push(Row {
                 batch,
                 scorer: "cpu 1 thread".into(),
-                ms,
+                ms: Some(ms),
                 kernel_ms: None,
-                max_diff: None,
+                mismatches: None,
+                variant: None,
+                threads: Some(1),
             });
         }
-        for &k in &kernels {
+        // End to end: the warm-up run also measures the variants (once per size bucket).
+        let mut e2e = vec![(1usize, Upload::Staging)];
+        for &p in &a.parts {
+            if p != 1 {
+                e2e.push((p, Upload::Staging));
+            }
+        }
+        if a.write_buffer {
+            e2e.push((1, Upload::WriteBuffer));
+        }
+        for (parts, upload) in e2e {
+            gpu.set_parts(parts, 0);
+            gpu.set_upload(upload);
             let mut kernel_ms = Vec::new();
             let mut outputs = Vec::new();
+            let mut variant = None;
             let ms = time_ms(a.runs, || {
-                let r = gpu.predict_blocking(x, k)?;
-                if let Some(t) = r.kernel_ms {
-                    kernel_ms.push(t);
-                }
+                let r = gpu.predict_blocking(x, Kernel::Auto)?;
+                kernel_ms.extend(r.kernel_ms);
+                variant = Some(r.variant.name());
                 outputs = r.outputs;
                 Ok(())
             })?;
-            // The warm-up's kernel time is dropped with the first entry.
-            let kernel = (kernel_ms.len() > 1).then(|| median(kernel_ms[1..].to_vec()));
-            let diff = cpu_out
-                .iter()
-                .zip(&outputs)
-                .map(|(a, b)| f64::from((a - b).abs()))
-                .fold(0.0, f64::max);
-            if outputs.len() != cpu_out.len() {
-                return Err(Error::Gpu(
-                    "GPU returned the wrong number of outputs".into(),
-                ));
+            let mut name = "gpu".to_string();
+            if parts > 1 {
+                name += &format!(" {parts} parts");
             }
-            let name = format!(
-                "gpu {}",
-                if k == Kernel::Staged {
-                    "staged"
-                } else {
-                    "direct"
-                }
-            );
+            if upload == Upload::WriteBuffer {
+                name += " write_buffer";
+            }
             rows.push(Row {
                 batch,
                 scorer: name,
-                ms,
-                kernel_ms: kernel,
-                max_diff: Some(diff),
+                ms: Some(ms),
+                // The warm-up's kernel time is dropped with the first entry.
+                kernel_ms: (kernel_ms.len() > 1).then(|| median(kernel_ms[1..].to_vec())),
+                mismatches: Some(mismatches(&cpu_out, &outputs)?),
+                variant,
+                threads: None,
+            });
+        }
+        gpu.set_parts(1, usize::MAX);
+        gpu.set_upload(Upload::Staging);
+        // Rows already on the GPU: the page's repeated runs.
+        let resident = pollster::block_on(gpu.upload(x))?;
+        let mut kinds = vec![Kernel::Auto];
+        if !a.no_variants {
+            kinds.extend(candidates.iter().map(|&v| Kernel::Fixed(v)));
+        }
+        for kernel in kinds {
+            let mut kernel_ms = Vec::new();
+            let mut outputs = Vec::new();
+            let mut variant = None;
+            let ms = time_ms(a.runs, || {
+                let r = pollster::block_on(gpu.score(&resident, kernel))?;
+                kernel_ms.extend(r.kernel_ms);
+                variant = Some(r.variant.name());
+                outputs = r.outputs;
+                Ok(())
+            })?;
+            let auto = kernel == Kernel::Auto;
+            rows.push(Row {
+                batch,
+                scorer: if auto {
+                    "gpu resident".into()
+                } else {
+                    format!("gpu kernel {}", variant.clone().unwrap_or_default())
+                },
+                ms: auto.then_some(ms),
+                kernel_ms: (kernel_ms.len() > 1).then(|| median(kernel_ms[1..].to_vec())),
+                mismatches: Some(mismatches(&cpu_out, &outputs)?),
+                variant,
+                threads: None,
             });
         }
         for r in rows {
-            let rate = r.batch as f64 / (r.ms / 1e3);
+            let secs = r.ms.or(r.kernel_ms).map(|ms| ms / 1e3);
+            let rate = secs.map(|s| r.batch as f64 / s);
+            let visits_per_s = rate.map(|v| v * visits * forest.n_trees() as f64);
             say(format!(
-                "{:>9}  {:<14} {:>8.3} ms {:>11} {:>12} {:>10}",
+                "{:>9}  {:<22} {:>11} {:>11} {:>10} {:>11} {:>9}",
                 r.batch,
                 r.scorer,
-                r.ms,
+                r.ms.map_or("-".into(), |ms| format!("{ms:.3} ms")),
                 r.kernel_ms.map_or("-".into(), |k| format!("{k:.3} ms")),
-                format!("{:.2} M", rate / 1e6),
-                r.max_diff.map_or("-".into(), |d| format!("{d:.1e}")),
+                rate.map_or("-".into(), |v| format!("{:.2} M", v / 1e6)),
+                visits_per_s.map_or("-".into(), |v| format!("{:.1} G", v / 1e9)),
+                r.mismatches.map_or("-".into(), |m| if m == 0 {
+                    "equal".into()
+                } else {
+                    format!("{m} differ")
+                }),
             ));
             if json {
                 println!(
                     "{}",
                     serde_json::json!({
                         "batch_rows": r.batch, "scorer": r.scorer, "end_to_end_ms": r.ms,
-                        "kernel_ms": r.kernel_ms, "rows_per_s": rate, "max_abs_diff": r.max_diff,
-                        "adapter": adapter, "trees": forest.n_trees(), "nodes": forest.nodes.len(),
-                        "features": nf,
+                        "kernel_ms": r.kernel_ms, "rows_per_s": rate,
+                        "node_visits_per_s": visits_per_s, "bits_differ": r.mismatches,
+                        "variant": r.variant, "threads": r.threads,
+                        "adapter": adapter, "trees": forest.n_trees(), "nodes": forest.n_nodes(),
+                        "node_bytes": forest.node_words() * 4, "features": nf,
+                        "outputs": forest.n_outputs, "visits_per_tree": visits,
                     })
                 );
             }
+        }
+    }
+    say(String::new());
+    say("tuning (ms per dispatch of each variant, as measured by the tuner; * = chosen)".into());
+    for t in gpu.tuning() {
+        let times: Vec<String> = t
+            .times
+            .iter()
+            .map(|(v, ms)| {
+                let star = if *v == t.best { "*" } else { "" };
+                format!("{}{star} {ms:.3}", v.name())
+            })
+            .collect();
+        say(format!("{:>9}  {}", t.rows, times.join("  ")));
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "tuning_rows": t.rows, "chosen": t.best.name(),
+                    "ms_per_dispatch": t.times.iter().map(|(v, ms)| (v.name(), *ms)).collect::<std::collections::BTreeMap<_, _>>(),
+                })
+            );
         }
     }
     Ok(())
@@ -239,24 +389,10 @@ pub fn run(a: BenchArgs) -> Result<()> {
 /// Mean number of nodes visited per (row, tree), leaves included.
 fn mean_visits(f: &FlatForest, x: &[f32]) -> f64 {
     let nf = f.n_features as usize;
-    let mut total = 0u64;
     let rows = x.len() / nf;
-    for row in x.chunks_exact(nf) {
-        for &root in &f.roots {
-            let mut i = root as usize;
-            total += 1;
-            while f.nodes[i].flags & gpuforest::flat::LEAF == 0 {
-                let n = f.nodes[i];
-                let v = row[n.feature as usize];
-                let left = if v.is_nan() {
-                    n.flags & gpuforest::flat::MISSING_LEFT != 0
-                } else {
-                    v <= n.threshold
-                };
-                i = if left { i + 1 } else { n.far as usize };
-                total += 1;
-            }
-        }
-    }
-    total as f64 / (rows.max(1) * f.roots.len()) as f64
+    let total: usize = x
+        .chunks_exact(nf)
+        .map(|row| (0..f.n_trees()).map(|t| f.path_len(t, row)).sum::<usize>())
+        .sum();
+    total as f64 / (rows.max(1) * f.n_trees()) as f64
 }

@@ -34,6 +34,8 @@ enum TaskArg {
 enum Device {
     Cpu,
     Gpu,
+    /// The GPU from the measured crossover batch size on (and only a real GPU), else the CPU.
+    Auto,
 }
 
 #[derive(Subcommand)]
@@ -92,7 +94,7 @@ enum Command {
         /// CSV with the model's feature columns (any order; the target may be absent).
         #[arg(long)]
         csv: PathBuf,
-        /// Where to score.
+        /// Where to score; auto says on stderr what it chose and why.
         #[arg(long, value_enum, default_value = "cpu")]
         device: Device,
         /// Output file (default: stdout).
@@ -237,7 +239,7 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
             "test_rows": prep.test.n_rows,
             "features": prep.schema.n_features(),
             "trees": opts.params.n_trees,
-            "nodes": model.forest.nodes.len(),
+            "nodes": model.forest.n_nodes(),
             "train_seconds": seconds,
             "oob_score": model.oob_score,
             "importances": ranked.iter().map(|(n, v)| serde_json::json!({"feature": n, "importance": v})).collect::<Vec<_>>(),
@@ -278,7 +280,7 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
     println!(
         "trees         {} ({} nodes)",
         opts.params.n_trees,
-        model.forest.nodes.len()
+        model.forest.n_nodes()
     );
     println!("train time    {seconds:.3} s");
     let fmt = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
@@ -301,10 +303,39 @@ fn predict(model: &Path, csv: &Path, device: Device, out: Option<&Path>) -> Resu
     let model = Model::load(model)?;
     let table = read_table(&read(csv)?)?;
     let x = model.features_of(&table)?;
+    let n_rows = x.len() / model.forest.n_features.max(1) as usize;
+    let device = match device {
+        Device::Auto if n_rows < gpuforest::gpu::GPU_FROM_ROWS => {
+            eprintln!(
+                "auto: {n_rows} rows, under the {} rows from which the GPU wins: scoring on the CPU",
+                gpuforest::gpu::GPU_FROM_ROWS
+            );
+            Device::Cpu
+        }
+        d => d,
+    };
     let p: Predictions = match device {
         Device::Cpu => model.predict_x(&x),
-        Device::Gpu => {
-            let ctx = pollster::block_on(gpuforest::gpu::GpuContext::new())?;
+        Device::Gpu | Device::Auto => {
+            let ctx = pollster::block_on(gpuforest::gpu::GpuContext::new());
+            let ctx = match (device, ctx) {
+                (Device::Auto, Ok(c)) if c.is_software() => {
+                    eprintln!(
+                        "auto: the only GPU adapter is {}, a CPU emulation: scoring on the CPU",
+                        c.adapter_name()
+                    );
+                    return finish_predict(&model, &model.predict_x(&x), out);
+                }
+                (Device::Auto, Err(e)) => {
+                    eprintln!("auto: no GPU ({e}): scoring on the CPU");
+                    return finish_predict(&model, &model.predict_x(&x), out);
+                }
+                (Device::Auto, Ok(c)) => {
+                    eprintln!("auto: {n_rows} rows: scoring on {}", c.adapter_name());
+                    c
+                }
+                (_, c) => c?,
+            };
             let mut gpu = gpuforest::gpu::GpuForest::new(ctx, &model.forest, None)?;
             let run = gpu.predict_blocking(&x, gpuforest::gpu::Kernel::Auto)?;
             Predictions {
@@ -313,7 +344,11 @@ fn predict(model: &Path, csv: &Path, device: Device, out: Option<&Path>) -> Resu
             }
         }
     };
-    let text = model.predictions_csv(&p);
+    finish_predict(&model, &p, out)
+}
+
+fn finish_predict(model: &Model, p: &Predictions, out: Option<&Path>) -> Result<()> {
+    let text = model.predictions_csv(p);
     match out {
         Some(path) => write(path, &text),
         None => {

@@ -105,7 +105,9 @@ fn score_chunks(
         workgroupBarrier();
         if (r < count) {
             for (var lane = g; lane < lanes; lane += GROUPS) {
-                var acc: array<f32, N_OUT>;
+                // Explicitly zeroed: Chrome's compiler did not clear a declaration inside a
+                // loop on each iteration (lane sums carried over; seen on SwiftShader and NVIDIA).
+                var acc = array<f32, N_OUT>();
                 for (var t = lane; t < params.n_trees; t += LANES) {
                     add_leaf(&acc, walk(t, r * STRIDE));
                 }
@@ -118,7 +120,7 @@ fn score_chunks(
         for (var j = li; j < count * N_OUT; j += WG) {
             let rr = j / N_OUT;
             let k = j - rr * N_OUT;
-            var total = 0.0;
+            var total = 0.0f;
             for (var lane = 0u; lane < lanes; lane++) {
                 total += part[(lane * C + rr) * N_OUT + k];
             }
@@ -137,9 +139,9 @@ fn score_rows(
 ) {
     let lanes = min(LANES, params.n_trees);
     for (var row = gid.x; row < params.n_rows; row += nwg.x * WG) {
-        var total: array<f32, N_OUT>;
+        var total = array<f32, N_OUT>();
         for (var lane = 0u; lane < lanes; lane++) {
-            var acc: array<f32, N_OUT>;
+            var acc = array<f32, N_OUT>();
             for (var t = lane; t < params.n_trees; t += LANES) {
                 add_leaf(&acc, walk(t, row * NF));
             }

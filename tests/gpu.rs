@@ -265,3 +265,27 @@ proptest! {
         assert_bits(&flat, &run.outputs, &q.x, "auto");
     }
 }
+
+#[test]
+fn a_forest_merged_from_worker_shards_matches_the_cpu() {
+    // As the page trains: shards of trees grown apart, sent as messages, joined in order.
+    let d = synth::classification(5000, 8, 4, 2, 7);
+    let p = Params {
+        n_trees: 8,
+        max_depth: Some(6),
+        max_features: Some("sqrt".parse().unwrap()),
+        ..Params::default()
+    };
+    let shards: Vec<FlatForest> = [0..4, 4..8]
+        .into_iter()
+        .map(|r| {
+            let s = gpuforest::shard::grow(&d, &p, r, &|| {}).unwrap();
+            gpuforest::shard::Shard::from_message(&s.to_message())
+                .unwrap()
+                .forest
+        })
+        .collect();
+    let flat = FlatForest::concat(&shards);
+    flat.validate().unwrap();
+    check_every_kernel(&flat, &d.x);
+}

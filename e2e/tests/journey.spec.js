@@ -14,9 +14,10 @@ async function scoreAndCheck(page) {
   const gpu = await page.getByTestId('gpu-ms').innerText();
   expect(cpu).toMatch(/ms$/);
   expect(gpu, 'the GPU scored (WebGPU adapter present)').toMatch(/ms$/);
+  expect(await page.getByTestId('gpu-resident-ms').innerText(), 'rows kept on the GPU scored').toMatch(/ms$/);
   expect(await page.getByTestId('gpu-error').count()).toBe(0);
-  const diff = Number(await page.getByTestId('max-diff').innerText());
-  expect(diff).toBeLessThanOrEqual(1e-5);
+  // The CPU prediction is the oracle: the GPU's outputs must be the same bits.
+  await expect(page.getByTestId('max-diff')).toHaveText('bit-identical');
 }
 
 test('bundled dataset: preview, train, metrics, CPU and GPU agree, sweep, save and load back', async ({ page }, testInfo) => {

@@ -625,11 +625,7 @@ impl GpuForest {
         self.ctx.queue.on_submitted_work_done(move || {
             let _ = tx.send(());
         });
-        #[cfg(not(target_arch = "wasm32"))]
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        self.poll()?;
         rx.recv_async()
             .await
             .map_err(|_| Error::Gpu("the GPU was lost".into()))
@@ -707,12 +703,8 @@ impl GpuForest {
             }
         }
         if let Some(wait) = self.staging[k].pending.take() {
-            #[cfg(not(target_arch = "wasm32"))]
             if wait.is_empty() {
-                self.ctx
-                    .device
-                    .poll(wgpu::PollType::wait_indefinitely())
-                    .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+                self.poll()?;
             }
             wait.recv_async()
                 .await
@@ -814,17 +806,13 @@ impl GpuForest {
         let pool = self.pool.as_ref().expect("pool sized");
         let bytes = (out.len() * 4) as u64;
         let wait = map(&pool.readback, wgpu::MapMode::Read, ..bytes);
-        let stamps = self.read_stamps(parts);
-        #[cfg(not(target_arch = "wasm32"))]
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        let stamps = self.map_stamps(parts);
+        self.poll()?;
         wait.recv_async()
             .await
             .map_err(|_| Error::Gpu("readback was dropped".into()))?
             .map_err(|e| Error::Gpu(format!("readback failed: {e}")))?;
-        let ticks = stamps.await?;
+        let ticks = self.stamps(stamps, parts).await?;
         let t1 = super::now_ms();
         phases.wait_ms += t1 - t0;
         read_mapped(&pool.readback, bytes, bytemuck::cast_slice_mut(out))?;
@@ -833,29 +821,46 @@ impl GpuForest {
         Ok((!ticks.is_empty()).then(|| ticks.iter().sum()))
     }
 
-    /// Nanoseconds of each of the first `pairs` timestamp pairs (empty without timestamps).
-    async fn read_stamps(&self, pairs: usize) -> Result<Vec<f64>> {
-        let Some((_, _, read)) = &self.timer else {
+    /// Asks to map the first `pairs` resolved timestamp pairs (none without timestamps).
+    fn map_stamps(&self, pairs: usize) -> Option<MapWait> {
+        let (_, _, read) = self.timer.as_ref()?;
+        Some(map(read, wgpu::MapMode::Read, ..pairs as u64 * 16))
+    }
+
+    /// Nanoseconds of each timestamp pair mapped by [`Self::map_stamps`] (empty without).
+    async fn stamps(&self, wait: Option<MapWait>, pairs: usize) -> Result<Vec<f64>> {
+        let (Some(wait), Some((_, _, read))) = (wait, &self.timer) else {
             return Ok(Vec::new());
         };
-        let bytes = pairs as u64 * 16;
-        let wait = map(read, wgpu::MapMode::Read, ..bytes);
-        #[cfg(not(target_arch = "wasm32"))]
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
         wait.recv_async()
             .await
             .map_err(|_| Error::Gpu("timestamps were dropped".into()))?
             .map_err(|e| Error::Gpu(format!("timestamps failed: {e}")))?;
         let mut t = vec![0u64; pairs * 2];
-        read_mapped(read, bytes, bytemuck::cast_slice_mut(&mut t))?;
+        read_mapped(read, pairs as u64 * 16, bytemuck::cast_slice_mut(&mut t))?;
         read.unmap();
         let period = f64::from(self.ctx.queue.get_timestamp_period());
         Ok(t.chunks_exact(2)
             .map(|p| p[1].saturating_sub(p[0]) as f64 * period)
             .collect())
+    }
+
+    /// Nanoseconds of each of the first `pairs` timestamp pairs (empty without timestamps).
+    async fn read_stamps(&self, pairs: usize) -> Result<Vec<f64>> {
+        let wait = self.map_stamps(pairs);
+        self.poll()?;
+        self.stamps(wait, pairs).await
+    }
+
+    /// Natively, blocks until submitted work is done and map callbacks have run; in the
+    /// browser the event loop does this.
+    fn poll(&self) -> Result<()> {
+        #[cfg(not(target_arch = "wasm32"))]
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        Ok(())
     }
 
     /// [`Self::predict`], blocking (native only).

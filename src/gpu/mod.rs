@@ -8,8 +8,9 @@ pub use forest::{GpuForest, GpuRun, Kernel, Phases, Resident, Tuning, Upload};
 pub use kernels::Variant;
 
 /// From this many rows on, `--device auto` scores on a (real) GPU: below it one submission's
-/// fixed cost is more than the CPU's time (measured on the H100 host; BENCHMARKS.md).
-pub const GPU_FROM_ROWS: usize = 1000;
+/// fixed cost (0.15 ms end to end on the H100) is more than the CPU's time (0.016 ms a row on
+/// one core there; BENCHMARKS.md).
+pub const GPU_FROM_ROWS: usize = 16;
 
 /// Milliseconds on a monotonic clock: `performance.now()` in the browser (page or worker).
 pub(crate) fn now_ms() -> f64 {

@@ -5,6 +5,7 @@
 
 use super::actions;
 use super::state::{GpuState, Ui};
+use crate::gpu::Upload;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
@@ -108,7 +109,9 @@ async fn run(
     ui.busy.set(Some("Benchmark sweep…".into()));
     let r = actions::sweep(ui, rows, |p, v| {
         log(json!({"bench": "sweep", "rows": p.rows, "cpu_ms": p.cpu_ms, "gpu_ms": p.gpu_ms,
-            "gpu_kernel_ms": p.kernel_ms, "max_diff": v.max_diff,
+            "gpu_kernel_ms": p.kernel_ms, "max_diff": v.max_diff, "bits_differ": v.bits_differ,
+            "gpu_resident_ms": v.resident_ms, "gpu_resident_kernel_ms": v.resident_kernel_ms,
+            "variant": v.variant,
             "gpu_submit_ms": v.phases.map(|p| p.submit_ms), "gpu_wait_ms": v.phases.map(|p| p.wait_ms),
             "gpu_read_ms": v.phases.map(|p| p.read_ms), "labels_agree": v.labels_agree,
             "adapter": adapter, "trees": trees, "depth": depth, "features": features}));
@@ -124,7 +127,8 @@ async fn run(
     Ok(())
 }
 
-/// GPU end-to-end and kernel time at `rows` rows for each split in `parts`. The forest keeps
+/// GPU end-to-end and kernel time at `rows` rows for each split in `parts`, with rows uploaded
+/// through the staging buffers and through `writeBuffer`. The forest keeps
 /// the last split; the next model gets the default again.
 async fn split_experiment(rows: usize, parts: &[usize]) -> crate::Result<()> {
     use super::state::engine;
@@ -134,22 +138,26 @@ async fn split_experiment(rows: usize, parts: &[usize]) -> crate::Result<()> {
     let Some(mut gpu) = engine(|e| e.gpu.take()) else {
         return Ok(());
     };
-    for &p in parts {
-        gpu.set_parts(p, 0);
-        let t = match actions::gpu_timed(&mut gpu, &batch).await {
-            Ok(t) => t,
-            Err(e) => {
-                engine(|en| en.gpu = Some(gpu));
-                return Err(e);
-            }
-        };
-        let ph = t.phases;
-        log(
-            json!({"bench": "parts", "rows": rows, "parts": p, "gpu_ms": t.e2e_ms,
-            "gpu_kernel_ms": t.kernel_ms, "gpu_submit_ms": ph.submit_ms,
-            "gpu_wait_ms": ph.wait_ms, "gpu_read_ms": ph.read_ms}),
-        );
+    for upload in [Upload::Staging, Upload::WriteBuffer] {
+        gpu.set_upload(upload);
+        for &p in parts {
+            gpu.set_parts(p, 0);
+            let t = match actions::gpu_timed(&mut gpu, &batch).await {
+                Ok(t) => t,
+                Err(e) => {
+                    engine(|en| en.gpu = Some(gpu));
+                    return Err(e);
+                }
+            };
+            let ph = t.phases;
+            log(
+                json!({"bench": "parts", "rows": rows, "parts": p, "upload": format!("{upload:?}"),
+                "gpu_ms": t.e2e_ms, "gpu_kernel_ms": t.kernel_ms, "gpu_resident_ms": t.resident_ms,
+                "gpu_submit_ms": ph.submit_ms, "gpu_wait_ms": ph.wait_ms, "gpu_read_ms": ph.read_ms}),
+            );
+        }
     }
+    gpu.set_upload(Upload::Staging);
     engine(|e| e.gpu = Some(gpu));
     Ok(())
 }

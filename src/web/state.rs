@@ -92,6 +92,13 @@ pub struct ScoreView {
     pub gpu_error: Option<String>,
     /// Where the last GPU run's time went.
     pub phases: Option<crate::gpu::Phases>,
+    /// The same rows scored again while they stay on the GPU.
+    pub resident_ms: Option<f64>,
+    pub resident_kernel_ms: Option<f64>,
+    /// The kernel variant the tuner chose.
+    pub variant: Option<String>,
+    /// GPU outputs whose bits differ from the CPU's.
+    pub bits_differ: Option<usize>,
 }
 
 /// Every signal the page draws from. `Copy`, so views and handlers capture it freely.

@@ -52,6 +52,9 @@ pub struct BenchArgs {
     /// Skip timing every kernel variant on its own.
     #[arg(long)]
     no_variants: bool,
+    /// Keep the GPU busy this long before each batch size's GPU runs (clocks up).
+    #[arg(long, default_value_t = 300.0)]
+    gpu_warmup_ms: f64,
     /// Also print one JSON line per measurement on stdout.
     #[arg(long)]
     json: bool,
@@ -89,6 +92,8 @@ struct Row {
     mismatches: Option<usize>,
     variant: Option<String>,
     threads: Option<usize>,
+    /// Where the last GPU run's time went.
+    phases: Option<gpuforest::gpu::Phases>,
 }
 
 fn mismatches(cpu: &[f32], gpu: &[f32]) -> Result<usize> {
@@ -210,8 +215,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
         if timestamps { "yes" } else { "no" }
     ));
     say(format!(
-        "cpu      {threads} threads; median of {} runs after a warm-up; GPU outputs compared bit for bit with the CPU's",
-        a.runs
+        "cpu      {threads} threads; median of {} runs after a warm-up; GPU busy {} ms before each size; GPU outputs compared bit for bit with the CPU's",
+        a.runs, a.gpu_warmup_ms
     ));
     say(String::new());
     say(format!(
@@ -235,6 +240,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
             mismatches: None,
             variant: None,
             threads: Some(threads),
+            phases: None,
         });
         if batch <= a.single_core_max {
             let mut out = vec![0.0; cpu_out.len()];
@@ -250,9 +256,17 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 mismatches: None,
                 variant: None,
                 threads: Some(1),
+                phases: None,
             });
         }
-        // End to end: the warm-up run also measures the variants (once per size bucket).
+        // Rows already on the GPU: the page's repeated runs. They also keep the GPU busy for
+        // --gpu-warmup-ms first: after the CPU's runs it idles at low clocks otherwise.
+        let resident = pollster::block_on(gpu.upload(x))?;
+        let t0 = Instant::now();
+        while t0.elapsed().as_secs_f64() * 1e3 < a.gpu_warmup_ms {
+            pollster::block_on(gpu.score(&resident, Kernel::Auto))?;
+        }
+        // End to end: the first run also measures the variants (once per size bucket).
         let mut e2e = vec![(1usize, Upload::Staging)];
         for &p in &a.parts {
             if p != 1 {
@@ -268,10 +282,12 @@ pub fn run(a: BenchArgs) -> Result<()> {
             let mut kernel_ms = Vec::new();
             let mut outputs = Vec::new();
             let mut variant = None;
+            let mut phases = None;
             let ms = time_ms(a.runs, || {
                 let r = gpu.predict_blocking(x, Kernel::Auto)?;
                 kernel_ms.extend(r.kernel_ms);
                 variant = Some(r.variant.name());
+                phases = Some(r.phases);
                 outputs = r.outputs;
                 Ok(())
             })?;
@@ -291,12 +307,11 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 mismatches: Some(mismatches(&cpu_out, &outputs)?),
                 variant,
                 threads: None,
+                phases,
             });
         }
         gpu.set_parts(1, usize::MAX);
         gpu.set_upload(Upload::Staging);
-        // Rows already on the GPU: the page's repeated runs.
-        let resident = pollster::block_on(gpu.upload(x))?;
         let mut kinds = vec![Kernel::Auto];
         if !a.no_variants {
             kinds.extend(candidates.iter().map(|&v| Kernel::Fixed(v)));
@@ -305,10 +320,12 @@ pub fn run(a: BenchArgs) -> Result<()> {
             let mut kernel_ms = Vec::new();
             let mut outputs = Vec::new();
             let mut variant = None;
+            let mut phases = None;
             let ms = time_ms(a.runs, || {
                 let r = pollster::block_on(gpu.score(&resident, kernel))?;
                 kernel_ms.extend(r.kernel_ms);
                 variant = Some(r.variant.name());
+                phases = Some(r.phases);
                 outputs = r.outputs;
                 Ok(())
             })?;
@@ -325,6 +342,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 mismatches: Some(mismatches(&cpu_out, &outputs)?),
                 variant,
                 threads: None,
+                phases,
             });
         }
         for r in rows {
@@ -353,6 +371,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
                         "kernel_ms": r.kernel_ms, "rows_per_s": rate,
                         "node_visits_per_s": visits_per_s, "bits_differ": r.mismatches,
                         "variant": r.variant, "threads": r.threads,
+                        "submit_ms": r.phases.map(|p| p.submit_ms), "wait_ms": r.phases.map(|p| p.wait_ms),
+                        "read_ms": r.phases.map(|p| p.read_ms),
                         "adapter": adapter, "trees": forest.n_trees(), "nodes": forest.n_nodes(),
                         "node_bytes": forest.node_words() * 4, "features": nf,
                         "outputs": forest.n_outputs, "visits_per_tree": visits,

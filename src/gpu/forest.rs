@@ -545,8 +545,14 @@ impl GpuForest {
     ) -> GpuRun {
         let t0 = super::now_ms();
         let n_rows = scores.len() / self.leaf_width as usize;
-        let mut outputs = vec![0.0f32; n_rows * self.n_outputs as usize];
-        crate::flat::finish_outputs(self.n_outputs, self.n_trees as usize, &scores, &mut outputs);
+        let (no, lw) = (self.n_outputs as usize, self.leaf_width as usize);
+        let (n_outputs, n_trees) = (self.n_outputs, self.n_trees as usize);
+        let mut outputs = vec![0.0f32; n_rows * no];
+        const ROWS: usize = 1 << 16;
+        crate::parallel::for_chunks(&mut outputs, ROWS * no, |c, o| {
+            let s = &scores[c * ROWS * lw..][..o.len() / no * lw];
+            crate::flat::finish_outputs(n_outputs, n_trees, s, o);
+        });
         phases.read_ms += super::now_ms() - t0;
         GpuRun {
             outputs,
@@ -568,19 +574,31 @@ impl GpuForest {
         batch_rows: usize,
     ) -> Result<Variant> {
         let candidates = self.candidates.clone();
-        if candidates.len() == 1 {
-            return Ok(candidates[0]);
+        if candidates.len() == 1 || self.ctx.is_software() {
+            // A CPU emulation (lavapipe, SwiftShader) says nothing about GPU speed, and measuring
+            // every variant there takes seconds: take the row kernel, which fits any forest.
+            let best = *candidates.last().expect("at least one candidate");
+            self.tuned.insert(
+                bucket(batch_rows),
+                Tuning {
+                    rows,
+                    best,
+                    times: Vec::new(),
+                },
+            );
+            return Ok(best);
         }
-        // Repeat small dispatches so each measurement spans well over the timer's resolution.
-        let repeat = (200_000 / rows.max(1)).clamp(1, 16);
         let output = self.pool.as_ref().expect("pool sized").output.clone();
         let mut times = vec![f64::INFINITY; candidates.len()];
-        // Round 0 compiles and warms every pipeline; round 1 is timed.
+        // Round 0 compiles and warms every pipeline, once each; round 1 repeats each candidate
+        // until it spans about 2 ms, well over the timer's resolution (0.1 ms in Chrome)
+        // without spending long on a slow device.
+        let mut repeats = vec![1usize; candidates.len()];
         for round in 0..2 {
             if self.timer.is_some() {
                 let mut enc = self.ctx.device.create_command_encoder(&Default::default());
                 for (k, &v) in candidates.iter().enumerate() {
-                    self.record(&mut enc, v, input, &output, 0, rows, 0, Some(k), repeat);
+                    self.record(&mut enc, v, input, &output, 0, rows, 0, Some(k), repeats[k]);
                 }
                 if let Some((set, resolve, read)) = &self.timer {
                     let stamps = 2 * candidates.len() as u32;
@@ -590,18 +608,21 @@ impl GpuForest {
                 self.ctx.queue.submit([enc.finish()]);
                 let ticks = self.read_stamps(candidates.len()).await?;
                 for (k, t) in ticks.into_iter().enumerate() {
-                    times[k] = t / 1e6 / repeat as f64;
+                    times[k] = t / 1e6 / repeats[k] as f64;
                 }
             } else {
                 for (k, &v) in candidates.iter().enumerate() {
                     let t0 = super::now_ms();
                     let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-                    self.record(&mut enc, v, input, &output, 0, rows, 0, None, repeat);
+                    self.record(&mut enc, v, input, &output, 0, rows, 0, None, repeats[k]);
                     self.ctx.queue.submit([enc.finish()]);
                     self.idle().await?;
-                    if round == 1 {
-                        times[k] = (super::now_ms() - t0) / repeat as f64;
-                    }
+                    times[k] = (super::now_ms() - t0) / repeats[k] as f64;
+                }
+            }
+            if round == 0 {
+                for (r, t) in repeats.iter_mut().zip(&times) {
+                    *r = (2.0 / t.max(1e-3)).ceil().clamp(1.0, 16.0) as usize;
                 }
             }
         }
@@ -928,7 +949,8 @@ fn write_mapped(buffer: &wgpu::Buffer, bytes: &[u8]) -> Result<()> {
     }
 }
 
-/// Copies the start of mapped `buffer` into `out` (in the browser without a wasm-side temporary).
+/// Copies the start of mapped `buffer` into `out` (in the browser without a wasm-side
+/// temporary; natively on all cores, since reading mapped memory is slow on one).
 fn read_mapped(buffer: &wgpu::Buffer, bytes: u64, out: &mut [u8]) -> Result<()> {
     let view = buffer
         .get_mapped_range(..bytes)
@@ -936,6 +958,12 @@ fn read_mapped(buffer: &wgpu::Buffer, bytes: u64, out: &mut [u8]) -> Result<()> 
     #[cfg(target_arch = "wasm32")]
     view.as_uint8array().copy_to(out);
     #[cfg(not(target_arch = "wasm32"))]
-    out.copy_from_slice(&view);
+    {
+        let src: &[u8] = &view;
+        const PIECE: usize = 1 << 20;
+        crate::parallel::for_chunks(out, PIECE, |c, o| {
+            o.copy_from_slice(&src[c * PIECE..c * PIECE + o.len()])
+        });
+    }
     Ok(())
 }

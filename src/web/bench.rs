@@ -61,8 +61,13 @@ pub fn start_if_asked(ui: Ui) {
         .iter()
         .find(|(k, _)| k == "parts")
         .map(|(_, v)| v.split(',').filter_map(|p| p.parse().ok()).collect());
+    // `variants`: after the sweep, score the rows with every kernel variant and compare bits.
+    let variants = q.iter().any(|(k, _)| k == "variants");
     spawn_local(async move {
-        let r = run(ui, rows, trees, depth, features, train_rows, parts).await;
+        let r = run(
+            ui, rows, trees, depth, features, train_rows, parts, variants,
+        )
+        .await;
         if let Err(e) = r {
             ui.error(&e);
             web_sys::console::error_1(
@@ -82,6 +87,7 @@ async fn run(
     features: usize,
     train_rows: usize,
     parts: Option<Vec<usize>>,
+    variants: bool,
 ) -> crate::Result<()> {
     ui.info(format!(
         "Benchmark: {trees} trees of depth {depth} on {train_rows} synthetic rows x {features} features, then a sweep up to {rows} rows."
@@ -122,9 +128,38 @@ async fn run(
     if let Some(parts) = parts {
         split_experiment(rows, &parts).await?;
     }
+    if variants {
+        every_variant(rows).await?;
+    }
     log(json!({"bench": "done"}));
     ui.info("Benchmark done: the sweep's points are in the chart and on the console.");
     Ok(())
+}
+
+/// Scores `rows` rows with each kernel variant that fits, logging its kernel time and how many
+/// outputs differ in their bits from the CPU's (the e2e tests require none).
+async fn every_variant(rows: usize) -> crate::Result<()> {
+    use super::state::engine;
+    use crate::gpu::Kernel;
+    let (_, model, x) = actions::scoring_rows()?;
+    let nf = model.forest.n_features.max(1) as usize;
+    let batch = actions::tile(&x, nf, rows);
+    let cpu = model.forest.predict(&batch);
+    let Some(mut gpu) = engine(|e| e.gpu.take()) else {
+        return Ok(());
+    };
+    let r = async {
+        let resident = gpu.upload(&batch).await?;
+        for v in gpu.candidates().to_vec() {
+            let run = gpu.score(&resident, Kernel::Fixed(v)).await?;
+            log(json!({"bench": "variant", "rows": rows, "variant": v.name(),
+                "gpu_kernel_ms": run.kernel_ms, "bits_differ": actions::bits_differ(&cpu, &run.outputs)}));
+        }
+        Ok(())
+    }
+    .await;
+    engine(|e| e.gpu = Some(gpu));
+    r
 }
 
 /// GPU end-to-end and kernel time at `rows` rows for each split in `parts`, with rows uploaded

@@ -101,13 +101,11 @@ pub const MAX_PARTS: usize = 16;
 /// Timestamp pairs: one per part, or one per tuning candidate.
 const STAMP_PAIRS: usize = MAX_PARTS;
 
-/// Parts per chunk and the chunk size from which to split. In Chrome on an H100, splitting
-/// 1M rows into 4 parts took the end-to-end time from 200 ms to 131 ms with `writeBuffer`
-/// (BENCHMARKS.md). Natively batches stay whole unless the bench asks.
-#[cfg(target_arch = "wasm32")]
+/// Parts per chunk and the chunk size from which to split: the upload of one part overlaps the
+/// scoring of the one before. On the H100 at 1M rows (BENCHMARKS.md), 4 parts took Chrome from
+/// 58.5 to 50.0 ms and the native harness from 10.5 to 8.3 ms; at 100k rows they cost more
+/// than they saved natively (1.6 -> 2.2 ms), so smaller batches stay whole.
 const DEFAULT_PARTS: (usize, usize) = (4, 500_000);
-#[cfg(not(target_arch = "wasm32"))]
-const DEFAULT_PARTS: (usize, usize) = (1, usize::MAX);
 
 /// Parts start on multiples of this many rows, so their byte offsets in the row and output
 /// buffers meet WebGPU's 256-byte binding alignment.

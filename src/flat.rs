@@ -55,6 +55,18 @@ impl NodeSpec {
     pub fn threshold(&self) -> f32 {
         f32::from_bits(self.value)
     }
+
+    /// The node after split `i` for `row`: the CPU's threshold rule, written once.
+    #[inline(always)]
+    pub fn step(&self, i: usize, row: &[f32]) -> usize {
+        let x = row[self.feature as usize];
+        let left = if x.is_nan() {
+            self.missing_left
+        } else {
+            x <= self.threshold()
+        };
+        i + if left { 1 } else { self.far as usize }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -234,13 +246,7 @@ fn leaf_of<const WIDE: bool>(nodes: &[u32], mut i: usize, row: &[f32]) -> u32 {
         if n.far == 0 {
             return n.value;
         }
-        let x = row[n.feature as usize];
-        let left = if x.is_nan() {
-            n.missing_left
-        } else {
-            x <= n.threshold()
-        };
-        i += if left { 1 } else { n.far as usize };
+        i = n.step(i, row);
     }
 }
 
@@ -401,13 +407,7 @@ impl FlatForest {
             if node.is_leaf() {
                 return n;
             }
-            let x = row[node.feature as usize];
-            let left = if x.is_nan() {
-                node.missing_left
-            } else {
-                x <= node.threshold()
-            };
-            i += if left { 1 } else { node.far as usize };
+            i = node.step(i, row);
             n += 1;
         }
     }

@@ -216,13 +216,7 @@ fn max_depth_and_min_samples_leaf_are_respected() {
         let mut i = 0usize;
         let row = d.row(r);
         while !flat.node(i).is_leaf() {
-            let n = flat.node(i);
-            let x = row[n.feature as usize];
-            i += if x <= n.threshold() {
-                1
-            } else {
-                n.far as usize
-            };
+            i = flat.node(i).step(i, row);
         }
         *per_leaf.entry(i).or_insert(0) += 1;
     }

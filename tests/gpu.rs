@@ -289,3 +289,26 @@ fn a_forest_merged_from_worker_shards_matches_the_cpu() {
     flat.validate().unwrap();
     check_every_kernel(&flat, &d.x);
 }
+
+#[test]
+fn the_tuner_times_every_variant_and_keeps_the_fastest() {
+    let d = synth::classification(3000, 10, 5, 2, 5);
+    let flat = forest(&d, 20, Some(8), 2);
+    let mut g = GpuForest::new(context(), &flat, None).unwrap();
+    g.tune_on_emulated_adapters(true);
+    let run = g.predict_blocking(&d.x, Kernel::Auto).unwrap();
+    assert_bits(&flat, &run.outputs, &d.x, "tuned");
+    let t = g.tuning().next().expect("one batch size measured");
+    assert_eq!(t.rows, 3000);
+    assert_eq!(t.times.len(), g.candidates().len(), "every variant timed");
+    assert!(
+        t.times.iter().all(|(_, ms)| ms.is_finite() && *ms > 0.0),
+        "{:?}",
+        t.times
+    );
+    let fastest = t.times.iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap().0;
+    assert_eq!((t.best, run.variant), (fastest, fastest));
+    // The same bucket (2049..4096 rows) reuses the choice without measuring again.
+    g.predict_blocking(&d.x[..2500 * 10], Kernel::Auto).unwrap();
+    assert_eq!(g.tuning().count(), 1);
+}

@@ -138,6 +138,8 @@ pub struct GpuForest {
     parts: usize,
     split_from: usize,
     upload: Upload,
+    /// Measure the variants even on a CPU emulation (tests of the tuner).
+    tune_emulated: bool,
 }
 
 fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -294,6 +296,7 @@ impl GpuForest {
             parts: DEFAULT_PARTS.0,
             split_from: DEFAULT_PARTS.1,
             upload: Upload::Staging,
+            tune_emulated: false,
         })
     }
 
@@ -331,6 +334,12 @@ impl GpuForest {
 
     pub fn set_upload(&mut self, upload: Upload) {
         self.upload = upload;
+    }
+
+    /// Measures the variants even where the adapter is a CPU emulation (where it otherwise
+    /// takes the row kernel without measuring); for testing the tuner without a GPU.
+    pub fn tune_on_emulated_adapters(&mut self, on: bool) {
+        self.tune_emulated = on;
     }
 
     fn pipeline(&mut self, v: Variant) -> &wgpu::ComputePipeline {
@@ -572,7 +581,7 @@ impl GpuForest {
         batch_rows: usize,
     ) -> Result<Variant> {
         let candidates = self.candidates.clone();
-        if candidates.len() == 1 || self.ctx.is_software() {
+        if candidates.len() == 1 || (self.ctx.is_software() && !self.tune_emulated) {
             // A CPU emulation (lavapipe, SwiftShader) says nothing about GPU speed, and measuring
             // every variant there takes seconds: take the row kernel, which fits any forest.
             let best = *candidates.last().expect("at least one candidate");

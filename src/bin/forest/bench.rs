@@ -49,6 +49,9 @@ pub struct BenchArgs {
     /// Also measure end to end with rows uploaded by `queue.write_buffer`.
     #[arg(long)]
     write_buffer: bool,
+    /// Only the CPU measurements (no GPU needed).
+    #[arg(long)]
+    cpu_only: bool,
     /// Skip timing every kernel variant on its own.
     #[arg(long)]
     no_variants: bool,
@@ -192,10 +195,13 @@ pub fn run(a: BenchArgs) -> Result<()> {
     };
     let sample = &queries[..nf * (queries.len() / nf).clamp(1, 10_000)];
     let visits = mean_visits(&forest, sample);
-    let ctx = pollster::block_on(GpuContext::new())?;
-    let adapter = ctx.adapter_name();
-    let timestamps = ctx.timestamps;
-    let mut gpu = GpuForest::new(ctx, &forest, None)?;
+    let (mut gpu, adapter, timestamps) = if a.cpu_only {
+        (None, "none (--cpu-only)".to_string(), false)
+    } else {
+        let ctx = pollster::block_on(GpuContext::new())?;
+        let (name, ts) = (ctx.adapter_name(), ctx.timestamps);
+        (Some(GpuForest::new(ctx, &forest, None)?), name, ts)
+    };
     // With --json the JSON lines own stdout and the table goes to stderr.
     let json = a.json;
     let say = |line: String| {
@@ -223,7 +229,6 @@ pub fn run(a: BenchArgs) -> Result<()> {
         "{:>9}  {:<22} {:>11} {:>11} {:>10} {:>11} {:>9}",
         "rows", "scorer", "end-to-end", "kernel", "rows/s", "visits/s", "bits"
     ));
-    let candidates = gpu.candidates().to_vec();
     for &batch in &batches {
         let x = &queries[..batch * nf];
         let mut rows = Vec::new();
@@ -259,91 +264,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 phases: None,
             });
         }
-        // Rows already on the GPU: the page's repeated runs. They also keep the GPU busy for
-        // --gpu-warmup-ms first: after the CPU's runs it idles at low clocks otherwise.
-        let resident = pollster::block_on(gpu.upload(x))?;
-        let t0 = Instant::now();
-        while t0.elapsed().as_secs_f64() * 1e3 < a.gpu_warmup_ms {
-            pollster::block_on(gpu.score(&resident, Kernel::Auto))?;
-        }
-        // End to end: the first run also measures the variants (once per size bucket).
-        let mut e2e = vec![(1usize, Upload::Staging)];
-        for &p in &a.parts {
-            if p != 1 {
-                e2e.push((p, Upload::Staging));
-            }
-        }
-        if a.write_buffer {
-            e2e.push((1, Upload::WriteBuffer));
-        }
-        for (parts, upload) in e2e {
-            gpu.set_parts(parts, 0);
-            gpu.set_upload(upload);
-            let mut kernel_ms = Vec::new();
-            let mut outputs = Vec::new();
-            let mut variant = None;
-            let mut phases = None;
-            let ms = time_ms(a.runs, || {
-                let r = gpu.predict_blocking(x, Kernel::Auto)?;
-                kernel_ms.extend(r.kernel_ms);
-                variant = Some(r.variant.name());
-                phases = Some(r.phases);
-                outputs = r.outputs;
-                Ok(())
-            })?;
-            let mut name = "gpu".to_string();
-            if parts > 1 {
-                name += &format!(" {parts} parts");
-            }
-            if upload == Upload::WriteBuffer {
-                name += " write_buffer";
-            }
-            rows.push(Row {
-                batch,
-                scorer: name,
-                ms: Some(ms),
-                // The warm-up's kernel time is dropped with the first entry.
-                kernel_ms: (kernel_ms.len() > 1).then(|| median(kernel_ms[1..].to_vec())),
-                mismatches: Some(mismatches(&cpu_out, &outputs)?),
-                variant,
-                threads: None,
-                phases,
-            });
-        }
-        gpu.set_parts(1, usize::MAX);
-        gpu.set_upload(Upload::Staging);
-        let mut kinds = vec![Kernel::Auto];
-        if !a.no_variants {
-            kinds.extend(candidates.iter().map(|&v| Kernel::Fixed(v)));
-        }
-        for kernel in kinds {
-            let mut kernel_ms = Vec::new();
-            let mut outputs = Vec::new();
-            let mut variant = None;
-            let mut phases = None;
-            let ms = time_ms(a.runs, || {
-                let r = pollster::block_on(gpu.score(&resident, kernel))?;
-                kernel_ms.extend(r.kernel_ms);
-                variant = Some(r.variant.name());
-                phases = Some(r.phases);
-                outputs = r.outputs;
-                Ok(())
-            })?;
-            let auto = kernel == Kernel::Auto;
-            rows.push(Row {
-                batch,
-                scorer: if auto {
-                    "gpu resident".into()
-                } else {
-                    format!("gpu kernel {}", variant.clone().unwrap_or_default())
-                },
-                ms: auto.then_some(ms),
-                kernel_ms: (kernel_ms.len() > 1).then(|| median(kernel_ms[1..].to_vec())),
-                mismatches: Some(mismatches(&cpu_out, &outputs)?),
-                variant,
-                threads: None,
-                phases,
-            });
+        if let Some(gpu) = gpu.as_mut() {
+            rows.extend(gpu_rows(gpu, &a, batch, x, &cpu_out)?);
         }
         for r in rows {
             let secs = r.ms.or(r.kernel_ms).map(|ms| ms / 1e3);
@@ -381,9 +303,13 @@ pub fn run(a: BenchArgs) -> Result<()> {
             }
         }
     }
-    say(String::new());
-    say("tuning (ms per dispatch of each variant, as measured by the tuner; * = chosen)".into());
-    for t in gpu.tuning() {
+    if gpu.is_some() {
+        say(String::new());
+        say(
+            "tuning (ms per dispatch of each variant, as measured by the tuner; * = chosen)".into(),
+        );
+    }
+    for t in gpu.iter().flat_map(|g| g.tuning()) {
         let times: Vec<String> = t
             .times
             .iter()
@@ -392,7 +318,15 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 format!("{}{star} {ms:.3}", v.name())
             })
             .collect();
-        say(format!("{:>9}  {}", t.rows, times.join("  ")));
+        if times.is_empty() {
+            say(format!(
+                "{:>9}  {} (not measured: the adapter is a CPU emulation)",
+                t.rows,
+                t.best.name()
+            ));
+        } else {
+            say(format!("{:>9}  {}", t.rows, times.join("  ")));
+        }
         if json {
             println!(
                 "{}",
@@ -404,6 +338,106 @@ pub fn run(a: BenchArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The GPU's measurements of one batch: end to end (each upload path and split asked for), rows
+/// kept on the GPU, and each kernel variant on its own.
+fn gpu_rows(
+    gpu: &mut GpuForest,
+    a: &BenchArgs,
+    batch: usize,
+    x: &[f32],
+    cpu_out: &[f32],
+) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    let candidates = gpu.candidates().to_vec();
+    // Rows already on the GPU: the page's repeated runs. They also keep the GPU busy for
+    // --gpu-warmup-ms first: after the CPU's runs it idles at low clocks otherwise.
+    let resident = pollster::block_on(gpu.upload(x))?;
+    let t0 = Instant::now();
+    while t0.elapsed().as_secs_f64() * 1e3 < a.gpu_warmup_ms {
+        pollster::block_on(gpu.score(&resident, Kernel::Auto))?;
+    }
+    // End to end: the first run also measures the variants (once per size bucket).
+    let mut e2e = vec![(1usize, Upload::Staging)];
+    for &p in &a.parts {
+        if p != 1 {
+            e2e.push((p, Upload::Staging));
+        }
+    }
+    if a.write_buffer {
+        e2e.push((1, Upload::WriteBuffer));
+    }
+    for (parts, upload) in e2e {
+        gpu.set_parts(parts, 0);
+        gpu.set_upload(upload);
+        let mut kernel_ms = Vec::new();
+        let mut outputs = Vec::new();
+        let mut variant = None;
+        let mut phases = None;
+        let ms = time_ms(a.runs, || {
+            let r = gpu.predict_blocking(x, Kernel::Auto)?;
+            kernel_ms.extend(r.kernel_ms);
+            variant = Some(r.variant.name());
+            phases = Some(r.phases);
+            outputs = r.outputs;
+            Ok(())
+        })?;
+        let mut name = "gpu".to_string();
+        if parts > 1 {
+            name += &format!(" {parts} parts");
+        }
+        if upload == Upload::WriteBuffer {
+            name += " write_buffer";
+        }
+        rows.push(Row {
+            batch,
+            scorer: name,
+            ms: Some(ms),
+            // The warm-up's kernel time is dropped with the first entry.
+            kernel_ms: (kernel_ms.len() > 1).then(|| median(kernel_ms[1..].to_vec())),
+            mismatches: Some(mismatches(&cpu_out, &outputs)?),
+            variant,
+            threads: None,
+            phases,
+        });
+    }
+    gpu.set_parts(1, usize::MAX);
+    gpu.set_upload(Upload::Staging);
+    let mut kinds = vec![Kernel::Auto];
+    if !a.no_variants {
+        kinds.extend(candidates.iter().map(|&v| Kernel::Fixed(v)));
+    }
+    for kernel in kinds {
+        let mut kernel_ms = Vec::new();
+        let mut outputs = Vec::new();
+        let mut variant = None;
+        let mut phases = None;
+        let ms = time_ms(a.runs, || {
+            let r = pollster::block_on(gpu.score(&resident, kernel))?;
+            kernel_ms.extend(r.kernel_ms);
+            variant = Some(r.variant.name());
+            phases = Some(r.phases);
+            outputs = r.outputs;
+            Ok(())
+        })?;
+        let auto = kernel == Kernel::Auto;
+        rows.push(Row {
+            batch,
+            scorer: if auto {
+                "gpu resident".into()
+            } else {
+                format!("gpu kernel {}", variant.clone().unwrap_or_default())
+            },
+            ms: auto.then_some(ms),
+            kernel_ms: (kernel_ms.len() > 1).then(|| median(kernel_ms[1..].to_vec())),
+            mismatches: Some(mismatches(&cpu_out, &outputs)?),
+            variant,
+            threads: None,
+            phases,
+        });
+    }
+    Ok(rows)
 }
 
 /// Mean number of nodes visited per (row, tree), leaves included.

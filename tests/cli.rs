@@ -156,3 +156,93 @@ fn errors_are_one_line_and_non_zero() {
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn predict_auto_says_where_it_scores_and_matches_the_cpu() {
+    let model = tmp("auto.json");
+    let out = forest(&[
+        "train",
+        "--csv",
+        "assets/diabetes.csv",
+        "--target",
+        "progression",
+        "--trees",
+        "12",
+        "--model-out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = |device: &str| {
+        let out = forest(&[
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--csv",
+            "assets/diabetes.csv",
+            "--device",
+            device,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (cpu, _) = run("cpu");
+    let (auto, why) = run("auto");
+    // 442 rows: above the crossover, so only a CPU-emulated adapter (or none) keeps the CPU.
+    assert!(why.contains("auto: "), "auto says what it chose: {why}");
+    assert_eq!(
+        auto, cpu,
+        "the same predictions, byte for byte, wherever they were made"
+    );
+    let (gpu, _) = run("gpu");
+    assert_eq!(gpu, cpu, "GPU predictions are the CPU's bits");
+}
+
+#[test]
+fn bench_rows_need_a_model_and_the_cpu_only_bench_runs() {
+    let out = forest(&["bench", "--rows", "assets/diabetes.csv"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--rows needs --model"));
+    let out = forest(&[
+        "bench",
+        "--cpu-only",
+        "--train-rows",
+        "500",
+        "--features",
+        "4",
+        "--trees",
+        "5",
+        "--batches",
+        "1,50",
+        "--runs",
+        "1",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Two batch sizes x (all threads, one thread).
+    assert_eq!(lines.len(), 4);
+    for l in &lines {
+        assert!(l["scorer"].as_str().unwrap().starts_with("cpu"));
+        assert!(l["end_to_end_ms"].as_f64().unwrap() > 0.0);
+        assert!(l["node_visits_per_s"].as_f64().unwrap() > 0.0);
+    }
+}

@@ -8,6 +8,7 @@
 //   N_OUT   numbers per leaf (1, or the classes)      NF      features per row
 //   C       rows per chunk (score_chunks)              STRIDE  words per staged row (odd)
 //   WG      invocations per workgroup                  READ    how `walk` reads feature f
+//   PART    words of lane sums in workgroup memory (LANES * C * N_OUT; 1 where unused)
 //
 // Comparisons run on order-preserving integer keys of the f32 bits, never on floats: a GPU that
 // flushes subnormals still sends every input the way the CPU does, and NaN (missing) gets the
@@ -37,7 +38,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
 var<workgroup> tile: array<u32, C * STRIDE>;
-var<workgroup> part: array<f32, LANES * C * N_OUT>;
+var<workgroup> part: array<f32, {{PART}}>;
 
 // Finite f32 bits to a u32 whose unsigned order is the float order (-0 just below +0; the
 // layout has no -0 threshold, so `<=` still agrees with the float comparison).

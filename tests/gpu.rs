@@ -312,3 +312,12 @@ fn the_tuner_times_every_variant_and_keeps_the_fastest() {
     g.predict_blocking(&d.x[..2500 * 10], Kernel::Auto).unwrap();
     assert_eq!(g.tuning().count(), 1);
 }
+
+#[test]
+fn forty_classes_match_the_cpu() {
+    // Leaf vectors of 40: few chunk shapes fit workgroup memory; the row kernel always does.
+    let d = synth::classification(3000, 8, 6, 40, 9);
+    let flat = forest(&d, 20, Some(8), 5);
+    assert_eq!(flat.leaf_width(), 40);
+    check_every_kernel(&flat, &d.x);
+}

@@ -82,7 +82,8 @@ impl Variant {
                 4 * u64::from(rows)
                     * (u64::from(stride(n_features)) + LANES as u64 * u64::from(leaf_width))
             }
-            Variant::Rows { .. } => 4 * (1 + LANES as u64 * u64::from(leaf_width)),
+            // It declares a word of each workgroup array, and uses neither.
+            Variant::Rows { .. } => 8,
         }
     }
 
@@ -108,9 +109,14 @@ impl Variant {
 
     /// The WGSL of this variant for a forest.
     pub fn source(&self, n_features: u32, leaf_width: u32, wide_nodes: bool) -> String {
-        let (c, stride, read) = match *self {
-            Variant::Chunked { rows, .. } => (rows, stride(n_features), "tile[base + f]"),
-            Variant::Rows { .. } => (1, 1, "key(rows[base + f])"),
+        let (c, stride, read, part) = match *self {
+            Variant::Chunked { rows, .. } => (
+                rows,
+                stride(n_features),
+                "tile[base + f]",
+                LANES as u32 * rows * leaf_width,
+            ),
+            Variant::Rows { .. } => (1, 1, "key(rows[base + f])", 1),
         };
         let nodes = if wide_nodes {
             include_str!("../../shaders/node16.wgsl")
@@ -123,7 +129,8 @@ impl Variant {
             .replace("{{C}}", &c.to_string())
             .replace("{{STRIDE}}", &stride.to_string())
             .replace("{{WG}}", &self.invocations().to_string())
-            .replace("{{READ}}", read);
+            .replace("{{READ}}", read)
+            .replace("{{PART}}", &part.to_string());
         format!("{nodes}\n{body}")
     }
 }
@@ -162,6 +169,9 @@ mod tests {
         };
         assert!(!c8.fits(32, 1, 16384, 256));
         assert!(Variant::Rows { invocations: 128 }.fits(5000, 1, 16384, 256));
+        // Many classes: no chunk fits, the row kernel still does.
+        assert!(Variant::Rows { invocations: 128 }.fits(32, 300, 16384, 256));
+        assert!(!c16.fits(32, 300, 16384, 256));
         for v in Variant::CANDIDATES {
             for wide in [false, true] {
                 let src = v.source(32, 3, wide);

@@ -209,6 +209,19 @@ fn predict_auto_says_where_it_scores_and_matches_the_cpu() {
 }
 
 #[test]
+fn synth_without_features_is_an_error_not_a_panic() {
+    let out = forest(&[
+        "synth",
+        "--features",
+        "0",
+        "--out",
+        tmp("none.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--features must be at least 1"));
+}
+
+#[test]
 fn bench_rows_need_a_model_and_the_cpu_only_bench_runs() {
     let out = forest(&["bench", "--rows", "assets/diabetes.csv"]);
     assert!(!out.status.success());

@@ -188,8 +188,12 @@ fn main() {
             seed,
             out,
         } => {
-            let d = synth::classification(rows, features, informative, classes, seed);
-            write(&out, &synth::to_csv(&d))
+            if features == 0 {
+                Err(Error::InvalidParam("--features must be at least 1".into()))
+            } else {
+                let d = synth::classification(rows, features, informative, classes, seed);
+                write(&out, &synth::to_csv(&d))
+            }
         }
     };
     if let Err(e) = result {

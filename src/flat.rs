@@ -334,11 +334,6 @@ impl FlatForest {
         }
     }
 
-    /// The factor that turns summed leaf values into the forest's output.
-    pub fn inv_trees(&self) -> f32 {
-        1.0 / self.n_trees() as f32
-    }
-
     /// Trees' outputs summed in the lane order, into `n_rows` x [`Self::leaf_width`] `scores`,
     /// rows in blocks: each tree walks a whole block while its nodes are hot in cache.
     fn scores<const WIDE: bool>(&self, x: &[f32], scores: &mut [f32]) {
@@ -385,7 +380,7 @@ impl FlatForest {
     }
 
     /// The scores before [`Self::finish_outputs`], as the GPU kernels produce them.
-    pub fn raw_scores(&self, x: &[f32], scores: &mut [f32]) {
+    fn raw_scores(&self, x: &[f32], scores: &mut [f32]) {
         if self.wide {
             self.scores::<true>(x, scores)
         } else {
@@ -600,6 +595,15 @@ mod tests {
 pub(crate) mod wire {
     use super::*;
 
+    /// Every per-node array has the length of the first.
+    fn same_lengths(lens: &[usize]) -> Result<usize, String> {
+        let n = lens[0];
+        if lens.iter().any(|&l| l != n) {
+            return Err("node arrays differ in length".into());
+        }
+        Ok(n)
+    }
+
     #[derive(Serialize, Deserialize)]
     pub struct FlatForestWire {
         n_features: u32,
@@ -643,10 +647,12 @@ pub(crate) mod wire {
     impl TryFrom<FlatForestWire> for FlatForest {
         type Error = String;
         fn try_from(w: FlatForestWire) -> Result<Self, String> {
-            let n = w.threshold.len();
-            if w.far.len() != n || w.feature.len() != n || w.missing_left.len() != n {
-                return Err("node arrays differ in length".into());
-            }
+            let n = same_lengths(&[
+                w.threshold.len(),
+                w.far.len(),
+                w.feature.len(),
+                w.missing_left.len(),
+            ])?;
             let lw = leaf_width(w.n_outputs);
             let mut b = Builder::new(w.n_features as usize, w.n_outputs as usize);
             b.roots = w.roots;
@@ -696,10 +702,12 @@ pub(crate) mod wire {
         fn try_from(v: V1) -> Result<Self, String> {
             const LEAF: u32 = 1;
             const MISSING_LEFT_V1: u32 = 2;
-            let n = v.threshold.len();
-            if v.far.len() != n || v.feature.len() != n || v.flags.len() != n {
-                return Err("node arrays differ in length".into());
-            }
+            let n = same_lengths(&[
+                v.threshold.len(),
+                v.far.len(),
+                v.feature.len(),
+                v.flags.len(),
+            ])?;
             let no = v.n_outputs as usize;
             let mut b = Builder::new(v.n_features as usize, no);
             b.roots = v.roots;

@@ -73,12 +73,6 @@ pub struct Resident {
     n_rows: usize,
 }
 
-impl Resident {
-    pub fn n_rows(&self) -> usize {
-        self.n_rows
-    }
-}
-
 struct Pool {
     /// Rows each buffer can hold.
     rows: u64,

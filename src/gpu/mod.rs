@@ -7,9 +7,10 @@ pub use context::GpuContext;
 pub use forest::{GpuForest, GpuRun, Kernel, Phases, Resident, Tuning, Upload};
 pub use kernels::Variant;
 
-/// From this many rows on, `--device auto` scores on a (real) GPU: below it one submission's
-/// fixed cost (0.15 ms end to end on the H100) is more than the CPU's time (0.016 ms a row on
-/// one core there; BENCHMARKS.md).
+/// From this many rows on, `--device auto` scores on a (real) GPU. On the H100 one row took
+/// 0.16 ms end to end on the GPU and 0.017 ms on one CPU core, 100 rows 0.155 and 3.3 ms
+/// (BENCHMARKS.md): the crossover lies near 0.16 / 0.017, about 9 rows; 16 is that estimate
+/// rounded up, not a measured point.
 pub const GPU_FROM_ROWS: usize = 16;
 
 /// Milliseconds on a monotonic clock: `performance.now()` in the browser (page or worker).

@@ -80,6 +80,23 @@ fn time_ms(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     Ok(median(v))
 }
 
+/// [`time_ms`] of GPU runs: also the median kernel time (the warm-up's dropped) and the last run.
+fn time_gpu(
+    runs: usize,
+    mut f: impl FnMut() -> Result<gpuforest::gpu::GpuRun>,
+) -> Result<(f64, Option<f64>, gpuforest::gpu::GpuRun)> {
+    let mut kernel_ms = Vec::new();
+    let mut last = None;
+    let ms = time_ms(runs, || {
+        let r = f()?;
+        kernel_ms.extend(r.kernel_ms);
+        last = Some(r);
+        Ok(())
+    })?;
+    let kernel = (kernel_ms.len() > 1).then(|| median(kernel_ms[1..].to_vec()));
+    Ok((ms, kernel, last.expect("time_ms runs at least once")))
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -371,18 +388,7 @@ fn gpu_rows(
     for (parts, upload) in e2e {
         gpu.set_parts(parts, 0);
         gpu.set_upload(upload);
-        let mut kernel_ms = Vec::new();
-        let mut outputs = Vec::new();
-        let mut variant = None;
-        let mut phases = None;
-        let ms = time_ms(a.runs, || {
-            let r = gpu.predict_blocking(x, Kernel::Auto)?;
-            kernel_ms.extend(r.kernel_ms);
-            variant = Some(r.variant.name());
-            phases = Some(r.phases);
-            outputs = r.outputs;
-            Ok(())
-        })?;
+        let (ms, kernel_ms, r) = time_gpu(a.runs, || gpu.predict_blocking(x, Kernel::Auto))?;
         let mut name = "gpu".to_string();
         if parts > 1 {
             name += &format!(" {parts} parts");
@@ -394,12 +400,11 @@ fn gpu_rows(
             batch,
             scorer: name,
             ms: Some(ms),
-            // The warm-up's kernel time is dropped with the first entry.
-            kernel_ms: (kernel_ms.len() > 1).then(|| median(kernel_ms[1..].to_vec())),
-            mismatches: Some(mismatches(&cpu_out, &outputs)?),
-            variant,
+            kernel_ms,
+            mismatches: Some(mismatches(cpu_out, &r.outputs)?),
+            variant: Some(r.variant.name()),
             threads: None,
-            phases,
+            phases: Some(r.phases),
         });
     }
     gpu.set_parts(1, usize::MAX);
@@ -409,32 +414,22 @@ fn gpu_rows(
         kinds.extend(candidates.iter().map(|&v| Kernel::Fixed(v)));
     }
     for kernel in kinds {
-        let mut kernel_ms = Vec::new();
-        let mut outputs = Vec::new();
-        let mut variant = None;
-        let mut phases = None;
-        let ms = time_ms(a.runs, || {
-            let r = pollster::block_on(gpu.score(&resident, kernel))?;
-            kernel_ms.extend(r.kernel_ms);
-            variant = Some(r.variant.name());
-            phases = Some(r.phases);
-            outputs = r.outputs;
-            Ok(())
-        })?;
+        let (ms, kernel_ms, r) =
+            time_gpu(a.runs, || pollster::block_on(gpu.score(&resident, kernel)))?;
         let auto = kernel == Kernel::Auto;
         rows.push(Row {
             batch,
             scorer: if auto {
                 "gpu resident".into()
             } else {
-                format!("gpu kernel {}", variant.clone().unwrap_or_default())
+                format!("gpu kernel {}", r.variant.name())
             },
             ms: auto.then_some(ms),
-            kernel_ms: (kernel_ms.len() > 1).then(|| median(kernel_ms[1..].to_vec())),
-            mismatches: Some(mismatches(&cpu_out, &outputs)?),
-            variant,
+            kernel_ms,
+            mismatches: Some(mismatches(cpu_out, &r.outputs)?),
+            variant: Some(r.variant.name()),
             threads: None,
-            phases,
+            phases: Some(r.phases),
         });
     }
     Ok(rows)

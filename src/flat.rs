@@ -27,7 +27,10 @@
 //!   addition and multiplication are correctly rounded in WGSL as on the CPU, so any kernel that
 //!   keeps this order reproduces the CPU's bits, however it spreads trees over invocations.
 
+mod score;
+
 use crate::forest::{Node, Tree};
+use score::Plan;
 use serde::{Deserialize, Serialize};
 
 /// Fixed groups of trees whose sums are added in order (see the reduction rule above).
@@ -335,31 +338,28 @@ impl FlatForest {
     }
 
     /// Trees' outputs summed in the lane order, into `n_rows` x [`Self::leaf_width`] `scores`,
-    /// rows in blocks: each tree walks a whole block while its nodes are hot in cache.
-    fn scores<const WIDE: bool>(&self, x: &[f32], scores: &mut [f32]) {
-        const BLOCK: usize = 64;
+    /// one row at a time, with every index checked: the plain statement of the rules, which
+    /// the planned walk ([`score`]) must equal bit for bit.
+    fn reference_scores<const WIDE: bool>(&self, x: &[f32], scores: &mut [f32]) {
         let (nf, lw) = (self.n_features.max(1) as usize, self.leaf_width());
         let n_trees = self.n_trees();
-        let mut lane = vec![0.0f32; BLOCK * lw];
-        for (rows, total) in x.chunks(BLOCK * nf).zip(scores.chunks_mut(BLOCK * lw)) {
+        let mut lane = vec![0.0f32; lw];
+        for (row, total) in x.chunks_exact(nf).zip(scores.chunks_exact_mut(lw)) {
             total.fill(0.0);
-            let lane = &mut lane[..total.len()];
             for l in 0..LANES.min(n_trees) {
                 lane.fill(0.0);
                 for &root in self.roots[l..].iter().step_by(LANES) {
-                    for (row, acc) in rows.chunks_exact(nf).zip(lane.chunks_exact_mut(lw)) {
-                        let v = leaf_of::<WIDE>(&self.nodes, root as usize, row);
-                        if lw == 1 {
-                            acc[0] += f32::from_bits(v);
-                        } else {
-                            let v = v as usize;
-                            for (a, &p) in acc.iter_mut().zip(&self.leaf_values[v..v + lw]) {
-                                *a += p;
-                            }
+                    let v = leaf_of::<WIDE>(&self.nodes, root as usize, row);
+                    if lw == 1 {
+                        lane[0] += f32::from_bits(v);
+                    } else {
+                        let v = v as usize;
+                        for (a, &p) in lane.iter_mut().zip(&self.leaf_values[v..v + lw]) {
+                            *a += p;
                         }
                     }
                 }
-                total.iter_mut().zip(lane.iter()).for_each(|(t, s)| *t += s);
+                total.iter_mut().zip(&lane).for_each(|(t, s)| *t += s);
             }
         }
     }
@@ -374,17 +374,40 @@ impl FlatForest {
     /// Outputs for the rows of `x` (row-major, `n_features` wide) into `out`
     /// (`n_rows` x `n_outputs`), on one thread.
     pub fn predict_single_thread(&self, x: &[f32], out: &mut [f32]) {
+        let plan = self.plan_for(out.len() / self.n_outputs as usize);
+        self.predict_with(plan.as_ref(), x, out);
+    }
+
+    /// A plan for the fast walk, when `n_rows` is worth the O(nodes) it costs to make.
+    fn plan_for(&self, n_rows: usize) -> Option<Plan> {
+        const PLAN_FROM_ROWS: usize = 64;
+        (n_rows >= PLAN_FROM_ROWS)
+            .then(|| Plan::new(self))
+            .flatten()
+    }
+
+    fn predict_with(&self, plan: Option<&Plan>, x: &[f32], out: &mut [f32]) {
         let mut scores = vec![0.0f32; out.len() / self.n_outputs as usize * self.leaf_width()];
-        self.raw_scores(x, &mut scores);
+        match (plan, self.wide) {
+            (Some(p), true) => self.planned_scores::<true>(p, x, &mut scores),
+            (Some(p), false) => self.planned_scores::<false>(p, x, &mut scores),
+            (None, _) => self.raw_scores(x, &mut scores),
+        }
         self.finish_outputs(&scores, out);
     }
 
-    /// The scores before [`Self::finish_outputs`], as the GPU kernels produce them.
+    /// The outputs of the one-row reference walk, every index checked (for tests and audits:
+    /// every other scorer, CPU or GPU, must give these bits).
+    pub fn predict_reference(&self, x: &[f32], out: &mut [f32]) {
+        self.predict_with(None, x, out);
+    }
+
+    /// The scores before [`Self::finish_outputs`], by the reference walk.
     fn raw_scores(&self, x: &[f32], scores: &mut [f32]) {
         if self.wide {
-            self.scores::<true>(x, scores)
+            self.reference_scores::<true>(x, scores)
         } else {
-            self.scores::<false>(x, scores)
+            self.reference_scores::<false>(x, scores)
         }
     }
 
@@ -412,10 +435,13 @@ impl FlatForest {
         let (nf, no) = (self.n_features.max(1) as usize, self.n_outputs as usize);
         let n_rows = x.len() / nf;
         let mut out = vec![0.0f32; n_rows * no];
-        const CHUNK: usize = 512;
-        crate::parallel::for_chunks(&mut out, CHUNK * no, |c, o| {
-            let start = c * CHUNK * nf;
-            self.predict_single_thread(&x[start..start + o.len() / no * nf], o);
+        let plan = self.plan_for(n_rows);
+        // About 4 tasks a thread, so that work stealing evens out the threads' finish times;
+        // at least 1024 rows, for the planned walk to reuse each tree's nodes.
+        let chunk = n_rows.div_ceil(4 * crate::parallel::threads()).max(1024);
+        crate::parallel::for_chunks(&mut out, chunk * no, |c, o| {
+            let start = c * chunk * nf;
+            self.predict_with(plan.as_ref(), &x[start..start + o.len() / no * nf], o);
         });
         out
     }

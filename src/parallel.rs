@@ -13,6 +13,17 @@ pub fn map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
     (0..n).map(f).collect()
 }
 
+/// Threads that [`map`] and [`for_chunks`] spread work over.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn threads() -> usize {
+    rayon::current_num_threads()
+}
+
+#[cfg(target_arch = "wasm32")]
+pub fn threads() -> usize {
+    1
+}
+
 /// Runs `f` on consecutive chunks of `out` (each `chunk` long but the last), in parallel.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn for_chunks<T: Send>(out: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {

@@ -13,10 +13,15 @@ async function scoreAndCheck(page) {
   const cpu = await page.getByTestId('cpu-ms').innerText();
   const gpu = await page.getByTestId('gpu-ms').innerText();
   expect(cpu).toMatch(/ms$/);
+  // Both CPU figures: one wasm thread, and every scoring worker with their number written out.
+  expect(await page.getByTestId('cpu-one-ms').innerText()).toMatch(/ms$/);
+  const workers = await page.evaluate(() => Math.min(Math.max(navigator.hardwareConcurrency, 1), 16));
+  await expect(page.getByTestId('cpu-workers')).toHaveText(`CPU, ${workers} worker${workers === 1 ? '' : 's'}`);
   expect(gpu, 'the GPU scored (WebGPU adapter present)').toMatch(/ms$/);
   expect(await page.getByTestId('gpu-resident-ms').innerText(), 'rows kept on the GPU scored').toMatch(/ms$/);
   expect(await page.getByTestId('gpu-error').count()).toBe(0);
-  // The CPU prediction is the oracle: the GPU's outputs must be the same bits.
+  // The CPU prediction is the oracle: one worker's, all workers' and the GPU's outputs must be
+  // the same bits.
   await expect(page.getByTestId('max-diff')).toHaveText('bit-identical');
 }
 
@@ -24,6 +29,8 @@ test('bundled dataset: preview, train, metrics, CPU and GPU agree, sweep, save a
   await page.goto('/');
   await gpuSettled(page);
   await expect(page.getByTestId('adapter')).not.toBeEmpty();
+  // trunk serve sends COOP/COEP (trunk.toml): fine timers, SharedArrayBuffer possible.
+  expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(true);
 
   await page.getByRole('button', { name: /Breast cancer/ }).click();
   await expect(page.getByTestId('data-summary')).toContainText('569 rows');

@@ -1,9 +1,10 @@
-// Every GPU kernel variant, compiled by Chromium's own WGSL compiler, against the CPU oracle.
+// Every GPU kernel variant, compiled by Chromium's own WGSL compiler, and the CPU scoring
+// workers, against the CPU oracle.
 // (A loop-scoped accumulator that Chromium did not re-zero once made variants with several
 // tree lanes per invocation wrong only in the browser; native tests could not see it.)
 const { test, expect } = require('./fixtures');
 
-test('every kernel variant gives the CPU\'s bits in Chromium', async ({ page }) => {
+test('every kernel variant and the CPU workers give the CPU\'s bits in Chromium', async ({ page }) => {
   const lines = [];
   page.on('console', (m) => {
     if (m.type() !== 'log') return;
@@ -18,5 +19,11 @@ test('every kernel variant gives the CPU\'s bits in Chromium', async ({ page }) 
   for (const v of variants) expect(v.bits_differ, v.variant).toBe(0);
   const sweep = lines.filter((l) => l.bench === 'sweep');
   expect(sweep.length).toBe(2);
-  for (const s of sweep) expect(s.bits_differ, `sweep at ${s.rows} rows`).toBe(0);
+  for (const s of sweep) {
+    expect(s.bits_differ, `GPU against the CPU workers, sweep at ${s.rows} rows`).toBe(0);
+    // The rows split over the workers give one worker's bits.
+    expect(s.cpu_workers, 'scoring workers').toBeGreaterThanOrEqual(1);
+    expect(s.cpu_bits_differ, `CPU workers against 1 thread, sweep at ${s.rows} rows`).toBe(0);
+    expect(s.cpu_one_ms).toBeGreaterThan(0);
+  }
 });

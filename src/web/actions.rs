@@ -3,7 +3,7 @@
 
 use super::charts::SweepPoint;
 use super::files;
-use super::pool::{Scorer, Training};
+use super::pool::{CpuRun, Scorer, Training};
 use super::state::{ColumnView, DataView, GpuState, ModelView, ScoreView, Source, Ui, engine};
 use crate::data::{Target, Task, detect_task, read_table, summarize, synth};
 use crate::error::{Error, Result};
@@ -290,7 +290,7 @@ pub async fn train(ui: Ui) -> Result<()> {
     let model = shard::merge(shards, prep.schema.clone(), params, &prep.train)?;
     let train_ms = super::now_ms() - t0;
     let key = engine(|e| e.generation + 1);
-    let (outputs, _) = cpu_score(key, &model, &prep.test.x).await?;
+    let outputs = cpu_score(key, &model, &prep.test.x, None).await?.outputs;
     let p = Predictions {
         outputs,
         n_outputs: model.forest.n_outputs as usize,
@@ -370,19 +370,21 @@ pub fn cancel_training() {
     });
 }
 
-/// Scores on one thread of the scoring worker (started on first use). `key` names the model
-/// (its generation), so the forest crosses to the worker once per model.
-async fn cpu_score(key: u64, model: &Model, x: &[f32]) -> Result<(Vec<f32>, f64)> {
+/// Scores on the scoring workers (started on first use, one per core): `workers` of them, or
+/// all. `key` names the model (its generation), so the forest crosses to the workers once per
+/// model.
+async fn cpu_score(key: u64, model: &Model, x: &[f32], workers: Option<usize>) -> Result<CpuRun> {
     let (scorer, loaded) = engine(|e| (e.scorer.take(), e.scorer_has == Some(key)));
     let mut scorer = match scorer {
         Some(s) => s,
-        None => Scorer::new().await?,
+        None => Scorer::new(self::workers()).await?,
     };
     let r = async {
         if !loaded {
             scorer.load(&model.forest).await?;
         }
-        scorer.score(x).await
+        let nf = model.forest.n_features.max(1) as usize;
+        scorer.score(x, nf, workers.unwrap_or(scorer.len())).await
     }
     .await;
     engine(|e| {
@@ -390,6 +392,56 @@ async fn cpu_score(key: u64, model: &Model, x: &[f32]) -> Result<(Vec<f32>, f64)
         e.scorer_has = r.is_ok().then_some(key);
     });
     r
+}
+
+/// A CPU measurement: medians like the GPU's.
+struct CpuTiming {
+    outputs: Vec<f32>,
+    /// All workers.
+    all_ms: f64,
+    /// All workers, the slowest worker's scoring alone (no messages).
+    all_compute_ms: f64,
+    /// One worker, every row.
+    one_ms: f64,
+    workers: usize,
+    runs: usize,
+    /// Outputs of all workers whose bits differ from one worker's.
+    bits_differ: usize,
+}
+
+/// Scores `x` on all workers once untimed (the forest reaches them, their code warms up), then
+/// times all workers and one worker alike: [`GPU_RUNS`] runs, or 3, or 1 when a run takes over
+/// 0.3 s or 2 s (a million rows on one wasm thread take seconds).
+async fn cpu_timed(key: u64, model: &Model, x: &[f32]) -> Result<CpuTiming> {
+    let first = cpu_score(key, model, x, None).await?;
+    let runs = if first.wall_ms > 2000.0 {
+        1
+    } else if first.wall_ms > 300.0 {
+        3
+    } else {
+        GPU_RUNS
+    };
+    let (mut all, mut compute) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let r = cpu_score(key, model, x, None).await?;
+        all.push(r.wall_ms);
+        compute.push(r.compute_ms);
+    }
+    let (mut one, mut one_out) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let r = cpu_score(key, model, x, Some(1)).await?;
+        one.push(r.wall_ms);
+        one_out = r.outputs;
+    }
+    Ok(CpuTiming {
+        bits_differ: bits_differ(&first.outputs, &one_out),
+        outputs: first.outputs,
+        all_ms: median(all),
+        all_compute_ms: median(compute),
+        one_ms: median(one),
+        workers: engine(|e| e.scorer.as_ref().map_or(1, Scorer::len)),
+        runs,
+    })
 }
 
 /// The rows that "Score" runs: every row of the loaded data, encoded with the model's schema
@@ -493,15 +545,21 @@ pub(super) fn bits_differ(a: &[f32], b: &[f32]) -> usize {
         + a.len().abs_diff(b.len())
 }
 
-/// Scores `x` once on the CPU (worker) and [`GPU_RUNS`] times on the GPU; the GPU's outputs
-/// are checked against the CPU's.
+/// Scores `x` on the CPU (all workers, one worker) and on the GPU, each timed as a median; the
+/// GPU's outputs and one worker's are checked against all workers' bit for bit.
 async fn side_by_side(key: u64, model: &Model, x: &[f32]) -> Result<(ScoreView, Vec<f32>)> {
     let nf = model.forest.n_features.max(1) as usize;
     let rows = x.len() / nf;
-    let (cpu, cpu_ms) = cpu_score(key, model, x).await?;
+    let c = cpu_timed(key, model, x).await?;
+    let cpu = c.outputs;
     let mut view = ScoreView {
         rows,
-        cpu_ms,
+        cpu_ms: c.all_ms,
+        cpu_compute_ms: c.all_compute_ms,
+        cpu_one_ms: c.one_ms,
+        cpu_workers: c.workers,
+        cpu_runs: c.runs,
+        cpu_bits_differ: c.bits_differ,
         gpu_ms: None,
         kernel_ms: None,
         max_diff: None,
@@ -610,6 +668,7 @@ pub async fn sweep(ui: Ui, max: usize, on_point: impl Fn(&SweepPoint, &ScoreView
         let p = SweepPoint {
             rows,
             cpu_ms: view.cpu_ms,
+            cpu_one_ms: view.cpu_one_ms,
             gpu_ms: view.gpu_ms,
             kernel_ms: view.kernel_ms,
         };

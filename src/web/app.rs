@@ -252,6 +252,15 @@ fn ms(v: f64) -> String {
     }
 }
 
+/// Which side is faster, by how much: "GPU 3.2x faster" or "CPU 1.5x faster".
+fn versus(cpu_ms: f64, gpu_ms: f64) -> String {
+    if gpu_ms <= cpu_ms {
+        format!("GPU {:.1}x faster", cpu_ms / gpu_ms.max(1e-6))
+    } else {
+        format!("CPU {:.1}x faster", gpu_ms / cpu_ms.max(1e-6))
+    }
+}
+
 #[component]
 fn ScoreSection(ui: Ui) -> impl IntoView {
     let idle = move || ui.busy.get().is_none() && ui.model.get().is_some();
@@ -276,21 +285,26 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                 {move || ui.busy.get().map(|b| view! { <span class="muted" data-testid="busy">{b}</span> })}
             </div>
             {move || ui.score.get().map(|s| {
-                let speedup = s.gpu_ms.map(|g| s.cpu_ms / g.max(1e-6));
+                let n = s.cpu_workers;
+                let identical = s.cpu_bits_differ == 0 && s.bits_differ.is_none_or(|b| b == 0);
                 view! {
                     <div class="metrics" data-testid="score-result">
-                        <div class="metric"><span>"CPU (wasm, 1 thread)"</span><b data-testid="cpu-ms">{ms(s.cpu_ms)}</b></div>
+                        <div class="metric"><span>"CPU, 1 thread"</span><b data-testid="cpu-one-ms">{ms(s.cpu_one_ms)}</b></div>
+                        <div class="metric"><span data-testid="cpu-workers">{format!("CPU, {n} worker{}", if n == 1 { "" } else { "s" })}</span><b data-testid="cpu-ms">{ms(s.cpu_ms)}</b></div>
                         <div class="metric"><span>"GPU, first run (upload included)"</span><b data-testid="gpu-ms">{s.gpu_ms.map_or("off".into(), ms)}</b></div>
                         <div class="metric"><span>"GPU, rows already on the GPU"</span><b data-testid="gpu-resident-ms">{s.resident_ms.map_or("off".into(), ms)}</b></div>
                         <div class="metric"><span>{format!("GPU kernel{}", s.variant.as_ref().map_or(String::new(), |v| format!(" ({v})")))}</span><b data-testid="kernel-ms">{s.kernel_ms.map_or("n/a".into(), ms)}</b></div>
-                        <div class="metric"><span>"Speed-up"</span><b data-testid="speedup">{speedup.map_or("n/a".into(), |x| format!("{x:.1}x"))}</b></div>
-                        <div class="metric"><span>"CPU against GPU"</span><b data-testid="max-diff">{match (s.bits_differ, s.max_diff) {
-                            (Some(0), _) => "bit-identical".to_string(),
-                            (Some(n), Some(d)) => format!("{n} outputs differ (max {d:.2e})"),
-                            _ => "n/a".to_string(),
+                        <div class="metric"><span>{format!("GPU first run against CPU, {n} workers")}</span><b data-testid="speedup">{s.gpu_ms.map_or("n/a".into(), |g| versus(s.cpu_ms, g))}</b></div>
+                        <div class="metric"><span>"Outputs: CPU 1 thread, CPU workers, GPU"</span><b data-testid="max-diff">{match (identical, s.bits_differ, s.max_diff) {
+                            (true, _, _) => "bit-identical".to_string(),
+                            (false, Some(g), Some(d)) if g > 0 => format!("{g} GPU outputs differ (max {d:.2e})"),
+                            _ => format!("{} outputs of the workers differ from 1 thread", s.cpu_bits_differ),
                         }}</b></div>
                         <div class="metric"><span>"Rows"</span><b>{s.rows}</b></div>
                     </div>
+                    <p class="muted" data-testid="timing-note">{format!(
+                        "Medians: CPU of {} run{} (rows to the workers and back included), GPU of 5. Every CPU worker is one wasm thread.",
+                        s.cpu_runs, if s.cpu_runs == 1 { "" } else { "s" })}</p>
                     {s.labels_agree.map(|a| view! { <p data-testid="agree" class=if a { "ok" } else { "bad" }>
                         {if a { "CPU and GPU predict the same class for every row." } else { "CPU and GPU disagree on some rows." }}</p> })}
                     {s.gpu_error.map(|e| view! { <p class="bad" data-testid="gpu-error">"GPU scoring failed: " {e}</p> })}
@@ -300,16 +314,16 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                 let pts = ui.sweep.get();
                 (!pts.is_empty()).then(|| {
                     let rows = pts.iter().map(|p| view! {
-                        <tr><td class="num">{p.rows}</td><td class="num">{ms(p.cpu_ms)}</td>
+                        <tr><td class="num">{p.rows}</td><td class="num">{ms(p.cpu_one_ms)}</td><td class="num">{ms(p.cpu_ms)}</td>
                         <td class="num">{p.gpu_ms.map_or("off".into(), ms)}</td><td class="num">{p.kernel_ms.map_or("n/a".into(), ms)}</td>
-                        <td class="num">{p.gpu_ms.map_or("n/a".into(), |g| format!("{:.1}x", p.cpu_ms / g.max(1e-6)))}</td></tr>
+                        <td class="num">{p.gpu_ms.map_or("n/a".into(), |g| versus(p.cpu_ms, g))}</td></tr>
                     }).collect_view();
                     view! {
                         <div class="sweep-wrap">
                             <div data-testid="sweep-chart"><Sweep points=pts.clone()/>
-                                <p class="legend"><span class="key cpu"></span>"CPU (wasm, 1 thread) "<span class="key gpu"></span>"GPU end to end "<span class="key kernel"></span>"GPU kernel"</p>
+                                <p class="legend"><span class="key cpu-one"></span>"CPU, 1 thread "<span class="key cpu"></span>{format!("CPU, {} workers ", actions::workers())}<span class="key gpu"></span>"GPU end to end "<span class="key kernel"></span>"GPU kernel"</p>
                             </div>
-                            <table class="sweep-table" data-testid="sweep-table"><thead><tr><th>"rows"</th><th>"CPU"</th><th>"GPU end to end"</th><th>"GPU kernel"</th><th>"speed-up"</th></tr></thead><tbody>{rows}</tbody></table>
+                            <table class="sweep-table" data-testid="sweep-table"><thead><tr><th>"rows"</th><th>"CPU, 1 thread"</th><th>"CPU, workers"</th><th>"GPU end to end"</th><th>"GPU kernel"</th><th>"GPU vs CPU workers"</th></tr></thead><tbody>{rows}</tbody></table>
                         </div>
                     }
                 })

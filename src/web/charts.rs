@@ -140,7 +140,10 @@ pub fn Scatter(truth: Vec<f64>, predicted: Vec<f64>) -> impl IntoView {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SweepPoint {
     pub rows: usize,
+    /// All scoring workers.
     pub cpu_ms: f64,
+    /// One worker.
+    pub cpu_one_ms: f64,
     pub gpu_ms: Option<f64>,
     pub kernel_ms: Option<f64>,
 }
@@ -169,14 +172,15 @@ fn fmt_pow(e: f64) -> String {
     }
 }
 
-/// Time against batch size on log axes: CPU, GPU end to end and GPU kernel.
+/// Time against batch size on log axes: CPU (one worker, all workers), GPU end to end and GPU
+/// kernel.
 #[component]
 pub fn Sweep(points: Vec<SweepPoint>) -> impl IntoView {
     let (x0, x1) = log_range(points.iter().map(|p| p.rows as f64));
     let (y0, y1) = log_range(
         points
             .iter()
-            .flat_map(|p| [Some(p.cpu_ms), p.gpu_ms, p.kernel_ms])
+            .flat_map(|p| [Some(p.cpu_ms), Some(p.cpu_one_ms), p.gpu_ms, p.kernel_ms])
             .flatten(),
     );
     let sx = move |v: f64| LEFT + (v.log10() - x0) / (x1 - x0) * (W - LEFT - RIGHT);
@@ -198,6 +202,7 @@ pub fn Sweep(points: Vec<SweepPoint>) -> impl IntoView {
         view! { <polyline points=line class=format!("series {class}")></polyline>{dots} }
     };
     let cpu = series(|p| Some(p.cpu_ms), "cpu");
+    let cpu_one = series(|p| Some(p.cpu_one_ms), "cpu-one");
     let gpu = series(|p| p.gpu_ms, "gpu");
     let kernel = series(|p| p.kernel_ms, "kernel");
     let xt = (x0 as i32..=x1 as i32)
@@ -224,7 +229,7 @@ pub fn Sweep(points: Vec<SweepPoint>) -> impl IntoView {
             {xt}{yt}
             <line x1=LEFT y1=H - BOTTOM x2=W - RIGHT y2=H - BOTTOM class="axis"></line>
             <line x1=LEFT y1=TOP x2=LEFT y2=H - BOTTOM class="axis"></line>
-            {cpu}{gpu}{kernel}
+            {cpu_one}{cpu}{gpu}{kernel}
             <text x=(LEFT + W - RIGHT) / 2.0 y=H - 6.0 text-anchor="middle" class="label">"rows in the batch"</text>
         </svg>
     }

@@ -1,4 +1,4 @@
-//! The page's side of the workers: training spread over several, and one kept for CPU scoring.
+//! The page's side of the workers: training spread over several, and a set kept for CPU scoring.
 
 use super::messages::{from_js, to_js};
 use super::worker::{Reply, Request};
@@ -177,28 +177,42 @@ impl Training {
     }
 }
 
-/// One worker that scores rows with a loaded forest on its single thread.
+/// One scoring run: outputs, wall time on the page (rows to the workers and outputs back
+/// included) and the slowest worker's scoring time alone.
+pub struct CpuRun {
+    pub outputs: Vec<f32>,
+    pub wall_ms: f64,
+    pub compute_ms: f64,
+}
+
+/// Workers that each hold the forest and score their share of a batch on their one thread.
 pub struct Scorer {
-    handle: Handle,
-    rx: flume::Receiver<Event>,
+    workers: Vec<(Handle, flume::Receiver<Event>)>,
     next_id: u32,
 }
 
 impl Scorer {
-    pub async fn new() -> Result<Scorer> {
-        let (tx, rx) = flume::unbounded();
-        let handle = spawn(tx)?;
-        ready(&rx, 1).await?;
+    pub async fn new(n: usize) -> Result<Scorer> {
+        let mut workers = Vec::new();
+        for _ in 0..n.max(1) {
+            let (tx, rx) = flume::unbounded();
+            workers.push((spawn(tx)?, rx));
+        }
+        for (_, rx) in &workers {
+            ready(rx, 1).await?;
+        }
         Ok(Scorer {
-            handle,
-            rx,
+            workers,
             next_id: 0,
         })
     }
 
-    async fn ask(&self, m: &Message) -> Result<Message> {
-        send(&self.handle.worker, m)?;
-        match self.rx.recv_async().await {
+    pub fn len(&self) -> usize {
+        self.workers.len()
+    }
+
+    async fn answer(rx: &flume::Receiver<Event>) -> Result<Message> {
+        match rx.recv_async().await {
             Ok(Event::Reply(m)) => {
                 let m = m?;
                 if let Reply::Failed { message } = reply(&m)? {
@@ -206,10 +220,11 @@ impl Scorer {
                 }
                 Ok(m)
             }
-            _ => Err(Error::Worker("the scoring worker is gone".into())),
+            _ => Err(Error::Worker("a scoring worker is gone".into())),
         }
     }
 
+    /// Gives every worker the forest.
     pub async fn load(&mut self, forest: &FlatForest) -> Result<()> {
         let s = Shard {
             trees: 0..forest.n_trees(),
@@ -218,31 +233,57 @@ impl Scorer {
             oob: None,
         }
         .to_message();
-        self.ask(&with_header(Request::Load { forest: s.header }, s.buffers))
-            .await
-            .map(|_| ())
+        for (h, _) in &self.workers {
+            let m = Message {
+                header: serde_json::to_string(&Request::Load {
+                    forest: s.header.clone(),
+                })
+                .expect("plain header"),
+                buffers: s.buffers.clone(),
+            };
+            send(&h.worker, &m)?;
+        }
+        for (_, rx) in &self.workers {
+            Self::answer(rx).await?;
+        }
+        Ok(())
     }
 
-    /// Outputs for the rows of `x` and the milliseconds the worker spent scoring them.
-    pub async fn score(&mut self, x: &[f32]) -> Result<(Vec<f32>, f64)> {
+    /// Scores the rows of `x` (`nf` wide) on the first `workers` workers, each taking a
+    /// contiguous share, all at once.
+    pub async fn score(&mut self, x: &[f32], nf: usize, workers: usize) -> Result<CpuRun> {
         self.next_id += 1;
         let id = self.next_id;
-        let m = self
-            .ask(&with_header(
-                Request::Score { id },
-                vec![bytemuck::cast_slice(x).to_vec()],
-            ))
-            .await?;
-        match reply(&m)? {
-            Reply::Scored { id: got, ms } if got == id => {
-                let out = m
-                    .buffers
-                    .first()
-                    .map(|b| bytemuck::pod_collect_to_vec(b))
-                    .ok_or_else(|| Error::Worker("scores without outputs".into()))?;
-                Ok((out, ms))
-            }
-            _ => Err(Error::Worker("unexpected reply to scoring".into())),
+        let t0 = super::now_ms();
+        let shares = split(x.len() / nf.max(1), workers.min(self.workers.len()));
+        for ((h, _), r) in self.workers.iter().zip(&shares) {
+            let header = serde_json::to_string(&Request::Score { id }).expect("plain header");
+            // One copy out of wasm memory, whose buffer is then transferred.
+            let rows = js_sys::Uint8Array::from(bytemuck::cast_slice(&x[r.start * nf..r.end * nf]));
+            let msg = js_sys::Array::of2(&header.into(), &rows);
+            h.worker
+                .post_message_with_transfer(&msg, &js_sys::Array::of1(&rows.buffer()))
+                .map_err(|e| Error::Worker(format!("cannot message a worker: {e:?}")))?;
         }
+        let (mut outputs, mut compute_ms) = (Vec::new(), 0.0f64);
+        for (_, rx) in self.workers.iter().take(shares.len()) {
+            let m = Self::answer(rx).await?;
+            match reply(&m)? {
+                Reply::Scored { id: got, ms } if got == id => {
+                    let b = m
+                        .buffers
+                        .first()
+                        .ok_or_else(|| Error::Worker("scores without outputs".into()))?;
+                    outputs.extend_from_slice(&bytemuck::pod_collect_to_vec::<u8, f32>(b));
+                    compute_ms = compute_ms.max(ms);
+                }
+                _ => return Err(Error::Worker("unexpected reply to scoring".into())),
+            }
+        }
+        Ok(CpuRun {
+            outputs,
+            wall_ms: super::now_ms() - t0,
+            compute_ms,
+        })
     }
 }

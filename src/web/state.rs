@@ -84,7 +84,18 @@ pub struct ModelView {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScoreView {
     pub rows: usize,
+    /// All scoring workers, each a share of the rows (median; rows to the workers and back
+    /// included).
     pub cpu_ms: f64,
+    /// Of `cpu_ms`: the slowest worker's scoring alone (no messages).
+    pub cpu_compute_ms: f64,
+    /// One worker scoring every row on its one thread (median, the same way).
+    pub cpu_one_ms: f64,
+    pub cpu_workers: usize,
+    /// Timed runs behind each CPU median (fewer when a run is slow).
+    pub cpu_runs: usize,
+    /// Outputs of the workers together whose bits differ from one worker's.
+    pub cpu_bits_differ: usize,
     pub gpu_ms: Option<f64>,
     pub kernel_ms: Option<f64>,
     pub max_diff: Option<f64>,
@@ -172,8 +183,9 @@ pub struct Engine {
     pub gpu_ctx: Option<GpuContext>,
     /// The current model on the GPU.
     pub gpu: Option<GpuForest>,
+    /// The scoring workers.
     pub scorer: Option<Scorer>,
-    /// The generation of the model the scorer holds.
+    /// The generation of the model the scoring workers hold.
     pub scorer_has: Option<u64>,
     /// Counts models installed; names the current one.
     pub generation: u64,

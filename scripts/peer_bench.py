@@ -84,6 +84,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--forest", default=os.path.join(ROOT, "target", "release", "forest"))
+    ap.add_argument("--keep", help="also write the model and the rows to this folder")
     a = ap.parse_args()
     n = a.threads
 
@@ -110,7 +111,10 @@ def main():
                     median_ms(lambda: sess.run([out], {sess.get_inputs()[0].name: Q}), a.runs)))
 
     with tempfile.TemporaryDirectory() as tmp:
-        model, rows = os.path.join(tmp, "model.json"), os.path.join(tmp, "rows.csv")
+        if a.keep:
+            os.makedirs(a.keep, exist_ok=True)
+        model = os.path.join(a.keep or tmp, "model.json")
+        rows = os.path.join(a.keep or tmp, "rows.csv")
         with open(model, "w") as f:
             json.dump(to_model(rf), f)
         with open(rows, "w") as f:

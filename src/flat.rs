@@ -28,6 +28,7 @@
 //!   keeps this order reproduces the CPU's bits, however it spreads trees over invocations.
 
 mod score;
+pub use score::cpu_walk;
 
 use crate::forest::{Node, Tree};
 use score::Plan;

@@ -275,7 +275,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 scorer: "cpu 1 thread".into(),
                 ms: Some(ms),
                 kernel_ms: None,
-                mismatches: None,
+                // One thread against all: the same walk over other splits of the rows.
+                mismatches: Some(mismatches(&cpu_out, &out)?),
                 variant: None,
                 threads: Some(1),
                 phases: None,
@@ -326,6 +327,10 @@ pub fn run(a: BenchArgs) -> Result<()> {
             "tuning (ms per dispatch of each variant, as measured by the tuner; * = chosen)".into(),
         );
     }
+    say(format!(
+        "cpu walk {} (on x86-64 the faster of AVX2 gathers and the scalar walk, measured on the first large batch)",
+        gpuforest::flat::cpu_walk()
+    ));
     for t in gpu.iter().flat_map(|g| g.tuning()) {
         let times: Vec<String> = t
             .times

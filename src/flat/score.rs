@@ -6,6 +6,8 @@
 //! its outputs are the oracle's bits; the tests compare it with [`FlatForest::reference_scores`].
 
 use super::{FlatForest, LANES, MISSING_LEFT};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// Rows that walk a tree together, each with its node index in a register: enough independent
 /// chains to overlap their loads, few enough to fit x86-64's registers (16 spill).
@@ -120,36 +122,31 @@ impl FlatForest {
         x: &[f32],
         scores: &mut [f32],
     ) {
-        #[cfg(target_arch = "x86_64")]
-        let simd = simd::fits(self) && simd::wins(self, plan, x);
-        #[cfg(not(target_arch = "x86_64"))]
-        let simd = false;
-        self.walk_planned::<WIDE>(plan, x, scores, simd)
+        self.walk_planned::<WIDE>(plan, x, scores, choose(self, plan, x))
     }
 
-    /// The planned scores, with the AVX2 walk where `simd` (only if [`simd::fits`] the forest
-    /// and the CPU has AVX2).
+    /// The planned scores, whole groups of [`WALK_ROWS`] rows by `walk` (an available one) when
+    /// the forest [`fits`] it.
     fn walk_planned<const WIDE: bool>(
         &self,
         plan: &Plan,
         x: &[f32],
         scores: &mut [f32],
-        simd: bool,
+        walk: Walk,
     ) {
         if x.iter().any(|v| v.is_nan()) {
-            self.planned::<WIDE, true>(plan, x, scores, simd)
+            self.planned::<WIDE, true>(plan, x, scores, walk)
         } else {
-            self.planned::<WIDE, false>(plan, x, scores, simd)
+            self.planned::<WIDE, false>(plan, x, scores, walk)
         }
     }
 
-    #[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
     fn planned<const WIDE: bool, const NAN: bool>(
         &self,
         plan: &Plan,
         x: &[f32],
         scores: &mut [f32],
-        simd: bool,
+        walk: Walk,
     ) {
         let (nf, lw) = (self.n_features as usize, self.leaf_width());
         let n_trees = self.n_trees();
@@ -167,8 +164,7 @@ impl FlatForest {
             }
         };
         let chunk = (CHUNK / lw).max(GROUP * 128);
-        #[cfg(target_arch = "x86_64")]
-        let simd = simd && !WIDE && simd::fits(self) && is_x86_feature_detected!("avx2");
+        let vector = walk != Walk::Scalar && !WIDE && fits(self);
         let mut lane = vec![0.0f32; chunk.min(x.len() / nf) * lw];
         for (rows, total) in x.chunks(chunk * nf).zip(scores.chunks_mut(chunk * lw)) {
             let n = rows.len() / nf;
@@ -179,14 +175,13 @@ impl FlatForest {
                 for t in (l..n_trees).step_by(LANES) {
                     let (root, depth) = (self.roots[t] as usize, plan.depth[t]);
                     let mut r0 = 0;
-                    #[cfg(target_arch = "x86_64")]
-                    if simd {
-                        let mut at = [0u32; simd::ROWS];
-                        while r0 + simd::ROWS <= n {
-                            // SAFETY: AVX2 is present (checked above); a validated narrow forest
-                            // with node indices below 2^28; rows r0.. r0 + ROWS exist.
+                    if vector {
+                        let mut at = [0u32; WALK_ROWS];
+                        while r0 + WALK_ROWS <= n {
+                            // SAFETY: `walk` is available (the caller's), the forest fits and
+                            // is valid (the plan); rows r0.. r0 + WALK_ROWS exist.
                             unsafe {
-                                simd::walk::<NAN>(
+                                walk.run::<NAN>(
                                     &self.nodes,
                                     root as u32,
                                     depth,
@@ -199,7 +194,7 @@ impl FlatForest {
                             for (k, &i) in at.iter().enumerate() {
                                 add(&mut lane[(r0 + k) * lw..(r0 + k + 1) * lw], i as usize);
                             }
-                            r0 += simd::ROWS;
+                            r0 += WALK_ROWS;
                         }
                     }
                     while r0 + GROUP <= n {
@@ -227,108 +222,160 @@ impl FlatForest {
     }
 }
 
-/// Which walk scores on this machine: "avx2" (gathers), "scalar", or "undecided" before the
-/// first batch large enough to measure them on.
-pub fn cpu_walk() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(&w) = simd::CHOICE.get() {
-        return if w { "avx2" } else { "scalar" };
+/// The walks a narrow forest can take: the scalar one everywhere, vector ones on x86-64.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(super) enum Walk {
+    Scalar,
+    Avx2,
+    Avx512,
+}
+
+/// Rows a [`Walk`] takes through a tree at once.
+const WALK_ROWS: usize = 32;
+
+impl Walk {
+    /// Those this CPU can run.
+    fn available() -> Vec<Walk> {
+        #[allow(unused_mut)]
+        let mut w = vec![Walk::Scalar];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2") {
+                w.push(Walk::Avx2);
+            }
+            if is_x86_feature_detected!("avx512f") {
+                w.push(Walk::Avx512);
+            }
+        }
+        w
     }
-    if cfg!(target_arch = "x86_64") {
-        "undecided"
-    } else {
-        "scalar"
+
+    fn name(self) -> &'static str {
+        match self {
+            Walk::Scalar => "scalar",
+            Walk::Avx2 => "avx2",
+            Walk::Avx512 => "avx512",
+        }
+    }
+
+    /// Where rows `r0..r0 + WALK_ROWS` end after `depth` steps from `root`, into `out`.
+    ///
+    /// # Safety
+    /// The walk is [`available`](Self::available); `nodes` is narrow, passed [`Plan::new`] and
+    /// has fewer than 2^28 nodes, `nf` < 2^20 ([`fits`]); `root` is a root of depth `depth`;
+    /// rows `r0..r0 + WALK_ROWS` exist.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn run<const NAN: bool>(
+        self,
+        nodes: &[u32],
+        root: u32,
+        depth: u32,
+        rows: &[f32],
+        r0: usize,
+        nf: usize,
+        out: &mut [u32; WALK_ROWS],
+    ) {
+        // SAFETY: the caller's.
+        unsafe {
+            match self {
+                #[cfg(target_arch = "x86_64")]
+                Walk::Avx2 => simd::walk::<NAN>(nodes, root, depth, rows, r0, nf, out),
+                #[cfg(target_arch = "x86_64")]
+                Walk::Avx512 => simd::walk512::<NAN>(nodes, root, depth, rows, r0, nf, out),
+                _ => {
+                    for g in (0..WALK_ROWS).step_by(GROUP) {
+                        let at =
+                            walk_group::<false, NAN>(nodes, root as usize, depth, rows, r0 + g, nf);
+                        for (o, i) in out[g..g + GROUP].iter_mut().zip(at) {
+                            *o = i as u32;
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
-/// The same walk with AVX2 gathers, 8 rows a vector, for narrow nodes on x86-64.
-///
-/// Whether it is faster depends on the CPU's gathers: measured 1.2x faster on the H100 host's
-/// Xeon (16 threads), 1.5x slower on the dev machine's EPYC (Zen 3). So the first batch of
-/// [`CALIBRATION_ROWS`] rows or more times both walks on a few of its trees and the faster one
-/// is kept for the process (both give the same bits). `FOREST_CPU_WALK=scalar|avx2` decides
-/// instead.
+/// Whether the vector walks can read `f`: narrow nodes, gather offsets that fit i32.
+fn fits(f: &FlatForest) -> bool {
+    !f.wide && f.n_nodes() < 1 << 28 && (f.n_features as usize) < 1 << 20
+}
+
+static CHOICE: OnceLock<Walk> = OnceLock::new();
+/// Rows of the batch that decides the walk.
+const CALIBRATION_ROWS: usize = 4096;
+
+/// The walk to use for `f` on this machine: the fastest, measured once (for the process) on the
+/// first batch of [`CALIBRATION_ROWS`] rows or more, the scalar one until then; all give the
+/// same bits. Gathers are fast on some CPUs and slow on others: the AVX2 walk was 1.2x faster
+/// than the scalar one on the H100 host's Xeon (16 threads) and 1.5x slower on the dev
+/// machine's EPYC (Zen 3). `FOREST_CPU_WALK=scalar|avx2|avx512` decides instead.
+fn choose(f: &FlatForest, plan: &Plan, x: &[f32]) -> Walk {
+    let available = Walk::available();
+    if !fits(f) {
+        return Walk::Scalar;
+    }
+    if let Ok(name) = std::env::var("FOREST_CPU_WALK")
+        && let Some(&w) = available.iter().find(|w| w.name() == name)
+    {
+        return w;
+    }
+    if let Some(&w) = CHOICE.get() {
+        return w;
+    }
+    let nf = f.n_features as usize;
+    if available.len() == 1 || x.len() / nf < CALIBRATION_ROWS {
+        return Walk::Scalar;
+    }
+    *CHOICE.get_or_init(|| {
+        let rows = &x[..CALIBRATION_ROWS * nf];
+        let trees = 0..f.n_trees().min(8);
+        let mut sink = 0u32;
+        let mut time = |w: Walk| {
+            let t = Instant::now();
+            for tr in trees.clone() {
+                let (root, depth) = (f.roots[tr], plan.depth[tr]);
+                let mut out = [0u32; WALK_ROWS];
+                for r0 in (0..CALIBRATION_ROWS).step_by(WALK_ROWS) {
+                    // SAFETY: `w` is available, `f` fits and is valid (the plan); the rows exist.
+                    unsafe { w.run::<true>(&f.nodes, root, depth, rows, r0, nf, &mut out) };
+                    sink = sink.wrapping_add(out[0]);
+                }
+            }
+            t.elapsed()
+        };
+        // Round after round, best of 3 each: a busy moment of the machine hits them all.
+        let mut best = vec![Duration::MAX; available.len()];
+        for _ in 0..3 {
+            for (b, &w) in best.iter_mut().zip(&available) {
+                *b = (*b).min(time(w));
+            }
+        }
+        std::hint::black_box(sink);
+        let fastest = (0..available.len()).min_by_key(|&i| best[i]).unwrap_or(0);
+        available[fastest]
+    })
+}
+
+/// Which walk scores on this machine: "scalar", "avx2", "avx512", or "undecided" before the
+/// first batch large enough to measure them on.
+pub fn cpu_walk() -> &'static str {
+    match CHOICE.get() {
+        Some(w) => w.name(),
+        None if Walk::available().len() > 1 => "undecided",
+        None => "scalar",
+    }
+}
+
+/// The walk with AVX2 or AVX-512 gathers, 8 or 16 rows a vector, for narrow nodes on x86-64.
 #[cfg(target_arch = "x86_64")]
 mod simd {
-    use super::{FlatForest, GROUP, Plan, walk_group};
+    use super::WALK_ROWS as ROWS;
     use std::arch::x86_64::*;
-    use std::sync::OnceLock;
-    use std::time::Instant;
 
-    pub(super) static CHOICE: OnceLock<bool> = OnceLock::new();
-    const CALIBRATION_ROWS: usize = 4096;
-
-    /// Whether the AVX2 walk can read `f`: narrow nodes, gather offsets that fit i32.
-    pub fn fits(f: &FlatForest) -> bool {
-        !f.wide && f.n_nodes() < 1 << 28 && (f.n_features as usize) < 1 << 20
-    }
-
-    /// Whether the AVX2 walk is the one to use for `f` (it [`fits`]) on this machine.
-    pub fn wins(f: &FlatForest, plan: &Plan, x: &[f32]) -> bool {
-        if !is_x86_feature_detected!("avx2") {
-            return false;
-        }
-        match std::env::var("FOREST_CPU_WALK").as_deref() {
-            Ok("scalar") => return false,
-            Ok("avx2") => return true,
-            _ => {}
-        }
-        let nf = f.n_features as usize;
-        if let Some(&w) = CHOICE.get() {
-            return w;
-        }
-        if x.len() / nf < CALIBRATION_ROWS {
-            return false;
-        }
-        *CHOICE.get_or_init(|| {
-            let rows = &x[..CALIBRATION_ROWS * nf];
-            let trees = 0..f.n_trees().min(8);
-            let mut sink = 0usize;
-            let mut time = |simd: bool| {
-                let t = Instant::now();
-                for tr in trees.clone() {
-                    let (root, depth) = (f.roots[tr], plan.depth[tr]);
-                    let mut out = [0u32; ROWS];
-                    for r0 in (0..CALIBRATION_ROWS).step_by(ROWS) {
-                        if simd {
-                            // SAFETY: AVX2 checked above; `f` fits (the caller) and is valid
-                            // (the plan); rows r0.. r0 + ROWS exist.
-                            unsafe { walk::<true>(&f.nodes, root, depth, rows, r0, nf, &mut out) };
-                        } else {
-                            for g in (0..ROWS).step_by(GROUP) {
-                                // SAFETY: a validated forest, from a root; the rows exist.
-                                let at = unsafe {
-                                    walk_group::<false, true>(
-                                        &f.nodes,
-                                        root as usize,
-                                        depth,
-                                        rows,
-                                        r0 + g,
-                                        nf,
-                                    )
-                                };
-                                out[g] = at[0] as u32;
-                            }
-                        }
-                        sink = sink.wrapping_add(out[0] as usize);
-                    }
-                }
-                t.elapsed()
-            };
-            // Alternating, best of 3 each: a busy moment of the machine hits both.
-            let (mut best_simd, mut best_scalar) =
-                (std::time::Duration::MAX, std::time::Duration::MAX);
-            for _ in 0..3 {
-                best_simd = best_simd.min(time(true));
-                best_scalar = best_scalar.min(time(false));
-            }
-            std::hint::black_box(sink);
-            best_simd < best_scalar
-        })
-    }
-
-    /// Rows walked together: 4 vectors of 8, so that 4 chains of gathers overlap.
-    pub const ROWS: usize = 32;
+    /// 4 vectors of 8 rows, so that 4 chains of gathers overlap.
     const VECTORS: usize = ROWS / 8;
 
     /// The node indices where rows `r0..r0 + ROWS` of `rows` (`nf` wide) end after `depth`
@@ -383,6 +430,60 @@ mod simd {
             }
             for (v, i) in at.iter().enumerate() {
                 _mm256_storeu_si256(out.as_mut_ptr().add(8 * v) as *mut __m256i, *i);
+            }
+        }
+    }
+
+    /// [`walk`] with AVX-512: 16 rows a vector, 2 vectors.
+    ///
+    /// # Safety
+    /// As [`walk`], with AVX-512F present.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn walk512<const NAN: bool>(
+        nodes: &[u32],
+        root: u32,
+        depth: u32,
+        rows: &[f32],
+        r0: usize,
+        nf: usize,
+        out: &mut [u32; ROWS],
+    ) {
+        const V: usize = ROWS / 16;
+        // SAFETY: as in `walk`.
+        unsafe {
+            let base = rows.as_ptr().add(r0 * nf);
+            let values = nodes.as_ptr() as *const f32;
+            let words = nodes.as_ptr().add(1) as *const i32;
+            let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            let nf_v = _mm512_set1_epi32(nf as i32);
+            let row_offset: [__m512i; V] = std::array::from_fn(|v| {
+                _mm512_mullo_epi32(
+                    _mm512_add_epi32(_mm512_set1_epi32(16 * v as i32), lanes),
+                    nf_v,
+                )
+            });
+            let (far_mask, feature_mask) = (_mm512_set1_epi32(0xffff), _mm512_set1_epi32(0x7fff));
+            let one = _mm512_set1_epi32(1);
+            let mut at = [_mm512_set1_epi32(root as i32); V];
+            for _ in 0..depth {
+                for (i, offset) in at.iter_mut().zip(&row_offset) {
+                    let t = _mm512_i32gather_ps::<8>(*i, values);
+                    let m = _mm512_i32gather_epi32::<8>(*i, words);
+                    let far = _mm512_and_si512(m, far_mask);
+                    let feature = _mm512_and_si512(_mm512_srli_epi32::<16>(m), feature_mask);
+                    let x = _mm512_i32gather_ps::<4>(_mm512_add_epi32(*offset, feature), base);
+                    let mut left = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(x, t);
+                    if NAN {
+                        let missing = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x);
+                        let missing_left = _mm512_movepi32_mask(m);
+                        left |= missing & missing_left;
+                    }
+                    let s = _mm512_mask_blend_epi32(left, far, one);
+                    *i = _mm512_add_epi32(*i, _mm512_min_epu32(s, far));
+                }
+            }
+            for (v, i) in at.iter().enumerate() {
+                _mm512_storeu_si512(out.as_mut_ptr().add(16 * v) as *mut _, *i);
             }
         }
     }
@@ -460,16 +561,16 @@ mod tests {
                                 continue;
                             }
                             let plan = Plan::new(f).unwrap();
-                            for simd in [false, true] {
+                            for walk in Walk::available() {
                                 let mut scores = vec![0.0; rows * f.leaf_width()];
                                 if f.wide {
-                                    f.walk_planned::<true>(&plan, x, &mut scores, simd);
+                                    f.walk_planned::<true>(&plan, x, &mut scores, walk);
                                 } else {
-                                    f.walk_planned::<false>(&plan, x, &mut scores, simd);
+                                    f.walk_planned::<false>(&plan, x, &mut scores, walk);
                                 }
                                 let mut out = vec![0.0; want.len()];
                                 f.finish_outputs(&scores, &mut out);
-                                assert_eq!(bits(&out), bits(&want), "{ctx}, simd {simd}");
+                                assert_eq!(bits(&out), bits(&want), "{ctx}, {walk:?} walk");
                             }
                         }
                     }

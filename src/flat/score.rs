@@ -22,30 +22,40 @@ pub(super) struct Plan {
     depth: Vec<u32>,
 }
 
+/// Where a plan is made: on every core, or on the caller's thread alone.
+#[derive(Clone, Copy)]
+pub(super) enum Threads {
+    All,
+    One,
+}
+
 impl Plan {
     /// `None` when `f` fails [`FlatForest::validate`]: then only the checked walk may read it.
-    pub(super) fn new(f: &FlatForest) -> Option<Plan> {
-        f.validate().ok()?;
-        let n = f.n_nodes();
-        let mut node_depth = vec![0u32; n];
-        let ends = f.roots.iter().skip(1).map(|&r| r as usize).chain([n]);
-        let depth = f
-            .roots
-            .iter()
-            .zip(ends)
-            .map(|(&root, end)| {
-                // Children come after their parent (pre-order), so a backward pass sees them first.
-                for i in (root as usize..end).rev() {
-                    let node = f.node(i);
-                    if !node.is_leaf() {
-                        let far = i + node.far as usize;
-                        node_depth[i] = 1 + node_depth[i + 1].max(node_depth[far]);
-                    }
+    /// Tree by tree on all cores: it costs a few ns a node, milliseconds for a large forest.
+    pub(super) fn new(f: &FlatForest, threads: Threads) -> Option<Plan> {
+        f.validate_whole().ok()?;
+        let tree = |t: usize| {
+            f.validate_tree(t).ok()?;
+            let (root, end) = f.tree_range(t);
+            let (root, end) = (root as usize, end as usize);
+            // Children come after their parent (pre-order), so a backward pass sees them first.
+            let mut below = vec![0u32; end - root];
+            for i in (0..end - root).rev() {
+                let far = f.node(root + i).far as usize;
+                if far != 0 {
+                    below[i] = 1 + below[i + 1].max(below[i + far]);
                 }
-                node_depth[root as usize]
-            })
-            .collect();
-        Some(Plan { depth })
+            }
+            Some(below[0])
+        };
+        let depth = match threads {
+            Threads::All => crate::parallel::map(f.n_trees(), tree),
+            Threads::One => (0..f.n_trees()).map(tree).collect(),
+        };
+        depth
+            .into_iter()
+            .collect::<Option<Vec<u32>>>()
+            .map(|depth| Plan { depth })
     }
 }
 
@@ -560,7 +570,7 @@ mod tests {
                             if rows < 64 {
                                 continue;
                             }
-                            let plan = Plan::new(f).unwrap();
+                            let plan = Plan::new(f, Threads::One).unwrap();
                             for walk in Walk::available() {
                                 let mut scores = vec![0.0; rows * f.leaf_width()];
                                 if f.wide {
@@ -594,9 +604,15 @@ mod tests {
         b.set_far(s);
         b.leaf(&[4.0]);
         let f = b.finish();
-        assert_eq!(Plan::new(&f).unwrap().depth, vec![0, 2]);
+        assert_eq!(Plan::new(&f, Threads::All).unwrap().depth, vec![0, 2]);
         let mut bad = f.clone();
         bad.n_features = 1; // the second split reads feature 1
-        assert!(Plan::new(&bad).is_none());
+        assert!(Plan::new(&bad, Threads::All).is_none());
+        // The planned walk reads a leaf's feature too (the row stays put, but the load
+        // happens), so a leaf's feature must be in range as well.
+        let mut bad = f.clone();
+        bad.nodes[1] = 7 << 16; // node 0, a leaf: far 0, feature 7
+        assert!(bad.validate().is_err());
+        assert!(Plan::new(&bad, Threads::One).is_none());
     }
 }

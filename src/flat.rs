@@ -73,6 +73,29 @@ impl NodeSpec {
     }
 }
 
+/// A forest with its walk planned once, for scoring batch after batch on one thread (the page's
+/// scoring workers): [`FlatForest::predict_single_thread`] plans on every call.
+pub struct Prepared {
+    forest: FlatForest,
+    plan: Option<Plan>,
+}
+
+impl Prepared {
+    pub fn new(forest: FlatForest) -> Prepared {
+        let plan = Plan::new(&forest, Threads::One);
+        Prepared { forest, plan }
+    }
+
+    pub fn forest(&self) -> &FlatForest {
+        &self.forest
+    }
+
+    /// As [`FlatForest::predict_single_thread`], with the plan made once.
+    pub fn predict_single_thread(&self, x: &[f32], out: &mut [f32]) {
+        self.forest.predict_with(self.plan.as_ref(), x, out);
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(into = "wire::FlatForestWire", try_from = "wire::FlatForestWire")]
 pub struct FlatForest {

@@ -565,6 +565,10 @@ mod tests {
                             );
                             assert_eq!(bits(&one), bits(&want), "{ctx}");
                             assert_eq!(bits(&f.predict(x)), bits(&want), "{ctx}");
+                            let mut prepared = vec![0.0; want.len()];
+                            crate::flat::Prepared::new(f.clone())
+                                .predict_single_thread(x, &mut prepared);
+                            assert_eq!(bits(&prepared), bits(&want), "{ctx}, prepared");
                             // Both walks, whichever this machine prefers (the AVX2 one only
                             // where the CPU has it; narrow forests only).
                             if rows < 64 {

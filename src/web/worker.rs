@@ -3,7 +3,7 @@
 
 use super::messages::{from_js, header_only, to_js};
 use crate::error::{Error, Result};
-use crate::flat::FlatForest;
+use crate::flat::Prepared;
 use crate::forest::Params;
 use crate::shard::{self, Message, Shard};
 use serde::{Deserialize, Serialize};
@@ -50,7 +50,7 @@ pub enum Reply {
 }
 
 thread_local! {
-    static FOREST: RefCell<Option<FlatForest>> = const { RefCell::new(None) };
+    static FOREST: RefCell<Option<Prepared>> = const { RefCell::new(None) };
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -92,7 +92,7 @@ fn handle(m: Message) -> Result<Message> {
                 header: forest,
                 buffers: m.buffers,
             })?;
-            FOREST.with(|f| *f.borrow_mut() = Some(s.forest));
+            FOREST.with(|f| *f.borrow_mut() = Some(Prepared::new(s.forest)));
             Ok(header_only(Reply::Loaded))
         }
         Request::Score { id } => {
@@ -106,8 +106,8 @@ fn handle(m: Message) -> Result<Message> {
                 let forest = f
                     .as_ref()
                     .ok_or_else(|| Error::Worker("no forest loaded".into()))?;
-                let nf = forest.n_features.max(1) as usize;
-                let mut out = vec![0.0f32; x.len() / nf * forest.n_outputs as usize];
+                let nf = forest.forest().n_features.max(1) as usize;
+                let mut out = vec![0.0f32; x.len() / nf * forest.forest().n_outputs as usize];
                 let t0 = super::now_ms();
                 forest.predict_single_thread(&x, &mut out);
                 let ms = super::now_ms() - t0;

@@ -82,7 +82,12 @@ pub struct Prepared {
 
 impl Prepared {
     pub fn new(forest: FlatForest) -> Prepared {
-        let plan = Plan::new(&forest, Threads::One);
+        // No batch to measure the walks on: the one chosen already in this process, or the
+        // scalar walk (the only one in wasm).
+        let mut plan = Plan::new(&forest, Threads::One);
+        if let Some(p) = plan.as_mut() {
+            p.choose_walk(&forest, &[]);
+        }
         Prepared { forest, plan }
     }
 
@@ -398,17 +403,21 @@ impl FlatForest {
     /// Outputs for the rows of `x` (row-major, `n_features` wide) into `out`
     /// (`n_rows` x `n_outputs`), on one thread.
     pub fn predict_single_thread(&self, x: &[f32], out: &mut [f32]) {
-        let plan = self.plan_for(out.len() / self.n_outputs as usize, Threads::One);
+        let plan = self.plan_for(x, Threads::One);
         self.predict_with(plan.as_ref(), x, out);
     }
 
     /// A plan for the fast walk, when `n_rows` is worth the O(nodes) it costs to make.
     /// Measured: about 3 ms for 630k nodes on 2 cores, which 100 rows repay.
-    fn plan_for(&self, n_rows: usize, threads: Threads) -> Option<Plan> {
+    /// The walk is chosen on the whole batch `x`.
+    fn plan_for(&self, x: &[f32], threads: Threads) -> Option<Plan> {
         const PLAN_FROM_ROWS: usize = 64;
-        (n_rows >= PLAN_FROM_ROWS)
+        let n_rows = x.len() / self.n_features.max(1) as usize;
+        let mut plan = (n_rows >= PLAN_FROM_ROWS)
             .then(|| Plan::new(self, threads))
-            .flatten()
+            .flatten()?;
+        plan.choose_walk(self, x);
+        Some(plan)
     }
 
     fn predict_with(&self, plan: Option<&Plan>, x: &[f32], out: &mut [f32]) {
@@ -460,7 +469,7 @@ impl FlatForest {
         let (nf, no) = (self.n_features.max(1) as usize, self.n_outputs as usize);
         let n_rows = x.len() / nf;
         let mut out = vec![0.0f32; n_rows * no];
-        let plan = self.plan_for(n_rows, Threads::All);
+        let plan = self.plan_for(x, Threads::All);
         // About 4 tasks a thread, so that work stealing evens out the threads' finish times;
         // at least 1024 rows, for the planned walk to reuse each tree's nodes.
         let chunk = n_rows.div_ceil(4 * crate::parallel::threads()).max(1024);

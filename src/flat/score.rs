@@ -20,6 +20,8 @@ const CHUNK: usize = 16384;
 /// in bounds. Checking that is what makes the unchecked walk below sound.
 pub(super) struct Plan {
     depth: Vec<u32>,
+    /// The walk for narrow forests ([`Plan::choose_walk`]).
+    walk: Walk,
 }
 
 /// Where a plan is made: on every core, or on the caller's thread alone.
@@ -30,6 +32,12 @@ pub(super) enum Threads {
 }
 
 impl Plan {
+    /// Picks the walk for `f` on this machine ([`choose`]), measured on `x` (a whole batch: its
+    /// parts, one per task, may each be too small to measure on).
+    pub(super) fn choose_walk(&mut self, f: &FlatForest, x: &[f32]) {
+        self.walk = choose(f, self, x);
+    }
+
     /// `None` when `f` fails [`FlatForest::validate`]: then only the checked walk may read it.
     /// Tree by tree on all cores: it costs a few ns a node, milliseconds for a large forest.
     pub(super) fn new(f: &FlatForest, threads: Threads) -> Option<Plan> {
@@ -55,7 +63,10 @@ impl Plan {
         depth
             .into_iter()
             .collect::<Option<Vec<u32>>>()
-            .map(|depth| Plan { depth })
+            .map(|depth| Plan {
+                depth,
+                walk: Walk::Scalar,
+            })
     }
 }
 
@@ -132,7 +143,7 @@ impl FlatForest {
         x: &[f32],
         scores: &mut [f32],
     ) {
-        self.walk_planned::<WIDE>(plan, x, scores, choose(self, plan, x))
+        self.walk_planned::<WIDE>(plan, x, scores, plan.walk)
     }
 
     /// The planned scores, whole groups of [`WALK_ROWS`] rows by `walk` (an available one) when

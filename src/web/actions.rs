@@ -265,11 +265,26 @@ pub fn workers() -> usize {
     (n as usize).clamp(1, 16)
 }
 
-/// Trains in workers, then evaluates on the held-out rows (scored in the scoring worker).
-/// Returns once the model is in place (or training failed: the previous model stays).
-pub async fn train(ui: Ui) -> Result<()> {
+/// Where `train`'s time went (page clock, ms); the benchmark mode logs it.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct TrainTimes {
+    /// Encoding and splitting the rows.
+    pub prepare_ms: f64,
+    pub grow: super::pool::GrowTimes,
+    /// Shards joined into the model.
+    pub merge_ms: f64,
+    /// The held-out rows scored and the quality figures computed.
+    pub evaluate_ms: f64,
+}
+
+/// Trains in workers, then evaluates on the held-out rows (scored in the scoring workers).
+/// Returns once the model is in place (or training failed: the previous model stays), with
+/// where the time went (`None` when cancelled).
+pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
+    let t_prepare = super::now_ms();
     let params = params_from_ui(ui)?;
     let prep = prepare(ui, &params)?;
+    let prepare_ms = super::now_ms() - t_prepare;
     let n_workers = workers().min(params.n_trees);
     let training = Training::new(n_workers);
     engine(|e| e.canceller = Some(training.canceller()));
@@ -283,12 +298,14 @@ pub async fn train(ui: Ui) -> Result<()> {
         .await;
     ui.progress.set(None);
     engine(|e| e.canceller = None);
-    let Some(shards) = shards? else {
+    let Some((shards, grow)) = shards? else {
         ui.info("Training cancelled; the previous model (if any) is kept.");
-        return Ok(());
+        return Ok(None);
     };
+    let t_merge = super::now_ms();
     let model = shard::merge(shards, prep.schema.clone(), params, &prep.train)?;
     let train_ms = super::now_ms() - t0;
+    let merge_ms = super::now_ms() - t_merge;
     let key = engine(|e| e.generation + 1);
     let outputs = cpu_score(key, &model, &prep.test.x, None).await?.outputs;
     let p = Predictions {
@@ -310,7 +327,12 @@ pub async fn train(ui: Ui) -> Result<()> {
         prep.train.n_rows,
         train_ms / 1e3
     ));
-    Ok(())
+    Ok(Some(TrainTimes {
+        prepare_ms,
+        grow,
+        merge_ms,
+        evaluate_ms: super::now_ms() - t0 - train_ms,
+    }))
 }
 
 fn model_view(model: &Model, origin: &str, train_ms: Option<f64>, workers: usize) -> ModelView {
@@ -404,31 +426,30 @@ struct CpuTiming {
     /// One worker, every row.
     one_ms: f64,
     workers: usize,
+    /// Timed runs behind `all_ms` and `one_ms`.
     runs: usize,
+    one_runs: usize,
     /// Outputs of all workers whose bits differ from one worker's.
     bits_differ: usize,
 }
 
 /// Scores `x` on all workers once untimed (the forest reaches them, their code warms up), then
-/// times all workers and one worker alike: [`GPU_RUNS`] runs, or 3, or 1 when a run takes over
-/// 0.3 s or 2 s (a million rows on one wasm thread take seconds).
+/// times all workers and one worker ([`runs_after`] their first run).
 async fn cpu_timed(key: u64, model: &Model, x: &[f32]) -> Result<CpuTiming> {
     let first = cpu_score(key, model, x, None).await?;
-    let runs = if first.wall_ms > 2000.0 {
-        1
-    } else if first.wall_ms > 300.0 {
-        3
-    } else {
-        GPU_RUNS
-    };
+    let runs = runs_after(first.wall_ms);
     let (mut all, mut compute) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         let r = cpu_score(key, model, x, None).await?;
         all.push(r.wall_ms);
         compute.push(r.compute_ms);
     }
-    let (mut one, mut one_out) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
+    // One worker: warm already; its own first run sets how many follow (a million rows take
+    // seconds on one thread, where the workers together took a fraction of one).
+    let r = cpu_score(key, model, x, Some(1)).await?;
+    let one_runs = runs_after(r.wall_ms);
+    let (mut one, mut one_out) = (vec![r.wall_ms], r.outputs);
+    for _ in 1..one_runs {
         let r = cpu_score(key, model, x, Some(1)).await?;
         one.push(r.wall_ms);
         one_out = r.outputs;
@@ -441,7 +462,19 @@ async fn cpu_timed(key: u64, model: &Model, x: &[f32]) -> Result<CpuTiming> {
         one_ms: median(one),
         workers: engine(|e| e.scorer.as_ref().map_or(1, Scorer::len)),
         runs,
+        one_runs,
     })
+}
+
+/// Timed runs after one that took `ms`: [`GPU_RUNS`], or 3 over 0.3 s, or 1 over 2 s.
+fn runs_after(ms: f64) -> usize {
+    if ms > 2000.0 {
+        1
+    } else if ms > 300.0 {
+        3
+    } else {
+        GPU_RUNS
+    }
 }
 
 /// The rows that "Score" runs: every row of the loaded data, encoded with the model's schema
@@ -559,6 +592,7 @@ async fn side_by_side(key: u64, model: &Model, x: &[f32]) -> Result<(ScoreView, 
         cpu_one_ms: c.one_ms,
         cpu_workers: c.workers,
         cpu_runs: c.runs,
+        cpu_one_runs: c.one_runs,
         cpu_bits_differ: c.bits_differ,
         gpu_ms: None,
         kernel_ms: None,

@@ -303,8 +303,8 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                         <div class="metric"><span>"Rows"</span><b>{s.rows}</b></div>
                     </div>
                     <p class="muted" data-testid="timing-note">{format!(
-                        "Medians: CPU of {} run{} (rows to the workers and back included), GPU of 5. Every CPU worker is one wasm thread.",
-                        s.cpu_runs, if s.cpu_runs == 1 { "" } else { "s" })}</p>
+                        "Medians: CPU workers of {}, CPU 1 thread of {} (rows to the workers and back included), GPU of 5 runs. Every CPU worker is one wasm thread.",
+                        s.cpu_runs, s.cpu_one_runs)}</p>
                     {s.labels_agree.map(|a| view! { <p data-testid="agree" class=if a { "ok" } else { "bad" }>
                         {if a { "CPU and GPU predict the same class for every row." } else { "CPU and GPU disagree on some rows." }}</p> })}
                     {s.gpu_error.map(|e| view! { <p class="bad" data-testid="gpu-error">"GPU scoring failed: " {e}</p> })}

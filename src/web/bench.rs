@@ -118,10 +118,10 @@ async fn run(
     ui.max_features.set("sqrt".into());
     ui.sweep_max.set(rows.to_string());
     let t0 = super::now_ms();
-    actions::train(ui).await?;
+    let times = actions::train(ui).await?;
     log(
         json!({"bench": "train", "train_rows": train_rows, "features": features, "trees": trees,
-        "depth": depth, "workers": actions::workers(), "ms": super::now_ms() - t0}),
+        "depth": depth, "workers": actions::workers(), "ms": super::now_ms() - t0, "phases": times}),
     );
     while ui.gpu.get_untracked() == GpuState::Checking {
         sleep_ms(50).await;
@@ -135,7 +135,7 @@ async fn run(
     let r = actions::sweep(ui, rows, |p, v| {
         log(json!({"bench": "sweep", "rows": p.rows, "cpu_ms": p.cpu_ms, "cpu_one_ms": p.cpu_one_ms,
             "cpu_compute_ms": v.cpu_compute_ms,
-            "cpu_workers": v.cpu_workers, "cpu_runs": v.cpu_runs, "cpu_bits_differ": v.cpu_bits_differ,
+            "cpu_workers": v.cpu_workers, "cpu_runs": v.cpu_runs, "cpu_one_runs": v.cpu_one_runs, "cpu_bits_differ": v.cpu_bits_differ,
             "gpu_ms": p.gpu_ms,
             "gpu_kernel_ms": p.kernel_ms, "max_diff": v.max_diff, "bits_differ": v.bits_differ,
             "gpu_resident_ms": v.resident_ms, "gpu_resident_kernel_ms": v.resident_kernel_ms,

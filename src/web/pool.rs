@@ -111,6 +111,17 @@ fn split(n: usize, parts: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
+/// Where a training's time went, each from its start (page clock, ms).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct GrowTimes {
+    /// Workers started and listening.
+    pub ready_ms: f64,
+    /// The rows copied to every worker (on the page's thread).
+    pub sent_ms: f64,
+    /// Every shard back.
+    pub grown_ms: f64,
+}
+
 /// A training about to run on `workers` workers.
 pub struct Training {
     tx: flume::Sender<Event>,
@@ -134,7 +145,8 @@ impl Training {
         data: &Dataset,
         params: &Params,
         on_tree: impl Fn(usize),
-    ) -> Result<Option<Vec<Shard>>> {
+    ) -> Result<Option<(Vec<Shard>, GrowTimes)>> {
+        let t0 = super::now_ms();
         let ranges = split(params.n_trees, self.workers);
         let handles = ranges
             .iter()
@@ -143,6 +155,7 @@ impl Training {
         if !ready(&self.rx, handles.len()).await? {
             return Ok(None);
         }
+        let ready_ms = super::now_ms() - t0;
         for (h, r) in handles.iter().zip(&ranges) {
             // Each worker gets its own copy of the rows (the buffers are transferred).
             let d = shard::dataset_message(data);
@@ -153,6 +166,7 @@ impl Training {
             };
             send(&h.worker, &with_header(req, d.buffers))?;
         }
+        let sent_ms = super::now_ms() - t0;
         let (mut done, mut shards) = (0, Vec::new());
         while shards.len() < ranges.len() {
             let m = match next(&self.rx).await? {
@@ -173,7 +187,12 @@ impl Training {
             }
         }
         drop(handles);
-        Ok(Some(shards))
+        let times = GrowTimes {
+            ready_ms,
+            sent_ms,
+            grown_ms: super::now_ms() - t0,
+        };
+        Ok(Some((shards, times)))
     }
 }
 

@@ -92,8 +92,9 @@ pub struct ScoreView {
     /// One worker scoring every row on its one thread (median, the same way).
     pub cpu_one_ms: f64,
     pub cpu_workers: usize,
-    /// Timed runs behind each CPU median (fewer when a run is slow).
+    /// Timed runs behind the CPU medians, all workers and one (fewer when a run is slow).
     pub cpu_runs: usize,
+    pub cpu_one_runs: usize,
     /// Outputs of the workers together whose bits differ from one worker's.
     pub cpu_bits_differ: usize,
     pub gpu_ms: Option<f64>,

@@ -9,6 +9,17 @@ fn forest(args: &[&str]) -> std::process::Output {
         .expect("forest runs")
 }
 
+/// `forest args`, which must succeed (its stderr is the failure message).
+fn ok(args: &[&str]) -> std::process::Output {
+    let out = forest(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn tmp(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("gpuforest-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -18,7 +29,7 @@ fn tmp(name: &str) -> std::path::PathBuf {
 #[test]
 fn train_json_then_predict() {
     let model = tmp("bc.json");
-    let out = forest(&[
+    let out = ok(&[
         "train",
         "--csv",
         "assets/breast_cancer.csv",
@@ -32,11 +43,6 @@ fn train_json_then_predict() {
         "--model-out",
         model.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let v: serde_json::Value =
         serde_json::from_str(stdout.trim()).expect("exactly one JSON object");
@@ -50,7 +56,7 @@ fn train_json_then_predict() {
     assert!(v["train_seconds"].as_f64().unwrap() >= 0.0);
 
     let preds = tmp("bc.csv");
-    let out = forest(&[
+    ok(&[
         "predict",
         "--model",
         model.to_str().unwrap(),
@@ -59,11 +65,6 @@ fn train_json_then_predict() {
         "--out",
         preds.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let text = std::fs::read_to_string(&preds).unwrap();
     let mut lines = text.lines();
     assert_eq!(
@@ -160,7 +161,7 @@ fn errors_are_one_line_and_non_zero() {
 #[test]
 fn predict_auto_says_where_it_scores_and_matches_the_cpu() {
     let model = tmp("auto.json");
-    let out = forest(&[
+    ok(&[
         "train",
         "--csv",
         "assets/diabetes.csv",
@@ -171,13 +172,8 @@ fn predict_auto_says_where_it_scores_and_matches_the_cpu() {
         "--model-out",
         model.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let run = |device: &str| {
-        let out = forest(&[
+        let out = ok(&[
             "predict",
             "--model",
             model.to_str().unwrap(),
@@ -186,11 +182,6 @@ fn predict_auto_says_where_it_scores_and_matches_the_cpu() {
             "--device",
             device,
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
         (
             String::from_utf8(out.stdout).unwrap(),
             String::from_utf8(out.stderr).unwrap(),
@@ -226,7 +217,7 @@ fn bench_rows_need_a_model_and_the_cpu_only_bench_runs() {
     let out = forest(&["bench", "--rows", "assets/diabetes.csv"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--rows needs --model"));
-    let out = forest(&[
+    let out = ok(&[
         "bench",
         "--cpu-only",
         "--train-rows",
@@ -241,11 +232,6 @@ fn bench_rows_need_a_model_and_the_cpu_only_bench_runs() {
         "1",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -257,5 +243,8 @@ fn bench_rows_need_a_model_and_the_cpu_only_bench_runs() {
         assert!(l["scorer"].as_str().unwrap().starts_with("cpu"));
         assert!(l["end_to_end_ms"].as_f64().unwrap() > 0.0);
         assert!(l["node_visits_per_s"].as_f64().unwrap() > 0.0);
+        if l["scorer"] == "cpu 1 thread" {
+            assert_eq!(l["bits_differ"], 0, "one thread gives all threads' bits");
+        }
     }
 }

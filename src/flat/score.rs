@@ -249,7 +249,6 @@ impl FlatForest {
 pub(super) enum Walk {
     Scalar,
     Avx2,
-    Avx512,
 }
 
 /// Rows a [`Walk`] takes through a tree at once.
@@ -265,9 +264,6 @@ impl Walk {
             if is_x86_feature_detected!("avx2") {
                 w.push(Walk::Avx2);
             }
-            if is_x86_feature_detected!("avx512f") {
-                w.push(Walk::Avx512);
-            }
         }
         w
     }
@@ -276,7 +272,6 @@ impl Walk {
         match self {
             Walk::Scalar => "scalar",
             Walk::Avx2 => "avx2",
-            Walk::Avx512 => "avx512",
         }
     }
 
@@ -303,8 +298,6 @@ impl Walk {
             match self {
                 #[cfg(target_arch = "x86_64")]
                 Walk::Avx2 => simd::walk::<NAN>(nodes, root, depth, rows, r0, nf, out),
-                #[cfg(target_arch = "x86_64")]
-                Walk::Avx512 => simd::walk512::<NAN>(nodes, root, depth, rows, r0, nf, out),
                 _ => {
                     for g in (0..WALK_ROWS).step_by(GROUP) {
                         let at =
@@ -332,7 +325,7 @@ const CALIBRATION_ROWS: usize = 4096;
 /// first batch of [`CALIBRATION_ROWS`] rows or more, the scalar one until then; all give the
 /// same bits. Gathers are fast on some CPUs and slow on others: the AVX2 walk was 1.2x faster
 /// than the scalar one on the H100 host's Xeon (16 threads) and 1.5x slower on the dev
-/// machine's EPYC (Zen 3). `FOREST_CPU_WALK=scalar|avx2|avx512` decides instead.
+/// machine's EPYC (Zen 3). `FOREST_CPU_WALK=scalar|avx2` decides instead.
 fn choose(f: &FlatForest, plan: &Plan, x: &[f32]) -> Walk {
     let available = Walk::available();
     if !fits(f) {
@@ -380,7 +373,7 @@ fn choose(f: &FlatForest, plan: &Plan, x: &[f32]) -> Walk {
     })
 }
 
-/// Which walk scores on this machine: "scalar", "avx2", "avx512", or "undecided" before the
+/// Which walk scores on this machine: "scalar", "avx2", or "undecided" before the
 /// first batch large enough to measure them on.
 pub fn cpu_walk() -> &'static str {
     match CHOICE.get() {
@@ -390,7 +383,7 @@ pub fn cpu_walk() -> &'static str {
     }
 }
 
-/// The walk with AVX2 or AVX-512 gathers, 8 or 16 rows a vector, for narrow nodes on x86-64.
+/// The walk with AVX2 gathers, 8 rows a vector, for narrow nodes on x86-64.
 #[cfg(target_arch = "x86_64")]
 mod simd {
     use super::WALK_ROWS as ROWS;
@@ -451,60 +444,6 @@ mod simd {
             }
             for (v, i) in at.iter().enumerate() {
                 _mm256_storeu_si256(out.as_mut_ptr().add(8 * v) as *mut __m256i, *i);
-            }
-        }
-    }
-
-    /// [`walk`] with AVX-512: 16 rows a vector, 2 vectors.
-    ///
-    /// # Safety
-    /// As [`walk`], with AVX-512F present.
-    #[target_feature(enable = "avx512f")]
-    pub unsafe fn walk512<const NAN: bool>(
-        nodes: &[u32],
-        root: u32,
-        depth: u32,
-        rows: &[f32],
-        r0: usize,
-        nf: usize,
-        out: &mut [u32; ROWS],
-    ) {
-        const V: usize = ROWS / 16;
-        // SAFETY: as in `walk`.
-        unsafe {
-            let base = rows.as_ptr().add(r0 * nf);
-            let values = nodes.as_ptr() as *const f32;
-            let words = nodes.as_ptr().add(1) as *const i32;
-            let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-            let nf_v = _mm512_set1_epi32(nf as i32);
-            let row_offset: [__m512i; V] = std::array::from_fn(|v| {
-                _mm512_mullo_epi32(
-                    _mm512_add_epi32(_mm512_set1_epi32(16 * v as i32), lanes),
-                    nf_v,
-                )
-            });
-            let (far_mask, feature_mask) = (_mm512_set1_epi32(0xffff), _mm512_set1_epi32(0x7fff));
-            let one = _mm512_set1_epi32(1);
-            let mut at = [_mm512_set1_epi32(root as i32); V];
-            for _ in 0..depth {
-                for (i, offset) in at.iter_mut().zip(&row_offset) {
-                    let t = _mm512_i32gather_ps::<8>(*i, values);
-                    let m = _mm512_i32gather_epi32::<8>(*i, words);
-                    let far = _mm512_and_si512(m, far_mask);
-                    let feature = _mm512_and_si512(_mm512_srli_epi32::<16>(m), feature_mask);
-                    let x = _mm512_i32gather_ps::<4>(_mm512_add_epi32(*offset, feature), base);
-                    let mut left = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(x, t);
-                    if NAN {
-                        let missing = _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x);
-                        let missing_left = _mm512_movepi32_mask(m);
-                        left |= missing & missing_left;
-                    }
-                    let s = _mm512_mask_blend_epi32(left, far, one);
-                    *i = _mm512_add_epi32(*i, _mm512_min_epu32(s, far));
-                }
-            }
-            for (v, i) in at.iter().enumerate() {
-                _mm512_storeu_si512(out.as_mut_ptr().add(16 * v) as *mut _, *i);
             }
         }
     }

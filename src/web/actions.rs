@@ -4,7 +4,9 @@
 use super::charts::SweepPoint;
 use super::files;
 use super::pool::{CpuRun, Scorer, Training};
-use super::state::{ColumnView, DataView, GpuState, ModelView, ScoreView, Source, Ui, engine};
+use super::state::{
+    ColumnView, CpuFigures, DataView, GpuState, ModelView, ScoreView, Source, Ui, engine,
+};
 use crate::data::{Target, Task, detect_task, read_table, summarize, synth};
 use crate::error::{Error, Result};
 use crate::forest::model::Predictions;
@@ -416,26 +418,10 @@ async fn cpu_score(key: u64, model: &Model, x: &[f32], workers: Option<usize>) -
     r
 }
 
-/// A CPU measurement: medians like the GPU's.
-struct CpuTiming {
-    outputs: Vec<f32>,
-    /// All workers.
-    all_ms: f64,
-    /// All workers, the slowest worker's scoring alone (no messages).
-    all_compute_ms: f64,
-    /// One worker, every row.
-    one_ms: f64,
-    workers: usize,
-    /// Timed runs behind `all_ms` and `one_ms`.
-    runs: usize,
-    one_runs: usize,
-    /// Outputs of all workers whose bits differ from one worker's.
-    bits_differ: usize,
-}
-
 /// Scores `x` on all workers once untimed (the forest reaches them, their code warms up), then
 /// times all workers and one worker ([`runs_after`] their first run).
-async fn cpu_timed(key: u64, model: &Model, x: &[f32]) -> Result<CpuTiming> {
+/// Returns all workers' outputs and the figures.
+async fn cpu_timed(key: u64, model: &Model, x: &[f32]) -> Result<(Vec<f32>, CpuFigures)> {
     let first = cpu_score(key, model, x, None).await?;
     let runs = runs_after(first.wall_ms);
     let (mut all, mut compute) = (Vec::new(), Vec::new());
@@ -454,16 +440,16 @@ async fn cpu_timed(key: u64, model: &Model, x: &[f32]) -> Result<CpuTiming> {
         one.push(r.wall_ms);
         one_out = r.outputs;
     }
-    Ok(CpuTiming {
-        bits_differ: bits_differ(&first.outputs, &one_out),
-        outputs: first.outputs,
-        all_ms: median(all),
-        all_compute_ms: median(compute),
+    let figures = CpuFigures {
+        ms: median(all),
+        compute_ms: median(compute),
         one_ms: median(one),
         workers: engine(|e| e.scorer.as_ref().map_or(1, Scorer::len)),
         runs,
         one_runs,
-    })
+        bits_differ: bits_differ(&first.outputs, &one_out),
+    };
+    Ok((first.outputs, figures))
 }
 
 /// Timed runs after one that took `ms`: [`GPU_RUNS`], or 3 over 0.3 s, or 1 over 2 s.
@@ -583,17 +569,10 @@ pub(super) fn bits_differ(a: &[f32], b: &[f32]) -> usize {
 async fn side_by_side(key: u64, model: &Model, x: &[f32]) -> Result<(ScoreView, Vec<f32>)> {
     let nf = model.forest.n_features.max(1) as usize;
     let rows = x.len() / nf;
-    let c = cpu_timed(key, model, x).await?;
-    let cpu = c.outputs;
+    let (cpu, figures) = cpu_timed(key, model, x).await?;
     let mut view = ScoreView {
         rows,
-        cpu_ms: c.all_ms,
-        cpu_compute_ms: c.all_compute_ms,
-        cpu_one_ms: c.one_ms,
-        cpu_workers: c.workers,
-        cpu_runs: c.runs,
-        cpu_one_runs: c.one_runs,
-        cpu_bits_differ: c.bits_differ,
+        cpu: figures,
         gpu_ms: None,
         kernel_ms: None,
         max_diff: None,
@@ -701,8 +680,8 @@ pub async fn sweep(ui: Ui, max: usize, on_point: impl Fn(&SweepPoint, &ScoreView
         }
         let p = SweepPoint {
             rows,
-            cpu_ms: view.cpu_ms,
-            cpu_one_ms: view.cpu_one_ms,
+            cpu_ms: view.cpu.ms,
+            cpu_one_ms: view.cpu.one_ms,
             gpu_ms: view.gpu_ms,
             kernel_ms: view.kernel_ms,
         };

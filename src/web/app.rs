@@ -285,26 +285,26 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                 {move || ui.busy.get().map(|b| view! { <span class="muted" data-testid="busy">{b}</span> })}
             </div>
             {move || ui.score.get().map(|s| {
-                let n = s.cpu_workers;
-                let identical = s.cpu_bits_differ == 0 && s.bits_differ.is_none_or(|b| b == 0);
+                let n = s.cpu.workers;
+                let identical = s.cpu.bits_differ == 0 && s.bits_differ.is_none_or(|b| b == 0);
                 view! {
                     <div class="metrics" data-testid="score-result">
-                        <div class="metric"><span>"CPU, 1 thread"</span><b data-testid="cpu-one-ms">{ms(s.cpu_one_ms)}</b></div>
-                        <div class="metric"><span data-testid="cpu-workers">{format!("CPU, {n} worker{}", if n == 1 { "" } else { "s" })}</span><b data-testid="cpu-ms">{ms(s.cpu_ms)}</b></div>
+                        <div class="metric"><span>"CPU, 1 thread"</span><b data-testid="cpu-one-ms">{ms(s.cpu.one_ms)}</b></div>
+                        <div class="metric"><span data-testid="cpu-workers">{format!("CPU, {n} worker{}", if n == 1 { "" } else { "s" })}</span><b data-testid="cpu-ms">{ms(s.cpu.ms)}</b></div>
                         <div class="metric"><span>"GPU, first run (upload included)"</span><b data-testid="gpu-ms">{s.gpu_ms.map_or("off".into(), ms)}</b></div>
                         <div class="metric"><span>"GPU, rows already on the GPU"</span><b data-testid="gpu-resident-ms">{s.resident_ms.map_or("off".into(), ms)}</b></div>
                         <div class="metric"><span>{format!("GPU kernel{}", s.variant.as_ref().map_or(String::new(), |v| format!(" ({v})")))}</span><b data-testid="kernel-ms">{s.kernel_ms.map_or("n/a".into(), ms)}</b></div>
-                        <div class="metric"><span>{format!("GPU first run against CPU, {n} workers")}</span><b data-testid="speedup">{s.gpu_ms.map_or("n/a".into(), |g| versus(s.cpu_ms, g))}</b></div>
+                        <div class="metric"><span>{format!("GPU first run against CPU, {n} workers")}</span><b data-testid="speedup">{s.gpu_ms.map_or("n/a".into(), |g| versus(s.cpu.ms, g))}</b></div>
                         <div class="metric"><span>"Outputs: CPU 1 thread, CPU workers, GPU"</span><b data-testid="max-diff">{match (identical, s.bits_differ, s.max_diff) {
                             (true, _, _) => "bit-identical".to_string(),
                             (false, Some(g), Some(d)) if g > 0 => format!("{g} GPU outputs differ (max {d:.2e})"),
-                            _ => format!("{} outputs of the workers differ from 1 thread", s.cpu_bits_differ),
+                            _ => format!("{} outputs of the workers differ from 1 thread", s.cpu.bits_differ),
                         }}</b></div>
                         <div class="metric"><span>"Rows"</span><b>{s.rows}</b></div>
                     </div>
                     <p class="muted" data-testid="timing-note">{format!(
                         "Medians: CPU workers of {}, CPU 1 thread of {} (rows to the workers and back included), GPU of 5 runs. Every CPU worker is one wasm thread.",
-                        s.cpu_runs, s.cpu_one_runs)}</p>
+                        s.cpu.runs, s.cpu.one_runs)}</p>
                     {s.labels_agree.map(|a| view! { <p data-testid="agree" class=if a { "ok" } else { "bad" }>
                         {if a { "CPU and GPU predict the same class for every row." } else { "CPU and GPU disagree on some rows." }}</p> })}
                     {s.gpu_error.map(|e| view! { <p class="bad" data-testid="gpu-error">"GPU scoring failed: " {e}</p> })}

@@ -134,8 +134,8 @@ async fn run(
     ui.busy.set(Some("Benchmark sweep…".into()));
     let r = actions::sweep(ui, rows, |p, v| {
         log(json!({"bench": "sweep", "rows": p.rows, "cpu_ms": p.cpu_ms, "cpu_one_ms": p.cpu_one_ms,
-            "cpu_compute_ms": v.cpu_compute_ms,
-            "cpu_workers": v.cpu_workers, "cpu_runs": v.cpu_runs, "cpu_one_runs": v.cpu_one_runs, "cpu_bits_differ": v.cpu_bits_differ,
+            "cpu_compute_ms": v.cpu.compute_ms,
+            "cpu_workers": v.cpu.workers, "cpu_runs": v.cpu.runs, "cpu_one_runs": v.cpu.one_runs, "cpu_bits_differ": v.cpu.bits_differ,
             "gpu_ms": p.gpu_ms,
             "gpu_kernel_ms": p.kernel_ms, "max_diff": v.max_diff, "bits_differ": v.bits_differ,
             "gpu_resident_ms": v.resident_ms, "gpu_resident_kernel_ms": v.resident_kernel_ms,

@@ -8,11 +8,18 @@ use wasm_bindgen::{JsCast, JsValue};
 
 /// The message as a JS value and the list of buffers to transfer with it.
 pub fn to_js(m: &Message) -> (Array, Array) {
+    let buffers: Vec<&[u8]> = m.buffers.iter().map(Vec::as_slice).collect();
+    parts_to_js(&m.header, &buffers)
+}
+
+/// [`to_js`] of a header and borrowed buffers: each is copied out of wasm memory once, into a
+/// buffer that is then transferred.
+pub fn parts_to_js(header: &str, buffers: &[&[u8]]) -> (Array, Array) {
     let arr = Array::new();
     let transfer = Array::new();
-    arr.push(&JsValue::from_str(&m.header));
-    for b in &m.buffers {
-        let u = Uint8Array::from(b.as_slice());
+    arr.push(&JsValue::from_str(header));
+    for b in buffers {
+        let u = Uint8Array::from(*b);
         transfer.push(&u.buffer());
         arr.push(&u);
     }

@@ -1,6 +1,6 @@
 //! The page's side of the workers: training spread over several, and a set kept for CPU scoring.
 
-use super::messages::{from_js, to_js};
+use super::messages::{from_js, parts_to_js};
 use super::worker::{Reply, Request};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -55,7 +55,13 @@ fn spawn(tx: flume::Sender<Event>) -> Result<Handle> {
 }
 
 fn send(w: &Worker, m: &Message) -> Result<()> {
-    let (msg, transfer) = to_js(m);
+    let buffers: Vec<&[u8]> = m.buffers.iter().map(Vec::as_slice).collect();
+    send_parts(w, &m.header, &buffers)
+}
+
+/// [`send`] of a header and borrowed buffers (no copy of them in wasm memory first).
+fn send_parts(w: &Worker, header: &str, buffers: &[&[u8]]) -> Result<()> {
+    let (msg, transfer) = parts_to_js(header, buffers);
     w.post_message_with_transfer(&msg, &transfer)
         .map_err(|e| Error::Worker(format!("cannot message a worker: {e:?}")))
 }
@@ -254,15 +260,11 @@ impl Scorer {
             oob: None,
         }
         .to_message();
+        let header =
+            serde_json::to_string(&Request::Load { forest: s.header }).expect("plain header");
+        let buffers: Vec<&[u8]> = s.buffers.iter().map(Vec::as_slice).collect();
         for (h, _) in &self.workers {
-            let m = Message {
-                header: serde_json::to_string(&Request::Load {
-                    forest: s.header.clone(),
-                })
-                .expect("plain header"),
-                buffers: s.buffers.clone(),
-            };
-            send(&h.worker, &m)?;
+            send_parts(&h.worker, &header, &buffers)?;
         }
         for (_, rx) in &self.workers {
             Self::answer(rx).await?;
@@ -277,14 +279,10 @@ impl Scorer {
         let id = self.next_id;
         let t0 = super::now_ms();
         let shares = split(x.len() / nf.max(1), workers.min(self.workers.len()));
+        let header = serde_json::to_string(&Request::Score { id }).expect("plain header");
         for ((h, _), r) in self.workers.iter().zip(&shares) {
-            let header = serde_json::to_string(&Request::Score { id }).expect("plain header");
-            // One copy out of wasm memory, whose buffer is then transferred.
-            let rows = js_sys::Uint8Array::from(bytemuck::cast_slice(&x[r.start * nf..r.end * nf]));
-            let msg = js_sys::Array::of2(&header.into(), &rows);
-            h.worker
-                .post_message_with_transfer(&msg, &js_sys::Array::of1(&rows.buffer()))
-                .map_err(|e| Error::Worker(format!("cannot message a worker: {e:?}")))?;
+            let rows: &[u8] = bytemuck::cast_slice(&x[r.start * nf..r.end * nf]);
+            send_parts(&h.worker, &header, &[rows])?;
         }
         let (mut outputs, mut compute_ms) = (Vec::new(), 0.0f64);
         for (_, rx) in self.workers.iter().take(shares.len()) {

@@ -80,23 +80,29 @@ pub struct ModelView {
     pub workers: usize,
 }
 
+/// The CPU's side of a scoring run: medians on the page's clock, rows to the workers and
+/// outputs back included.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CpuFigures {
+    /// All scoring workers, each a share of the rows.
+    pub ms: f64,
+    /// Of `ms`: the slowest worker's scoring alone (no messages).
+    pub compute_ms: f64,
+    /// One worker scoring every row on its one thread.
+    pub one_ms: f64,
+    pub workers: usize,
+    /// Timed runs behind `ms` and `one_ms` (fewer when a run is slow).
+    pub runs: usize,
+    pub one_runs: usize,
+    /// Outputs of the workers together whose bits differ from one worker's.
+    pub bits_differ: usize,
+}
+
 /// One side-by-side scoring run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScoreView {
     pub rows: usize,
-    /// All scoring workers, each a share of the rows (median; rows to the workers and back
-    /// included).
-    pub cpu_ms: f64,
-    /// Of `cpu_ms`: the slowest worker's scoring alone (no messages).
-    pub cpu_compute_ms: f64,
-    /// One worker scoring every row on its one thread (median, the same way).
-    pub cpu_one_ms: f64,
-    pub cpu_workers: usize,
-    /// Timed runs behind the CPU medians, all workers and one (fewer when a run is slow).
-    pub cpu_runs: usize,
-    pub cpu_one_runs: usize,
-    /// Outputs of the workers together whose bits differ from one worker's.
-    pub cpu_bits_differ: usize,
+    pub cpu: CpuFigures,
     pub gpu_ms: Option<f64>,
     pub kernel_ms: Option<f64>,
     pub max_diff: Option<f64>,

@@ -116,15 +116,18 @@ struct Row {
     phases: Option<gpuforest::gpu::Phases>,
 }
 
-fn mismatches(cpu: &[f32], gpu: &[f32]) -> Result<usize> {
-    if cpu.len() != gpu.len() {
-        return Err(Error::Gpu(
-            "GPU returned the wrong number of outputs".into(),
-        ));
+/// Outputs of `other` (the GPU's, or one CPU thread's) whose bits differ from `cpu`'s.
+fn mismatches(cpu: &[f32], other: &[f32]) -> Result<usize> {
+    if cpu.len() != other.len() {
+        return Err(Error::Gpu(format!(
+            "{} outputs where the CPU gave {}",
+            other.len(),
+            cpu.len()
+        )));
     }
     Ok(cpu
         .iter()
-        .zip(gpu)
+        .zip(other)
         .filter(|(a, b)| a.to_bits() != b.to_bits())
         .count())
 }
@@ -321,16 +324,16 @@ pub fn run(a: BenchArgs) -> Result<()> {
             }
         }
     }
+    say(format!(
+        "cpu walk {} (on x86-64 the faster of AVX2 gathers and the scalar walk, measured on the first large batch)",
+        gpuforest::flat::cpu_walk()
+    ));
     if gpu.is_some() {
         say(String::new());
         say(
             "tuning (ms per dispatch of each variant, as measured by the tuner; * = chosen)".into(),
         );
     }
-    say(format!(
-        "cpu walk {} (on x86-64 the faster of AVX2 gathers and the scalar walk, measured on the first large batch)",
-        gpuforest::flat::cpu_walk()
-    ));
     for t in gpu.iter().flat_map(|g| g.tuning()) {
         let times: Vec<String> = t
             .times

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every test: the Rust tests (engine, CLI, GPU kernels on
-# lavapipe) and the page's end-to-end tests in Chromium (WebGPU on SwiftShader).
+# lavapipe), the harness image's smoke test, and the page's end-to-end tests in Chromium (WebGPU
+# on SwiftShader).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -10,5 +11,7 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
   mkdir -p -m 700 "$XDG_RUNTIME_DIR"
 fi
 cargo test --release --locked
+# The harness image: built with podman (or docker), then `forest` runs inside it on lavapipe.
+scripts/image.sh --smoke
 # Playwright starts `trunk serve` (as scripts/run.sh does) and stops it afterwards.
 (cd e2e && npx playwright test)

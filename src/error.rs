@@ -33,6 +33,8 @@ pub enum Error {
         row: usize,
         column: String,
         value: String,
+        /// What is wrong with it.
+        why: String,
     },
     /// Too few rows to train (or to hold out a test set).
     TooFewRows { rows: usize, needed: usize },
@@ -94,10 +96,12 @@ impl fmt::Display for Error {
             Error::UnusableTarget { target, message } => {
                 write!(f, "target column \"{target}\": {message}")
             }
-            Error::BadTargetValue { row, column, value } => write!(
-                f,
-                "row {row}, column \"{column}\": \"{value}\" is not a number, but the task is regression"
-            ),
+            Error::BadTargetValue {
+                row,
+                column,
+                value,
+                why,
+            } => write!(f, "row {row}, column \"{column}\": \"{value}\" {why}"),
             Error::TooFewRows { rows, needed } => {
                 write!(
                     f,

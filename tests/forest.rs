@@ -188,6 +188,27 @@ fn learns_multiclass_and_regression() {
 }
 
 #[test]
+fn a_regression_target_of_tiny_magnitude_still_splits() {
+    // The leaf rule is relative to the target's size. Scaled by 1e-10, the target's variance
+    // falls far under an absolute floor of 1e-12; the data must still learn.
+    let mut d = synth::regression(3000, 8, 4, 5.0, 3);
+    let Target::Values(y) = &mut d.target else {
+        unreachable!()
+    };
+    y.iter_mut().for_each(|v| *v *= 1e-10);
+    let (tr, te) = holdout(&d);
+    let f = Trainer::new(&tr, &params(10, 1)).unwrap().train(&|| {});
+    assert!(f.trees.iter().all(|t| t.nodes.len() > 100));
+    let flat = FlatForest::from_trees(&f.trees, 8, 1);
+    let pred: Vec<f64> = flat.predict(&te.x).iter().map(|&v| f64::from(v)).collect();
+    let Target::Values(truth) = &te.target else {
+        unreachable!()
+    };
+    let score = r2(truth, &pred);
+    assert!(score > 0.75, "R² {score}");
+}
+
+#[test]
 fn max_depth_and_min_samples_leaf_are_respected() {
     let d = synth::classification(2000, 8, 4, 2, 4);
     let p = Params {
@@ -252,6 +273,17 @@ fn model_round_trips_through_json() {
         "{} bytes",
         text.len()
     );
+}
+
+#[test]
+fn a_model_that_would_not_load_back_is_not_saved() {
+    let csv = std::fs::read("assets/breast_cancer.csv").unwrap();
+    let (mut m, _) = model_from_csv(&csv, "diagnosis");
+    assert_eq!(m.to_saved_json().unwrap(), m.to_json());
+    // JSON has no NaN: serde writes null, which does not read back as a number.
+    m.importances[0] = f64::NAN;
+    let e = m.to_saved_json().unwrap_err().to_string();
+    assert!(e.contains("would not load back"), "{e}");
 }
 
 /// The version 1 file of a forest: absolute far indices, a LEAF flag, a class vector per leaf.

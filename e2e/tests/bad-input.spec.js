@@ -62,6 +62,14 @@ test('a file too large for the page is refused before it is read', async ({ page
   await stillWorks(page);
 });
 
+test('more synthetic rows than the page can hold are refused', async ({ page }) => {
+  await page.getByLabel('synthetic rows').fill('1000000000');
+  await page.getByRole('button', { name: 'Generate synthetic rows' }).click();
+  await expect(page.getByTestId('notice')).toContainText('rows 1000000000: at most 2097152 synthetic rows');
+  await expect(page.getByTestId('data-summary')).toContainText('diabetes.csv');
+  await stillWorks(page);
+});
+
 test('a model file that is not a model is refused', async ({ page }) => {
   await page.getByTestId('model-input').setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"hello": 1}') });
   await expect(page.getByTestId('notice')).toContainText('not a usable model file');

@@ -163,6 +163,28 @@ impl Dataset {
     }
 }
 
+/// The largest regression target, in magnitude. Leaf values are f32 and the scorer sums one
+/// per tree: under 1e30, even 10^8 trees stay below f32's 3.4e38, so no output is infinite.
+pub const MAX_REGRESSION_TARGET: f64 = 1e30;
+
+/// Row `i`'s regression target in column `t` (named `column`), or an error that names the cell.
+fn regression_target(table: &Table, i: usize, t: usize, column: &str) -> Result<f64> {
+    let cell = &table.rows[i][t];
+    let bad = |why: &str| Error::BadTargetValue {
+        row: i + 1,
+        column: column.into(),
+        value: cell.to_string(),
+        why: why.into(),
+    };
+    match parse_number(cell, table.decimal_comma) {
+        None => Err(bad("is not a number, but the task is regression")),
+        Some(v) if v.abs() > MAX_REGRESSION_TARGET => Err(bad(
+            "is beyond ±1e30, the largest regression target this program takes (outputs are 32-bit floats)",
+        )),
+        Some(v) => Ok(v),
+    }
+}
+
 /// Rows whose target cell holds a usable value for `task`.
 /// Errors name the first regression target cell that is not a number.
 pub fn usable_rows(table: &Table, target: &str, task: Task) -> Result<Vec<usize>> {
@@ -172,12 +194,8 @@ pub fn usable_rows(table: &Table, target: &str, task: Task) -> Result<Vec<usize>
         if is_missing(&r[t]) {
             continue;
         }
-        if task == Task::Regression && parse_number(&r[t], table.decimal_comma).is_none() {
-            return Err(Error::BadTargetValue {
-                row: i + 1,
-                column: target.into(),
-                value: r[t].to_string(),
-            });
+        if task == Task::Regression {
+            regression_target(table, i, t, target)?;
         }
         rows.push(i);
     }
@@ -352,15 +370,7 @@ impl Schema {
             }
             Task::Regression => Target::Values(
                 rows.iter()
-                    .map(|&i| {
-                        parse_number(&table.rows[i][t], table.decimal_comma).ok_or_else(|| {
-                            Error::BadTargetValue {
-                                row: i + 1,
-                                column: self.target.clone(),
-                                value: table.rows[i][t].to_string(),
-                            }
-                        })
-                    })
+                    .map(|&i| regression_target(table, i, t, &self.target))
                     .collect::<Result<_>>()?,
             ),
         };
@@ -505,13 +515,24 @@ mod tests {
         let t = read_table(b"a,y\n1,2.0\n2,oops\n").unwrap();
         let e = usable_rows(&t, "y", Task::Regression).unwrap_err();
         assert_eq!(
-            e,
-            Error::BadTargetValue {
-                row: 2,
-                column: "y".into(),
-                value: "oops".into()
-            }
+            e.to_string(),
+            "row 2, column \"y\": \"oops\" is not a number, but the task is regression"
         );
+    }
+
+    #[test]
+    fn a_regression_target_beyond_f32_is_refused_by_row() {
+        // 1e39 is finite in f64 but not in f32: it made leaf values infinite, and the saved
+        // model unloadable.
+        let t = read_table(b"a,y\n1,2.0\n2,-1e39\n3,1e30\n").unwrap();
+        let e = usable_rows(&t, "y", Task::Regression).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("row 2, column \"y\": \"-1e39\" is beyond ±1e30"),
+            "{e}"
+        );
+        let t = read_table(b"a,y\n1,2.0\n3,1e30\n").unwrap();
+        assert_eq!(usable_rows(&t, "y", Task::Regression).unwrap(), vec![0, 1]);
     }
 
     #[test]

@@ -103,6 +103,17 @@ impl Model {
         serde_json::to_string(self).expect("a model always serializes")
     }
 
+    /// [`Self::to_json`], read back before it is handed out: a saved model always loads.
+    pub fn to_saved_json(&self) -> Result<String> {
+        let text = self.to_json();
+        Model::from_json(&text).map_err(|e| {
+            Error::BadModel(format!(
+                "this model would not load back ({e}), so it was not saved"
+            ))
+        })?;
+        Ok(text)
+    }
+
     pub fn from_json(text: &str) -> Result<Model> {
         let v: serde_json::Value =
             serde_json::from_str(text).map_err(|e| Error::BadModel(format!("not JSON ({e})")))?;
@@ -151,7 +162,7 @@ impl Model {
 
     #[cfg(not(target_arch = "wasm32"))]
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
-        std::fs::write(path, self.to_json())
+        std::fs::write(path, self.to_saved_json()?)
             .map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))
     }
 

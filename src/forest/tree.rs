@@ -296,6 +296,17 @@ impl Grower<'_> {
         }
     }
 
+    /// Impurity at or below which a node is pure up to rounding. The variance comes from
+    /// E[y²] − E[y]², whose rounding error is about ε·E[y²]: the floor scales with the target
+    /// (an absolute floor would keep a target around 1e-7 from ever splitting). Class
+    /// impurities lie in [0, 1], so their floor is ε itself, as scikit-learn's.
+    fn noise_floor(&self, s: &[f64]) -> f64 {
+        match self.target {
+            TargetRef::Values(_) if s[1] > 0.0 => f64::EPSILON * (s[3] / s[1]),
+            _ => f64::EPSILON,
+        }
+    }
+
     /// A score that orders splits like the impurity decrease (higher is better).
     #[inline]
     fn score(&self, l: &[f64], r: &[f64]) -> f64 {
@@ -414,7 +425,7 @@ impl Grower<'_> {
         if task.depth >= cfg.max_depth
             || n < cfg.min_samples_split
             || n < 2 * cfg.min_samples_leaf
-            || impurity <= 1e-12
+            || impurity <= self.noise_floor(totals_s)
         {
             self.make_leaf(task.node, totals_s);
             return;

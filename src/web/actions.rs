@@ -205,9 +205,19 @@ pub fn generate(ui: Ui, rows: usize, features: usize, seed: u64) {
 }
 
 pub fn generate_from_ui(ui: Ui) {
-    match parse_field::<usize>("rows", &ui.synth_rows.get_untracked(), 20) {
+    const FEATURES: usize = 32;
+    let rows = parse_field::<usize>("rows", &ui.synth_rows.get_untracked(), 20).and_then(|rows| {
+        let most = super::MAX_VALUES / FEATURES;
+        if rows > most {
+            return Err(Error::InvalidParam(format!(
+                "rows {rows}: at most {most} synthetic rows of {FEATURES} features fit in the page"
+            )));
+        }
+        Ok(rows)
+    });
+    match rows {
         Ok(rows) => {
-            generate(ui, rows, 32, 7);
+            generate(ui, rows, FEATURES, 7);
             ui.info("Generated synthetic rows.");
         }
         Err(err) => ui.error(err),
@@ -708,7 +718,7 @@ pub fn start_sweep(ui: Ui) {
 
 pub fn save_model(ui: Ui) {
     let r = engine(|e| match &e.model {
-        Some(m) => files::download("forest-model.json", &m.to_json(), "application/json"),
+        Some(m) => files::download("forest-model.json", &m.to_saved_json()?, "application/json"),
         None => Err(Error::InvalidParam("no model to save yet".into())),
     });
     if let Err(err) = r {

@@ -55,13 +55,10 @@ pub fn start_if_asked(ui: Ui) {
     let depth = get("depth", 12).max(1);
     let features = get("features", 32).max(1);
     let train_rows = get("train_rows", rows.min(100_000)).max(100);
-    // The page's memory (wasm32, 4 GiB at most) holds the rows several times over: refuse
-    // what cannot fit instead of dying mid-run.
-    const MAX_VALUES: usize = 64 << 20;
     let too_big = [("rows", rows), ("train_rows", train_rows)]
         .into_iter()
-        .find(|&(_, n)| n.saturating_mul(features) > MAX_VALUES)
-        .map(|(what, n)| format!("{what}={n} x features={features} is over {MAX_VALUES} values (256 MB), more than the page can hold"))
+        .find(|&(_, n)| n.saturating_mul(features) > super::MAX_VALUES)
+        .map(|(what, n)| format!("{what}={n} x features={features} is over {} values (256 MB), more than the page can hold", super::MAX_VALUES))
         .or_else(|| (features > 10_000).then(|| format!("features={features} is over 10000")))
         .or_else(|| (trees > 10_000).then(|| format!("trees={trees} is over 10000")));
     if let Some(why) = too_big {

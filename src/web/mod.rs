@@ -13,6 +13,10 @@ mod pool;
 mod state;
 pub mod worker;
 
+/// Most f32 values (256 MB) of generated rows the page takes. Its memory (wasm32, 4 GiB at
+/// most) holds the rows several times over: more is refused up front, not died of mid-run.
+const MAX_VALUES: usize = 64 << 20;
+
 /// Sends panics to the console (where tests and developers look) instead of an opaque trap.
 fn log_panics() {
     std::panic::set_hook(Box::new(|info| {

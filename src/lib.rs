@@ -6,6 +6,9 @@ pub mod data;
 pub mod error;
 pub mod flat;
 pub mod forest;
+#[cfg(not(target_arch = "wasm32"))]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod gpu;
 pub mod parallel;
 pub mod pipeline;

@@ -321,3 +321,32 @@ fn forty_classes_match_the_cpu() {
     assert_eq!(flat.leaf_width(), 40);
     check_every_kernel(&flat, &d.x);
 }
+
+#[test]
+fn a_lost_device_is_an_error_and_a_new_context_works() {
+    let d = synth::classification(300, 6, 3, 2, 4);
+    let flat = forest(&d, 8, Some(6), 1);
+    let ctx = context();
+    let mut g = GpuForest::new(ctx.clone(), &flat, None).unwrap();
+    assert_bits(
+        &flat,
+        &g.predict_blocking(&d.x, Kernel::Auto).unwrap().outputs,
+        &d.x,
+        "before",
+    );
+    ctx.device.destroy();
+    let e = g
+        .predict_blocking(&d.x, Kernel::Auto)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("the GPU device was lost"), "{e}");
+    assert!(ctx.lost().is_some());
+    // What the page and the CLI do next: a new context, the same forest, the same bits.
+    let mut g = GpuForest::new(context(), &flat, None).unwrap();
+    assert_bits(
+        &flat,
+        &g.predict_blocking(&d.x, Kernel::Auto).unwrap().outputs,
+        &d.x,
+        "after",
+    );
+}

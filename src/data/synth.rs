@@ -11,7 +11,7 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
     // Box-Muller; `1 - u` keeps the logarithm finite.
     let u1: f64 = 1.0 - rng.random::<f64>();
     let u2: f64 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    (-2.0 * libm::log(u1)).sqrt() * libm::cos(std::f64::consts::TAU * u2)
 }
 
 /// `rows` x `features` classification data with `classes` classes, of which `informative`

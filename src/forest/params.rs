@@ -22,7 +22,7 @@ impl MaxFeatures {
         let n = n_features as f64;
         let k = match self {
             MaxFeatures::Sqrt => n.sqrt() as usize,
-            MaxFeatures::Log2 => n.log2() as usize,
+            MaxFeatures::Log2 => libm::log2(n) as usize,
             MaxFeatures::All => n_features,
             MaxFeatures::Fraction(f) => (f * n) as usize,
             MaxFeatures::Count(c) => c,

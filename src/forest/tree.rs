@@ -286,13 +286,13 @@ impl Grower<'_> {
             return 0.0;
         }
         match (self.target, self.cfg.criterion) {
-            (TargetRef::Values(_), _) => (s[3] / w - (s[2] / w).powi(2)).max(0.0),
+            (TargetRef::Values(_), _) => (s[3] / w - (s[2] / w) * (s[2] / w)).max(0.0),
             (_, Criterion::Entropy) => -s[1..]
                 .iter()
                 .filter(|&&c| c > 0.0)
-                .map(|&c| (c / w) * (c / w).log2())
+                .map(|&c| (c / w) * libm::log2(c / w))
                 .sum::<f64>(),
-            _ => 1.0 - s[1..].iter().map(|&c| (c / w).powi(2)).sum::<f64>(),
+            _ => 1.0 - s[1..].iter().map(|&c| (c / w) * (c / w)).sum::<f64>(),
         }
     }
 
@@ -318,7 +318,7 @@ impl Grower<'_> {
                     s[1..]
                         .iter()
                         .filter(|&&c| c > 0.0)
-                        .map(|&c| c * (c / w).ln())
+                        .map(|&c| c * libm::log(c / w))
                         .sum::<f64>()
                 };
                 side(l) + side(r)

@@ -134,6 +134,8 @@ pub struct GpuForest {
     upload: Upload,
     /// Measure the variants even on a CPU emulation (tests of the tuner).
     tune_emulated: bool,
+    /// The errors of creating the buffers, read before the first work.
+    created: Vec<super::context::Popped>,
 }
 
 fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -192,6 +194,8 @@ impl GpuForest {
                 limits.max_compute_workgroup_storage_size
             )));
         }
+        // Every size was checked above: an error now is the device's (out of memory, lost).
+        let scope = ctx.scope();
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("forest"),
             entries: &[
@@ -291,7 +295,19 @@ impl GpuForest {
             split_from: DEFAULT_PARTS.1,
             upload: Upload::Staging,
             tune_emulated: false,
+            created: scope.pop(),
         })
+    }
+
+    /// Runs `work` inside error scopes: a GPU error, or the device's loss, is an `Err` (not a
+    /// panic, and not outputs silently wrong), preferred over what `work` made of it.
+    async fn scoped<T>(&mut self, work: impl AsyncFnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let created = std::mem::take(&mut self.created);
+        self.ctx.errors(created).await?;
+        let scope = self.ctx.scope();
+        let r = work(self).await;
+        scope.close(&self.ctx).await?;
+        r
     }
 
     pub fn context(&self) -> &GpuContext {
@@ -413,6 +429,11 @@ impl GpuForest {
     /// Scores `x` (row-major, `n_features` wide, NaN = missing), end to end: rows from host
     /// memory in, outputs in host memory out.
     pub async fn predict(&mut self, x: &[f32], kernel: Kernel) -> Result<GpuRun> {
+        self.scoped(async |g| g.predict_unscoped(x, kernel).await)
+            .await
+    }
+
+    async fn predict_unscoped(&mut self, x: &[f32], kernel: Kernel) -> Result<GpuRun> {
         let n_rows = self.check_rows(x)?;
         let nf = self.n_features as usize;
         if n_rows == 0 {
@@ -461,6 +482,10 @@ impl GpuForest {
 
     /// Copies `x` to new GPU buffers that stay there for [`Self::score`].
     pub async fn upload(&mut self, x: &[f32]) -> Result<Resident> {
+        self.scoped(async |g| g.upload_unscoped(x).await).await
+    }
+
+    async fn upload_unscoped(&mut self, x: &[f32]) -> Result<Resident> {
         let n_rows = self.check_rows(x)?;
         let nf = self.n_features as usize;
         let chunk = (self.chunk_rows as usize).min(n_rows).max(1);
@@ -487,6 +512,11 @@ impl GpuForest {
 
     /// Scores rows already on the GPU: no upload, outputs read back to host memory.
     pub async fn score(&mut self, rows: &Resident, kernel: Kernel) -> Result<GpuRun> {
+        self.scoped(async |g| g.score_unscoped(rows, kernel).await)
+            .await
+    }
+
+    async fn score_unscoped(&mut self, rows: &Resident, kernel: Kernel) -> Result<GpuRun> {
         if rows.n_rows == 0 {
             return Ok(self.empty_run(kernel));
         }

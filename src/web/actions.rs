@@ -78,7 +78,8 @@ async fn browser_adapter_name() -> String {
     r.unwrap_or_default()
 }
 
-/// Puts the current model on the GPU, if both exist.
+/// Puts the current model on the GPU, if both exist. A model too large for the GPU scores on
+/// the CPU, with a note; the next model that fits goes on the GPU again.
 fn rebuild_gpu_forest(ui: Ui) {
     let r = engine(|e| {
         e.gpu = None;
@@ -89,13 +90,21 @@ fn rebuild_gpu_forest(ui: Ui) {
             _ => Ok(()),
         }
     });
-    if let Err(err) = r {
-        ui.gpu.update(|g| {
-            if let GpuState::Ready { .. } = g {
-                *g = GpuState::Off(format!("{err}"));
-            }
-        });
-    }
+    ui.gpu_note.set(
+        r.err()
+            .map(|err| format!("this model scores on the CPU only: {err}")),
+    );
+}
+
+/// After the device was lost (driver reset, GPU removed, browser reclaimed it): lets it go and
+/// opens the GPU again, so the next score uses a new device.
+fn reopen_gpu(ui: Ui) {
+    engine(|e| {
+        e.gpu = None;
+        e.gpu_ctx = None;
+    });
+    ui.gpu.set(GpuState::Checking);
+    init_gpu(ui);
 }
 
 fn data_view_of_table(name: &str, t: &crate::data::Table) -> DataView {
@@ -576,7 +585,7 @@ pub(super) fn bits_differ(a: &[f32], b: &[f32]) -> usize {
 
 /// Scores `x` on the CPU (all workers, one worker) and on the GPU, each timed as a median; the
 /// GPU's outputs and one worker's are checked against all workers' bit for bit.
-async fn side_by_side(key: u64, model: &Model, x: &[f32]) -> Result<(ScoreView, Vec<f32>)> {
+async fn side_by_side(ui: Ui, key: u64, model: &Model, x: &[f32]) -> Result<(ScoreView, Vec<f32>)> {
     let nf = model.forest.n_features.max(1) as usize;
     let rows = x.len() / nf;
     let (cpu, figures) = cpu_timed(key, model, x).await?;
@@ -598,6 +607,14 @@ async fn side_by_side(key: u64, model: &Model, x: &[f32]) -> Result<(ScoreView, 
         return Ok((view, cpu));
     };
     let r = gpu_timed(&mut gpu, x).await;
+    if let Some(why) = gpu.context().lost() {
+        reopen_gpu(ui);
+        let e = format!(
+            "the GPU device was lost ({why}); the CPU figures stand, and the page is opening the GPU again"
+        );
+        view.gpu_error = Some(e);
+        return Ok((view, cpu));
+    }
     engine(|e| {
         // Unless a new model replaced it meanwhile.
         if e.generation == key {
@@ -642,7 +659,7 @@ pub fn score(ui: Ui) {
         ui.busy.set(Some("Scoring…".into()));
         let r = async {
             let (key, model, x) = scoring_rows()?;
-            let (view, cpu) = side_by_side(key, &model, &x).await?;
+            let (view, cpu) = side_by_side(ui, key, &model, &x).await?;
             engine(|e| {
                 e.predictions = Some(Predictions {
                     outputs: cpu,
@@ -684,7 +701,7 @@ pub async fn sweep(ui: Ui, max: usize, on_point: impl Fn(&SweepPoint, &ScoreView
     for rows in sweep_sizes(max) {
         ui.busy.set(Some(format!("Sweep: {rows} rows…")));
         let batch = tile(&x, nf, rows);
-        let (view, _) = side_by_side(key, &model, &batch).await?;
+        let (view, _) = side_by_side(ui, key, &model, &batch).await?;
         if let Some(e) = &view.gpu_error {
             return Err(Error::Gpu(format!("at {rows} rows: {e}")));
         }

@@ -40,7 +40,10 @@ fn GpuBadge(ui: Ui) -> impl IntoView {
                 GpuState::Ready { adapter, timestamps } => view! {
                     <span class="dot on"></span>
                     <span>"WebGPU: " <b data-testid="adapter">{adapter}</b>
-                        {(!timestamps).then_some(" (no kernel timestamps)")}</span>
+                        {(!timestamps).then_some(" (no kernel timestamps)")}
+                        {move || ui.gpu_note.get().map(|n| view! {
+                            <span data-testid="gpu-note">" · " {n}</span>
+                        })}</span>
                 }.into_any(),
                 GpuState::Off(why) => view! {
                     <span class="dot off"></span><span data-testid="gpu-off">"GPU off: " {why}</span>

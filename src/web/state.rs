@@ -124,6 +124,9 @@ pub struct ScoreView {
 pub struct Ui {
     pub notice: RwSignal<Option<Notice>>,
     pub gpu: RwSignal<GpuState>,
+    /// Why the current model scores on the CPU only, though the GPU is ready (it does not
+    /// fit the GPU's limits). Cleared by the next model that fits.
+    pub gpu_note: RwSignal<Option<String>>,
     pub data: RwSignal<Option<DataView>>,
     pub target: RwSignal<String>,
     /// `None`: as detected.
@@ -149,6 +152,7 @@ impl Ui {
         Ui {
             notice: RwSignal::new(None),
             gpu: RwSignal::new(GpuState::Checking),
+            gpu_note: RwSignal::new(None),
             data: RwSignal::new(None),
             target: RwSignal::new(String::new()),
             task: RwSignal::new(None),

@@ -1,0 +1,115 @@
+//! What the fuzz targets (`fuzz/`) run on arbitrary bytes, kept here so that `cargo test`
+//! replays the committed corpus through the same code (`tests/fuzz_corpus.rs`). Each function
+//! must return, never panic: bad input is an `Err`, and what loads must also save and score
+//! alike on every walk.
+
+use crate::data::read_table;
+use crate::flat::{FlatForest, Prepared};
+use crate::forest::Params;
+use crate::forest::model::Model;
+use crate::pipeline::{TrainOptions, prepare, train};
+use crate::shard::{Message, Shard, dataset_from};
+
+/// A CSV file, as the CLI and the page read it; when it trains (a tiny forest on its last
+/// column), the model must save and load back.
+pub fn csv(bytes: &[u8]) {
+    let Ok(table) = read_table(bytes) else {
+        return;
+    };
+    let _ = crate::data::summarize(&table);
+    let opts = TrainOptions {
+        target: table.headers.last().cloned().unwrap_or_default(),
+        task: None,
+        params: Params {
+            n_trees: 2,
+            max_depth: Some(4),
+            ..Params::default()
+        },
+        test_fraction: 0.25,
+    };
+    let Ok(prep) = prepare(&table, &opts) else {
+        return;
+    };
+    let Ok(model) = train(&prep, &opts.params, &|| {}) else {
+        return;
+    };
+    let text = model.to_saved_json().expect("a trained model saves");
+    assert!(
+        Model::from_json(&text).unwrap() == model,
+        "the model reloads unchanged"
+    );
+    scores_alike(&model.forest);
+}
+
+/// A model file: what loads must save again and score alike on every walk.
+pub fn model_json(bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    let Ok(model) = Model::from_json(text) else {
+        return;
+    };
+    model.to_saved_json().expect("a loaded model saves");
+    scores_alike(&model.forest);
+}
+
+/// A message from a worker: `[buffers: u8][header length: u16 LE][header]` then, for each
+/// buffer, `[length: u32 LE][bytes]` (lengths clipped to what is left).
+pub fn worker_message(bytes: &[u8]) {
+    let mut rest = bytes;
+    let mut take = |n: usize| {
+        let (a, b) = rest.split_at(n.min(rest.len()));
+        rest = b;
+        a
+    };
+    let n_buffers = take(1).first().map_or(0, |b| b % 8);
+    let len = take(2)
+        .iter()
+        .rev()
+        .fold(0usize, |a, &b| a << 8 | usize::from(b));
+    let header = String::from_utf8_lossy(take(len)).into_owned();
+    let buffers = (0..n_buffers)
+        .map(|_| {
+            let len = take(4)
+                .iter()
+                .rev()
+                .fold(0usize, |a, &b| a << 8 | usize::from(b));
+            take(len).to_vec()
+        })
+        .collect();
+    let m = Message { header, buffers };
+    let _ = dataset_from(&m);
+    if let Ok(shard) = Shard::from_message(&m) {
+        scores_alike(&shard.forest);
+    }
+}
+
+/// The planned walk (unchecked loads, sound only if validation holds) gives the checked
+/// reference walk's bits on a few rows: zeros, missing values, extremes.
+fn scores_alike(f: &FlatForest) {
+    let nf = f.n_features as usize;
+    if nf == 0 || nf > 4096 {
+        return;
+    }
+    let x: Vec<f32> = [
+        0.0,
+        f32::NAN,
+        -1e30,
+        1e30,
+        0.5,
+        -0.5,
+        f32::MIN_POSITIVE,
+        -0.0,
+    ]
+    .iter()
+    .flat_map(|&v| std::iter::repeat_n(v, nf))
+    .collect();
+    let n = x.len() / nf * f.n_outputs as usize;
+    let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+    f.predict_reference(&x, &mut a);
+    Prepared::new(f.clone()).predict_single_thread(&x, &mut b);
+    assert!(
+        a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()),
+        "the planned walk differs from the reference walk"
+    );
+}

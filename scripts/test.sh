@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every test: the Rust tests (engine, CLI, GPU kernels on
-# lavapipe), the harness image's smoke test, and the page's end-to-end tests in Chromium (WebGPU
-# on SwiftShader).
+# lavapipe) in release and with debug checks, a short fuzz pass, the harness image's smoke
+# test, and the page's end-to-end tests in Chromium (WebGPU on SwiftShader).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -11,6 +11,10 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
   mkdir -p -m 700 "$XDG_RUNTIME_DIR"
 fi
 cargo test --release --locked
+# Again with debug assertions and overflow checks (the test profile: opt-level 2, checks on).
+cargo test --locked
+# A short pass over each fuzz target, from the committed corpus.
+scripts/fuzz.sh 20
 # The harness image: built with podman (or docker), then `forest` runs inside it on lavapipe.
 scripts/image.sh --smoke
 # Playwright starts `trunk serve` (as scripts/run.sh does) and stops it afterwards.

@@ -542,8 +542,10 @@ impl FlatForest {
                 if i + 1 >= end || node.far < 2 || i + u64::from(node.far) >= end {
                     return Err(format!("node {i}: child index out of range"));
                 }
-                if node.threshold().is_nan() {
-                    return Err(format!("node {i}: threshold is NaN"));
+                // Finite: JSON has no infinity, so such a model could not be saved again
+                // (and inputs are clamped to finite values, so ±f32::MAX splits the same).
+                if !node.threshold().is_finite() {
+                    return Err(format!("node {i}: threshold is not finite"));
                 }
                 if node.value == (-0.0f32).to_bits() {
                     return Err(format!("node {i}: threshold is -0"));

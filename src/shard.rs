@@ -73,7 +73,7 @@ pub fn dataset_from(m: &Message) -> Result<Dataset> {
         Task::Classification => Target::Classes(pods(m.buffers.get(1), "target")?),
         Task::Regression => Target::Values(pods(m.buffers.get(1), "target")?),
     };
-    if x.len() != h.n_rows * h.n_features || target.len() != h.n_rows {
+    if Some(x.len()) != h.n_rows.checked_mul(h.n_features) || target.len() != h.n_rows {
         return Err(Error::Worker("rows and header disagree".into()));
     }
     Ok(Dataset {
@@ -332,5 +332,18 @@ mod tests {
         assert!(Shard::from_message(&m).is_err());
         m.buffers.truncate(1);
         assert!(Shard::from_message(&m).is_err());
+    }
+
+    #[test]
+    fn a_dataset_header_whose_size_overflows_is_an_error() {
+        let m = Message {
+            header: format!(
+                r#"{{"n_rows":{},"n_features":2,"n_classes":2,"task":"classification"}}"#,
+                usize::MAX / 2 + 1
+            ),
+            buffers: vec![Vec::new(), Vec::new()],
+        };
+        let e = dataset_from(&m).unwrap_err().to_string();
+        assert!(e.contains("rows and header disagree"), "{e}");
     }
 }

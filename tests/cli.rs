@@ -29,6 +29,7 @@ fn tmp(name: &str) -> std::path::PathBuf {
 #[test]
 fn train_json_then_predict() {
     let model = tmp("bc.json");
+    let started = std::time::Instant::now();
     let out = ok(&[
         "train",
         "--csv",
@@ -53,7 +54,12 @@ fn train_json_then_predict() {
     assert_eq!(v["classes"], serde_json::json!(["benign", "malignant"]));
     assert!(v["test_accuracy"].as_f64().unwrap() > 0.9);
     assert!(v["oob_score"].as_f64().unwrap() > 0.85);
-    assert!(v["train_seconds"].as_f64().unwrap() >= 0.0);
+    // In seconds, and a part of the command's own run (not milliseconds, not 0).
+    let train = v["train_seconds"].as_f64().unwrap();
+    assert!(
+        train > 0.0 && train <= started.elapsed().as_secs_f64(),
+        "{train}"
+    );
 
     let preds = tmp("bc.csv");
     ok(&[

@@ -368,6 +368,12 @@ fn loading_something_else_is_a_clear_error() {
     v["forest"]["far"][0] = serde_json::json!(10_000_000);
     let e = Model::from_json(&v.to_string()).unwrap_err().to_string();
     assert!(e.contains("out of range"), "{e}");
+    // A threshold beyond f32 reads as infinity: refused, since it could not be saved again
+    // (found by fuzzing).
+    let mut v: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
+    v["forest"]["threshold"][0] = serde_json::json!(1e39);
+    let e = Model::from_json(&v.to_string()).unwrap_err().to_string();
+    assert!(e.contains("node 0: threshold is not finite"), "{e}");
 }
 
 #[test]

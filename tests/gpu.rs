@@ -350,3 +350,20 @@ fn a_lost_device_is_an_error_and_a_new_context_works() {
         "after",
     );
 }
+
+#[test]
+fn a_row_wider_than_a_binding_is_refused_before_any_buffer() {
+    // 2^30 features: one row is 4 GiB, over any binding (they are capped under 4 GiB).
+    let mut b = Builder::new(1 << 30, 1);
+    b.start_tree();
+    b.leaf(&[1.0]);
+    let flat = b.finish();
+    let e = GpuForest::new(context(), &flat, None)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        e.contains("one row of features take 4294967296 bytes"),
+        "{e}"
+    );
+}

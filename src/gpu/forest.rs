@@ -166,12 +166,18 @@ impl GpuForest {
             .min(limits.max_buffer_size)
             .min(u64::from(u32::MAX));
         for (what, bytes) in [
-            ("nodes", forest.nodes.len() as u64 * 4),
-            ("leaf values", forest.leaf_values.len() as u64 * 4),
+            ("the forest's nodes", forest.nodes.len() as u64 * 4),
+            (
+                "the forest's leaf values",
+                forest.leaf_values.len() as u64 * 4,
+            ),
+            // Batches are chunked by rows: one row, and one row's outputs, must fit.
+            ("one row of features", u64::from(forest.n_features) * 4),
+            ("one row's outputs", forest.leaf_width() as u64 * 4),
         ] {
             if bytes > binding {
                 return Err(Error::Gpu(format!(
-                    "the forest's {what} ({bytes} bytes) exceed this GPU's {binding}-byte storage binding"
+                    "{what} take {bytes} bytes, more than this GPU's {binding}-byte storage binding"
                 )));
             }
         }

@@ -10,7 +10,7 @@ use super::state::{
 use crate::data::{Target, Task, detect_task, read_table, summarize, synth};
 use crate::error::{Error, Result};
 use crate::forest::model::Predictions;
-use crate::forest::{MaxFeatures, Model, Params, argmax};
+use crate::forest::{Criterion, MaxFeatures, Model, Params, argmax};
 use crate::gpu::{GpuContext, GpuForest, Kernel};
 use crate::pipeline::{self, Prepared, TrainOptions};
 use crate::shard;
@@ -236,6 +236,7 @@ pub fn generate_from_ui(ui: Ui) {
 pub fn params_from_ui(ui: Ui) -> Result<Params> {
     let depth = ui.depth.get_untracked();
     let max_features = ui.max_features.get_untracked();
+    let criterion = ui.criterion.get_untracked();
     Ok(Params {
         n_trees: parse_field("trees", &ui.trees.get_untracked(), 1)?,
         max_depth: if depth.trim().is_empty() || depth.trim() == "none" {
@@ -249,6 +250,10 @@ pub fn params_from_ui(ui: Ui) -> Result<Params> {
             Some(max_features.parse::<MaxFeatures>()?)
         },
         min_samples_leaf: parse_field("min samples per leaf", &ui.min_leaf.get_untracked(), 1)?,
+        criterion: match criterion.trim() {
+            "" | "auto" => None,
+            c => Some(c.parse::<Criterion>()?),
+        },
         seed: parse_field("seed", &ui.seed.get_untracked(), 0)?,
         ..Params::default()
     })

@@ -37,13 +37,19 @@ pub struct ColumnSummary {
     pub distinct: usize,
     /// Every present value is a whole number.
     pub integer: bool,
+    /// Cells that are not missing.
+    pub present: usize,
+    /// Present cells that are not numbers.
+    pub text: usize,
+    /// Every present value that is a number is a whole number.
+    pub integer_numbers: bool,
 }
 
 pub fn summarize(table: &Table) -> Vec<ColumnSummary> {
     (0..table.headers.len())
         .map(|c| {
             let mut missing = 0;
-            let mut numeric = true;
+            let mut text = 0;
             let mut integer = true;
             let mut seen = std::collections::HashSet::new();
             for r in &table.rows {
@@ -57,28 +63,39 @@ pub fn summarize(table: &Table) -> Vec<ColumnSummary> {
                 }
                 match parse_number(cell, table.decimal_comma) {
                     Some(v) => integer &= v.fract() == 0.0,
-                    None => numeric = false,
+                    None => text += 1,
                 }
             }
             let present = table.rows.len() - missing;
+            let numeric = text == 0 && present > 0;
             ColumnSummary {
                 name: table.headers[c].clone(),
-                numeric: numeric && present > 0,
+                numeric,
                 missing,
                 distinct: seen.len(),
-                integer: numeric && integer && present > 0,
+                integer: numeric && integer,
+                present,
+                text,
+                integer_numbers: integer,
             }
         })
         .collect()
 }
 
 /// Classification when the target is text, or whole numbers with few distinct values.
+/// A column of numbers with a few stray text cells (at most 1 in 20) is a regression target
+/// whose text cells are named when training, not a classification with a class per number.
 pub fn detect_task(summary: &ColumnSummary) -> Task {
     let few = summary.distinct <= 20;
-    if !summary.numeric || (summary.integer && few) {
-        Task::Classification
+    let mostly_numbers = summary.text > 0 && summary.text * 20 <= summary.present;
+    if summary.numeric || mostly_numbers {
+        if summary.integer_numbers && few {
+            Task::Classification
+        } else {
+            Task::Regression
+        }
     } else {
-        Task::Regression
+        Task::Classification
     }
 }
 
@@ -163,6 +180,9 @@ impl Dataset {
     }
 }
 
+/// Most classes a classification target may have.
+pub const MAX_CLASSES: usize = 256;
+
 /// The largest regression target, in magnitude. Leaf values are f32 and the scorer sums one
 /// per tree: under 1e30, even 10^8 trees stay below f32's 3.4e38, so no output is infinite.
 pub const MAX_REGRESSION_TARGET: f64 = 1e30;
@@ -190,14 +210,49 @@ fn regression_target(table: &Table, i: usize, t: usize, column: &str) -> Result<
 pub fn usable_rows(table: &Table, target: &str, task: Task) -> Result<Vec<usize>> {
     let t = target_index(table, target)?;
     let mut rows = Vec::with_capacity(table.n_rows());
+    let mut bad: Option<Error> = None;
+    let mut more = Vec::new();
+    let mut n_bad = 0;
     for (i, r) in table.rows.iter().enumerate() {
         if is_missing(&r[t]) {
             continue;
         }
-        if task == Task::Regression {
-            regression_target(table, i, t, target)?;
+        if task == Task::Regression
+            && let Err(e) = regression_target(table, i, t, target)
+        {
+            n_bad += 1;
+            match bad {
+                None => bad = Some(e),
+                Some(_) if more.len() < 5 => more.push(format!("row {} \"{}\"", i + 1, &r[t])),
+                Some(_) => {}
+            }
+            continue;
         }
         rows.push(i);
+    }
+    // Every bad cell is counted and the first few named, so one pass over the file finds them.
+    if let Some(Error::BadTargetValue {
+        row,
+        column,
+        value,
+        why,
+    }) = bad
+    {
+        let why = match n_bad {
+            1 => why,
+            n => format!(
+                "{why}; {} more cells are not usable: {}{}",
+                n - 1,
+                more.join(", "),
+                if n - 1 > more.len() { ", ..." } else { "" }
+            ),
+        };
+        return Err(Error::BadTargetValue {
+            row,
+            column,
+            value,
+            why,
+        });
     }
     if rows.is_empty() {
         return Err(Error::UnusableTarget {
@@ -227,6 +282,20 @@ impl Schema {
             Task::Classification => class_labels(table, t, train_rows),
             Task::Regression => Vec::new(),
         };
+        // Histograms, leaf vectors and the confusion matrix grow with the classes: refuse a
+        // column that is an ID or a measurement before allocating for it.
+        if task == Task::Classification
+            && (classes.len() > MAX_CLASSES || classes.len() * 2 > train_rows.len())
+        {
+            return Err(Error::UnusableTarget {
+                target: target.into(),
+                message: format!(
+                    "{} distinct values in {} training rows are too many classes (at most {MAX_CLASSES}, and at most half the rows): choose regression if it holds numbers, or another target column",
+                    classes.len(),
+                    train_rows.len()
+                ),
+            });
+        }
         if task == Task::Classification && classes.len() < 2 {
             return Err(Error::UnusableTarget {
                 target: target.into(),
@@ -558,8 +627,71 @@ mod tests {
 
     #[test]
     fn numeric_classes_sort_numerically() {
-        let t = read_table(b"a,y\n1,10\n2,9\n3,2\n").unwrap();
+        let t = read_table(b"a,y\n1,10\n2,9\n3,2\n4,10\n5,9\n6,2\n").unwrap();
         let s = Schema::fit(&t, "y", Task::Classification, &all(&t)).unwrap();
         assert_eq!(s.classes, vec!["2", "9", "10"]);
+    }
+
+    #[test]
+    fn a_number_column_with_a_stray_word_is_regression_and_the_word_is_named() {
+        // 187 distinct numbers and one "oops": not 188 classes.
+        let mut csv = String::from("x,y\n");
+        for i in 0..200 {
+            let y = if i == 17 {
+                "oops".to_string()
+            } else {
+                format!("{}.5", i % 187)
+            };
+            csv.push_str(&format!("{i},{y}\n"));
+        }
+        csv.push_str("200,n/a?\n201,-\n202,high\n");
+        let t = read_table(csv.as_bytes()).unwrap();
+        let summary = summarize(&t);
+        assert_eq!(detect_task(&summary[1]), Task::Regression);
+        let e = usable_rows(&t, "y", Task::Regression)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "row 18, column \"y\": \"oops\" is not a number, but the task is regression; 2 more cells are not usable: row 201 \"n/a?\", row 203 \"high\""
+        );
+        // Whole numbers with few values and one stray word stay classes.
+        let mut csv = String::from("x,y\n");
+        for i in 0..100 {
+            csv.push_str(&format!(
+                "{i},{}\n",
+                if i == 5 { "unknown" } else { ["0", "1"][i % 2] }
+            ));
+        }
+        let t = read_table(csv.as_bytes()).unwrap();
+        assert_eq!(detect_task(&summarize(&t)[1]), Task::Classification);
+    }
+
+    #[test]
+    fn an_id_as_a_class_target_is_refused_before_training() {
+        // A name per row: 20,000 classes would need gigabytes of histograms.
+        let mut csv = String::from("x,name\n");
+        for i in 0..20_000 {
+            csv.push_str(&format!("{},person{i}\n", i % 7));
+        }
+        let t = read_table(csv.as_bytes()).unwrap();
+        assert_eq!(detect_task(&summarize(&t)[1]), Task::Classification);
+        let e = Schema::fit(&t, "name", Task::Classification, &all(&t))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("20000 distinct values in 20000 training rows are too many classes"),
+            "{e}"
+        );
+        // 300 classes of 10 rows each: over 256.
+        let mut csv = String::from("x,code\n");
+        for i in 0..3000 {
+            csv.push_str(&format!("{i},c{}\n", i % 300));
+        }
+        let t = read_table(csv.as_bytes()).unwrap();
+        let e = Schema::fit(&t, "code", Task::Classification, &all(&t))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("300 distinct values"), "{e}");
     }
 }

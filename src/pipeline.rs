@@ -2,8 +2,8 @@
 //! with the seed, fit the schema on the training rows, train, score the held-out rows.
 
 use crate::data::{
-    Dataset, FeatureKind, FeatureSpec, Schema, Table, Target, Task, detect_task, summarize,
-    usable_rows,
+    ColumnSummary, Dataset, FeatureKind, FeatureSpec, Schema, Table, Target, Task, detect_task,
+    summarize, usable_rows,
 };
 use crate::error::{Error, Result};
 use crate::forest::metrics::{accuracy, confusion, r2};
@@ -22,6 +22,71 @@ pub struct TrainOptions {
     pub params: Params,
     /// Share of the rows held out for the test score (0 keeps them all for training).
     pub test_fraction: f64,
+    /// Which columns train: see [`Columns`].
+    pub columns: Columns,
+}
+
+/// Columns left out of training, or brought back. ID-like columns (see [`id_like`]) are left
+/// out unless kept.
+#[derive(Debug, Clone, Default)]
+pub struct Columns {
+    pub drop: Vec<String>,
+    pub keep: Vec<String>,
+}
+
+/// A column that did not train, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeftOut {
+    pub column: String,
+    pub reason: String,
+}
+
+/// Why a column looks like an identifier (a value per row, text or whole numbers), if it
+/// does. Such a column carries no pattern that holds for new rows; as a feature it only adds
+/// noise splits.
+pub fn id_like(s: &ColumnSummary) -> Option<String> {
+    let whole = !s.numeric || s.integer;
+    (whole && s.present >= 20 && s.distinct * 100 >= s.present * 95).then(|| {
+        format!(
+            "ID-like: {} distinct values in {} rows",
+            s.distinct, s.present
+        )
+    })
+}
+
+/// The columns of `table` that do not train (besides the target), with the reason.
+pub fn left_out(
+    table: &Table,
+    summaries: &[ColumnSummary],
+    target: usize,
+    columns: &Columns,
+) -> Result<Vec<LeftOut>> {
+    for (flag, names) in [("drop", &columns.drop), ("keep", &columns.keep)] {
+        if let Some(n) = names.iter().find(|n| table.column_index(n).is_none()) {
+            return Err(Error::InvalidParam(format!(
+                "--{flag} \"{n}\": no such column (columns: {})",
+                table.headers.join(", ")
+            )));
+        }
+    }
+    Ok(summaries
+        .iter()
+        .enumerate()
+        .filter(|&(c, _)| c != target)
+        .filter_map(|(_, s)| {
+            let reason = if columns.drop.contains(&s.name) {
+                Some("left out by choice".to_string())
+            } else if columns.keep.contains(&s.name) {
+                None
+            } else {
+                id_like(s)
+            };
+            reason.map(|reason| LeftOut {
+                column: s.name.clone(),
+                reason,
+            })
+        })
+        .collect())
 }
 
 /// Rows split for training and testing, encoded.
@@ -35,6 +100,8 @@ pub struct Prepared {
     pub usable_rows: usize,
     /// Held-out rows dropped because their class never occurs in the training rows.
     pub dropped_test_rows: usize,
+    /// Columns that did not train, and why.
+    pub left_out: Vec<LeftOut>,
 }
 
 /// The seeded shuffle of `0..n` used for the train/test split.
@@ -62,10 +129,12 @@ pub fn prepare(table: &Table, opts: &TrainOptions) -> Result<Prepared> {
             target: opts.target.clone(),
             available: table.headers.clone(),
         })?;
+    let summaries = summarize(table);
     let task = match opts.task {
         Some(task) => task,
-        None => detect_task(&summarize(table)[t]),
+        None => detect_task(&summaries[t]),
     };
+    let left_out = left_out(table, &summaries, t, &opts.columns)?;
     let rows = usable_rows(table, &opts.target, task)?;
     let order: Vec<usize> = shuffled(rows.len(), opts.params.seed)
         .into_iter()
@@ -82,7 +151,8 @@ pub fn prepare(table: &Table, opts: &TrainOptions) -> Result<Prepared> {
     let (test_rows, train_rows) = order.split_at(n_test);
     let mut train_sorted = train_rows.to_vec();
     train_sorted.sort_unstable();
-    let schema = Schema::fit(table, &opts.target, task, &train_sorted)?;
+    let exclude: Vec<&str> = left_out.iter().map(|l| l.column.as_str()).collect();
+    let schema = Schema::fit_without(table, &opts.target, task, &train_sorted, &exclude)?;
     let train = schema.encode(table, train_rows)?;
     let kept: Vec<usize> = test_rows
         .iter()
@@ -98,6 +168,7 @@ pub fn prepare(table: &Table, opts: &TrainOptions) -> Result<Prepared> {
         test,
         usable_rows: rows.len(),
         dropped_test_rows: test_rows.len() - kept.len(),
+        left_out,
     })
 }
 
@@ -141,6 +212,7 @@ pub fn prepare_dataset(
         test: d.subset(test_rows),
         usable_rows: d.n_rows,
         dropped_test_rows: 0,
+        left_out: Vec::new(),
     })
 }
 
@@ -215,6 +287,7 @@ mod tests {
             task: None,
             params: Params::default(),
             test_fraction: 0.25,
+            columns: Default::default(),
         };
         assert!(matches!(prepare(&t, &opts), Err(Error::TooFewRows { .. })));
     }

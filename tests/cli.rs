@@ -254,3 +254,57 @@ fn bench_rows_need_a_model_and_the_cpu_only_bench_runs() {
         }
     }
 }
+
+#[test]
+fn id_like_columns_are_left_out_unless_kept_and_drop_leaves_out_any() {
+    let csv = tmp("ids.csv");
+    let mut text = String::from("patient_id,age,ward,readmitted\n");
+    for i in 0..300 {
+        let ward = ["A", "B", "C"][i % 3];
+        text.push_str(&format!(
+            "P{:05},{},{ward},{}\n",
+            i * 7 + 3,
+            20 + i % 60,
+            ["no", "yes"][(i / 3) % 2]
+        ));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let csv = csv.to_str().unwrap();
+    let base = [
+        "train",
+        "--csv",
+        csv,
+        "--target",
+        "readmitted",
+        "--trees",
+        "5",
+        "--json",
+    ];
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        serde_json::from_slice(&ok(&args).stdout).unwrap()
+    };
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        let mut n: Vec<String> = v["importances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["feature"].as_str().unwrap().to_string())
+            .collect();
+        n.sort();
+        n
+    };
+    let v = run(&[]);
+    assert_eq!(names(&v), ["age", "ward"]);
+    assert_eq!(
+        v["left_out"],
+        serde_json::json!([{"column": "patient_id", "reason": "ID-like: 300 distinct values in 300 rows"}])
+    );
+    let v = run(&["--keep", "patient_id", "--drop", "ward"]);
+    assert_eq!(names(&v), ["age", "patient_id"]);
+    assert_eq!(v["left_out"][0]["column"], "ward");
+    let out = forest(&[&base[..], &["--drop", "nope"]].concat());
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("--drop \"nope\": no such column"), "{e}");
+}

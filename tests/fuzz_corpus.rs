@@ -68,6 +68,7 @@ fn write_seeds() {
             task: None,
             params,
             test_fraction: 0.25,
+            columns: Default::default(),
         };
         train(&prepare(&table, &opts).unwrap(), &opts.params, &|| {}).unwrap()
     };

@@ -276,6 +276,17 @@ impl Schema {
     /// Learns feature types, category codes and class labels from `train_rows` of `table`
     /// (rows with a usable target, see [`usable_rows`]).
     pub fn fit(table: &Table, target: &str, task: Task, train_rows: &[usize]) -> Result<Schema> {
+        Schema::fit_without(table, target, task, train_rows, &[])
+    }
+
+    /// [`Self::fit`] with the columns named in `exclude` left out of the features.
+    pub fn fit_without(
+        table: &Table,
+        target: &str,
+        task: Task,
+        train_rows: &[usize],
+        exclude: &[&str],
+    ) -> Result<Schema> {
         let t = target_index(table, target)?;
         let summaries = summarize(table);
         let classes = match task {
@@ -307,7 +318,7 @@ impl Schema {
         }
         let mut features = Vec::new();
         for (c, summary) in summaries.iter().enumerate() {
-            if c == t {
+            if c == t || exclude.contains(&summary.name.as_str()) {
                 continue;
             }
             let kind = if summary.numeric || summary.missing == table.n_rows() {

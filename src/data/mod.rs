@@ -5,5 +5,6 @@ pub mod synth;
 
 pub use csv_table::{Table, read_table};
 pub use dataset::{
-    Dataset, FeatureKind, FeatureSpec, Schema, Target, Task, detect_task, summarize, usable_rows,
+    ColumnSummary, Dataset, FeatureKind, FeatureSpec, Schema, Target, Task, detect_task, summarize,
+    usable_rows,
 };

@@ -132,6 +132,8 @@ pub fn load_csv(ui: Ui, name: &str, bytes: &[u8]) {
             let view = data_view_of_table(name, &t);
             let target = view.headers.last().cloned().unwrap_or_default();
             engine(|e| e.source = Some(Source::Table(t)));
+            ui.columns_off.set(Vec::new());
+            ui.columns_on.set(Vec::new());
             ui.target.set(target);
             ui.task.set(None);
             ui.data.set(Some(view));
@@ -196,11 +198,14 @@ pub fn generate(ui: Ui, rows: usize, features: usize, seed: u64) {
             kind: if i < features { "number" } else { "integer" },
             missing: 0,
             distinct: if i < features { rows } else { 2 },
+            id_like: None,
         })
         .collect();
     let mut detected = vec![Task::Regression; features];
     detected.push(Task::Classification);
     engine(|e| e.source = Some(Source::Synthetic(d)));
+    ui.columns_off.set(Vec::new());
+    ui.columns_on.set(Vec::new());
     ui.target.set("class".into());
     ui.task.set(None);
     ui.data.set(Some(DataView {
@@ -273,6 +278,10 @@ fn prepare(ui: Ui, params: &Params) -> Result<Prepared> {
                 task,
                 params: params.clone(),
                 test_fraction: TEST_FRACTION,
+                columns: pipeline::Columns {
+                    drop: ui.columns_off.get_untracked(),
+                    keep: ui.columns_on.get_untracked(),
+                },
             },
         ),
         Some(Source::Synthetic(d)) => {

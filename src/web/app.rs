@@ -113,9 +113,45 @@ fn DataSection(ui: Ui) -> impl IntoView {
                     let cells = r.iter().map(|c| view! { <td>{c.clone()}</td> }).collect_view();
                     view! { <tr>{cells}</tr> }
                 }).collect_view();
-                let cols = d.columns.iter().map(|c| view! {
-                    <tr><td>{c.name.clone()}</td><td>{c.kind}</td><td class="num">{c.missing}</td><td class="num">{c.distinct}</td></tr>
+                let cols = d.columns.iter().map(|c| {
+                    let (name, id) = (c.name.clone(), c.id_like.is_some());
+                    let n = name.clone();
+                    let trains = move || {
+                        if id { ui.columns_on.get().contains(&n) } else { !ui.columns_off.get().contains(&n) }
+                    };
+                    let toggle = {
+                        let name = name.clone();
+                        move |_| {
+                            let list = if id { ui.columns_on } else { ui.columns_off };
+                            list.update(|l| match l.iter().position(|x| *x == name) {
+                                Some(i) => { l.remove(i); }
+                                None => l.push(name.clone()),
+                            });
+                        }
+                    };
+                    let is_target = { let n = name.clone(); move || ui.target.get() == n };
+                    view! {
+                        <tr><td><label class="train-col"><input type="checkbox" aria-label=format!("train on {name}")
+                            prop:checked=trains on:change=toggle disabled=is_target/>{name.clone()}</label></td>
+                        <td>{c.kind}{c.id_like.clone().map(|r| view! { <span class="muted">" · " {r}</span> })}</td>
+                        <td class="num">{c.missing}</td><td class="num">{c.distinct}</td></tr>
+                    }
                 }).collect_view();
+                let flagged: Vec<(String, String)> = d.columns.iter()
+                    .filter_map(|c| c.id_like.clone().map(|r| (c.name.clone(), r))).collect();
+                let left_out = move || {
+                    let t = ui.target.get();
+                    let on = ui.columns_on.get();
+                    let off = ui.columns_off.get();
+                    let mut out: Vec<String> = flagged.iter()
+                        .filter(|(n, _)| *n != t && !on.contains(n))
+                        .map(|(n, r)| format!("{n} ({r})")).collect();
+                    out.extend(off.iter().filter(|n| **n != t).map(|n| format!("{n} (left out by choice)")));
+                    (!out.is_empty()).then(|| view! {
+                        <p class="muted" data-testid="left-out">"Left out of training: " {out.join(", ")}
+                            ". Tick a column under Column types to train on it."</p>
+                    })
+                };
                 let options = d.headers.iter().map(|h| view! { <option value=h.clone()>{h.clone()}</option> }).collect_view();
                 let detected = d.detected.clone();
                 let headers = d.headers.clone();
@@ -125,10 +161,11 @@ fn DataSection(ui: Ui) -> impl IntoView {
                 };
                 view! {
                     <p class="muted" data-testid="data-summary">{d.name.clone()} " · " {d.rows} " rows · " {d.headers.len()} " columns"</p>
+                    {left_out}
                     <div class="scroll"><table class="preview" data-testid="preview"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>
                     <details>
                         <summary>"Column types and missing values"</summary>
-                        <table class="columns" data-testid="columns"><thead><tr><th>"column"</th><th>"type"</th><th>"missing"</th><th>"distinct"</th></tr></thead><tbody>{cols}</tbody></table>
+                        <table class="columns" data-testid="columns"><thead><tr><th>"column (trains)"</th><th>"type"</th><th>"missing"</th><th>"distinct"</th></tr></thead><tbody>{cols}</tbody></table>
                     </details>
                     <div class="row">
                         <label>"Target column "

@@ -31,6 +31,8 @@ pub struct ColumnView {
     pub kind: &'static str,
     pub missing: usize,
     pub distinct: usize,
+    /// Why the column is left out of training by default (an identifier), if it is.
+    pub id_like: Option<String>,
 }
 
 impl ColumnView {
@@ -44,6 +46,7 @@ impl ColumnView {
             },
             missing: s.missing,
             distinct: s.distinct,
+            id_like: crate::pipeline::id_like(s),
         }
     }
 }
@@ -135,6 +138,9 @@ pub struct Ui {
     pub depth: RwSignal<String>,
     pub max_features: RwSignal<String>,
     pub criterion: RwSignal<String>,
+    /// Columns the user left out of training, and ID-like columns the user brought back.
+    pub columns_off: RwSignal<Vec<String>>,
+    pub columns_on: RwSignal<Vec<String>>,
     pub min_leaf: RwSignal<String>,
     pub seed: RwSignal<String>,
     pub synth_rows: RwSignal<String>,
@@ -161,6 +167,8 @@ impl Ui {
             depth: RwSignal::new("12".into()),
             max_features: RwSignal::new("sqrt".into()),
             criterion: RwSignal::new("auto".into()),
+            columns_off: RwSignal::new(Vec::new()),
+            columns_on: RwSignal::new(Vec::new()),
             min_leaf: RwSignal::new("1".into()),
             seed: RwSignal::new("0".into()),
             synth_rows: RwSignal::new("20000".into()),

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use gpuforest::data::{Task, read_table, synth};
 use gpuforest::forest::model::Predictions;
 use gpuforest::forest::{Criterion, MaxFeatures, Model, Params};
-use gpuforest::pipeline::{TrainOptions, evaluate, prepare};
+use gpuforest::pipeline::{Columns, TrainOptions, evaluate, prepare};
 use gpuforest::{Error, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -79,6 +79,12 @@ enum Command {
         /// Share of rows held out for the test score.
         #[arg(long, default_value_t = 0.25)]
         test_fraction: f64,
+        /// Columns left out of training (comma-separated names).
+        #[arg(long, value_delimiter = ',', value_name = "COL")]
+        drop: Vec<String>,
+        /// ID-like columns (a distinct value per row, left out by default) to train on anyway.
+        #[arg(long, value_delimiter = ',', value_name = "COL")]
+        keep: Vec<String>,
         /// Write the trained model here (JSON).
         #[arg(long)]
         model_out: Option<PathBuf>,
@@ -136,6 +142,8 @@ fn main() {
             no_bootstrap,
             seed,
             test_fraction,
+            drop,
+            keep,
             model_out,
             json,
         } => (|| {
@@ -168,6 +176,7 @@ fn main() {
                     task,
                     params,
                     test_fraction,
+                    columns: Columns { drop, keep },
                 },
                 model_out.as_deref(),
                 json,
@@ -246,6 +255,7 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
             "nodes": model.forest.n_nodes(),
             "train_seconds": seconds,
             "oob_score": model.oob_score,
+            "left_out": prep.left_out,
             "importances": ranked.iter().map(|(n, v)| serde_json::json!({"feature": n, "importance": v})).collect::<Vec<_>>(),
         });
         match prep.task {
@@ -275,6 +285,14 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
         prep.test.n_rows,
         prep.schema.n_features()
     );
+    for l in &prep.left_out {
+        let hint = if l.reason.starts_with("ID-like") {
+            format!("; --keep {} trains on it", l.column)
+        } else {
+            String::new()
+        };
+        println!("left out      {} ({}{hint})", l.column, l.reason);
+    }
     if prep.dropped_test_rows > 0 {
         println!(
             "              {} held-out rows dropped: their class is absent from the training rows",

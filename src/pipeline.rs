@@ -229,6 +229,17 @@ pub struct Evaluation {
     pub predicted: Vec<f64>,
 }
 
+impl Evaluation {
+    /// What the model file keeps of it.
+    pub fn held_out(&self) -> crate::forest::model::HeldOut {
+        crate::forest::model::HeldOut {
+            rows: self.truth.len(),
+            accuracy: self.accuracy,
+            r2: self.r2,
+        }
+    }
+}
+
 pub fn evaluate(model: &Model, test: &Dataset) -> Evaluation {
     evaluate_predictions(model, test, &model.predict_x(&test.x))
 }

@@ -61,6 +61,12 @@ fn train_json_then_predict() {
         "{train}"
     );
 
+    // The model file keeps its held-out score.
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    assert_eq!(saved["held_out"]["accuracy"], v["test_accuracy"]);
+    assert_eq!(saved["held_out"]["rows"], v["test_rows"]);
+
     let preds = tmp("bc.csv");
     ok(&[
         "predict",

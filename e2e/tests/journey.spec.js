@@ -58,6 +58,7 @@ test('bundled dataset: preview, train, metrics, CPU and GPU agree, sweep, save a
   await page.screenshot({ path: testInfo.outputPath('results.png'), fullPage: true });
   await testInfo.attach('results', { path: testInfo.outputPath('results.png'), contentType: 'image/png' });
 
+  const heldOut = await page.getByTestId('headline').textContent();
   const model = await download(page, () => page.getByTestId('save-model').click());
   expect(model.name).toBe('forest-model.json');
   const json = JSON.parse(model.text);
@@ -69,6 +70,8 @@ test('bundled dataset: preview, train, metrics, CPU and GPU agree, sweep, save a
 
   await page.getByTestId('model-input').setInputFiles(model.path);
   await expect(page.getByTestId('model-summary')).toContainText('loaded from');
+  // The file keeps the held-out score it was trained with.
+  await expect(page.getByTestId('headline')).toHaveText(heldOut);
   await scoreAndCheck(page);
   const after = await download(page, () => page.getByTestId('export').click());
   expect(after.text).toBe(before.text);

@@ -31,6 +31,18 @@ pub struct Model {
     pub importances: Vec<f64>,
     pub oob_score: Option<f64>,
     pub train_rows: usize,
+    /// The scores on the rows held out when the model was trained, so that a loaded model
+    /// still shows them. Absent from files written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_out: Option<HeldOut>,
+}
+
+/// A model's scores on its held-out rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldOut {
+    pub rows: usize,
+    pub accuracy: Option<f64>,
+    pub r2: Option<f64>,
 }
 
 /// Predictions for a batch of rows.
@@ -75,6 +87,7 @@ impl Model {
             importances: forest.importances(),
             oob_score,
             train_rows,
+            held_out: None,
         }
     }
 
@@ -96,6 +109,7 @@ impl Model {
             importances,
             oob_score,
             train_rows,
+            held_out: None,
         }
     }
 

@@ -338,7 +338,7 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
         return Ok(None);
     };
     let t_merge = super::now_ms();
-    let model = shard::merge(shards, prep.schema.clone(), params, &prep.train)?;
+    let mut model = shard::merge(shards, prep.schema.clone(), params, &prep.train)?;
     let train_ms = super::now_ms() - t0;
     let merge_ms = super::now_ms() - t_merge;
     let key = engine(|e| e.generation + 1);
@@ -348,6 +348,7 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
         n_outputs: model.forest.n_outputs as usize,
     };
     let ev = pipeline::evaluate_predictions(&model, &prep.test, &p);
+    model.held_out = Some(ev.held_out());
     let mut view = model_view(&model, "trained here", Some(train_ms), n_workers);
     view.test_rows = prep.test.n_rows;
     view.accuracy = ev.accuracy;
@@ -386,9 +387,11 @@ fn model_view(model: &Model, origin: &str, train_ms: Option<f64>, workers: usize
         trees: model.forest.n_trees(),
         nodes: model.forest.n_nodes(),
         train_rows: model.train_rows,
-        test_rows: 0,
-        accuracy: None,
-        r2: None,
+        // A loaded model shows what it scored when trained (files from before it was kept
+        // have none).
+        test_rows: model.held_out.as_ref().map_or(0, |h| h.rows),
+        accuracy: model.held_out.as_ref().and_then(|h| h.accuracy),
+        r2: model.held_out.as_ref().and_then(|h| h.r2),
         oob: model.oob_score,
         confusion: None,
         scatter: None,

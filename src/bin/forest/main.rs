@@ -230,10 +230,11 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
     );
     bar.set_message("training");
     let start = Instant::now();
-    let model = gpuforest::pipeline::train(&prep, &opts.params, &|| bar.inc(1))?;
+    let mut model = gpuforest::pipeline::train(&prep, &opts.params, &|| bar.inc(1))?;
     let seconds = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let eval = evaluate(&model, &prep.test);
+    model.held_out = Some(eval.held_out());
     if let Some(path) = model_out {
         model.save(path)?;
     }

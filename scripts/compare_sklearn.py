@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Compare `forest train` with scikit-learn's RandomForest on the same CSV files and protocol.
+"""Compare `forest train` with scikit-learn's RandomForest, paired: the same rows, the same split.
 
-Protocol for both: shuffle the rows with the seed, hold out 25%, train on the rest with the
-same hyper-parameters, score the held-out rows (accuracy or R²). Repeated over several seeds.
+For each seed, scikit-learn's `train_test_split` holds out 25% of the rows. Both forests train on
+the same training rows with the same hyper-parameters (ours: `forest train --test-fraction 0` on
+a CSV of exactly those rows), and both are scored on the same held-out rows (ours through
+`forest predict`). The table gives each side's mean ± standard deviation over the seeds and the
+mean of the per-seed differences, so split luck cancels out of the comparison.
 Usage: python3 scripts/compare_sklearn.py [--seeds 5] [--big]   (needs scikit-learn, pandas-free)
 """
 import argparse, csv, json, os, statistics, subprocess, sys, tempfile, time
@@ -27,8 +30,7 @@ def load(path, target):
     return X, y
 
 
-def sklearn_run(X, y, task, seed, trees, depth):
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=seed, shuffle=True)
+def sklearn_run(Xtr, ytr, Xte, yte, task, seed, trees, depth):
     if task == "classification":
         m = RandomForestClassifier(n_estimators=trees, max_depth=depth, n_jobs=-1, random_state=seed)
     else:
@@ -42,28 +44,51 @@ def sklearn_run(X, y, task, seed, trees, depth):
     return score, secs
 
 
-def ours_run(path, target, seed, trees, depth):
-    cmd = [FOREST, "train", "--csv", path, "--target", target, "--seed", str(seed),
-           "--trees", str(trees), "--json"]
+def ours_run(header, rows, tr, te, target, seed, trees, depth, tmp):
+    """Trains on rows `tr` and scores rows `te`, as scikit-learn does on its side."""
+    train_csv, test_csv = os.path.join(tmp, "train.csv"), os.path.join(tmp, "test.csv")
+    for path, idx in ((train_csv, tr), (test_csv, te)):
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(rows[i] for i in idx)
+    model, preds = os.path.join(tmp, "model.json"), os.path.join(tmp, "preds.csv")
+    cmd = [FOREST, "train", "--csv", train_csv, "--target", target, "--seed", str(seed),
+           "--trees", str(trees), "--test-fraction", "0", "--model-out", model, "--json"]
     if depth:
         cmd += ["--max-depth", str(depth)]
     out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-    score = out.get("test_accuracy", out.get("test_r2"))
+    subprocess.run([FOREST, "predict", "--model", model, "--csv", test_csv, "--out", preds],
+                   check=True, capture_output=True)
+    with open(preds, newline="") as f:
+        p = [r[0] for r in list(csv.reader(f))[1:]]
+    t = header.index(target)
+    truth = [rows[i][t] for i in te]
+    if out["task"] == "classification":
+        score = accuracy_score(truth, p)
+    else:
+        score = r2_score(np.array(truth, float), np.array(p, float))
     return score, out["train_seconds"], out["task"]
 
 
 def compare(name, path, target, seeds, trees, depth):
+    with open(path, newline="") as f:
+        table = list(csv.reader(f))
+    header, rows = table[0], table[1:]
     X, y = load(path, target)
     ours, theirs, t_ours, t_theirs = [], [], [], []
-    for s in range(seeds):
-        sc, secs, task = ours_run(path, target, s, trees, depth)
-        ours.append(sc); t_ours.append(secs)
-        sc, secs = sklearn_run(X, y, task, s, trees, depth)
-        theirs.append(sc); t_theirs.append(secs)
+    with tempfile.TemporaryDirectory() as tmp:
+        for s in range(seeds):
+            tr, te = train_test_split(np.arange(len(rows)), test_size=0.25, random_state=s, shuffle=True)
+            sc, secs, task = ours_run(header, rows, tr, te, target, s, trees, depth, tmp)
+            ours.append(sc); t_ours.append(secs)
+            sc, secs = sklearn_run(X[tr], [y[i] for i in tr], X[te], [y[i] for i in te], task, s, trees, depth)
+            theirs.append(sc); t_theirs.append(secs)
     metric = "accuracy" if task == "classification" else "R²"
     fmt = lambda v: f"{statistics.mean(v):.4f} ± {statistics.stdev(v) if len(v) > 1 else 0:.4f}"
+    diff = [a - b for a, b in zip(ours, theirs)]
     print(f"| {name} | {trees} trees, depth {depth or 'none'} | {metric} | {fmt(ours)} | {fmt(theirs)} "
-          f"| {statistics.median(t_ours):.2f} s | {statistics.median(t_theirs):.2f} s "
+          f"| {fmt(diff)} | {statistics.median(t_ours):.2f} s | {statistics.median(t_theirs):.2f} s "
           f"| {statistics.median(t_theirs) / statistics.median(t_ours):.1f}x |", flush=True)
 
 
@@ -75,8 +100,8 @@ def main():
     a = ap.parse_args()
     if not os.path.exists(FOREST):
         sys.exit("build first: cargo build --release")
-    print("| data | forest | metric | forest (ours) | scikit-learn | train (ours) | train (sklearn) | speed-up |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| data | forest | metric | forest (ours) | scikit-learn | ours − sklearn, paired | train (ours) | train (sklearn) | speed-up |")
+    print("|---|---|---|---|---|---|---|---|---|")
     ds = os.path.join(ROOT, "assets")
     compare("breast_cancer (569 x 30)", f"{ds}/breast_cancer.csv", "diagnosis", a.seeds, 100, None)
     compare("diabetes (442 x 10)", f"{ds}/diabetes.csv", "progression", a.seeds, 100, None)

@@ -5,7 +5,7 @@ use gpuforest::data::{Dataset, Target, read_table, synth};
 use gpuforest::flat::{FlatForest, LANES};
 use gpuforest::forest::metrics::{accuracy, r2};
 use gpuforest::forest::model::Model;
-use gpuforest::forest::{MaxFeatures, Node, Params, Trainer};
+use gpuforest::forest::{ClassWeight, MaxFeatures, Node, Params, Trainer};
 use gpuforest::pipeline::{TrainOptions, evaluate, prepare, train};
 use proptest::prelude::*;
 
@@ -452,6 +452,59 @@ fn a_unique_id_column_leaks_nothing_into_the_oob_score() {
         "patient_id {} against noise {}",
         imp("patient_id"),
         imp("noise")
+    );
+}
+
+#[test]
+fn balanced_class_weights_find_more_of_a_rare_class() {
+    // 5% positives whose feature (about normal, shifted by 1.5 sd) overlaps the negatives':
+    // unweighted, the leaves of the overlap vote no.
+    let mut rng = 7u64;
+    let mut next = || {
+        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (rng >> 11) as f32 / (1u64 << 53) as f32
+    };
+    let n = 6000;
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        let pos = i % 20 == 0;
+        let normal = (next() + next() + next() + next() - 2.0) * 3f32.sqrt();
+        x.extend([normal + if pos { 1.5 } else { 0.0 }, next()]);
+        y.push(u32::from(pos));
+    }
+    let d = Dataset {
+        n_rows: n,
+        n_features: 2,
+        x,
+        target: Target::Classes(y),
+        n_classes: 2,
+    };
+    let (tr, te) = holdout(&d);
+    let recall = |class_weight| {
+        let p = Params {
+            n_trees: 30,
+            min_samples_leaf: 20,
+            class_weight,
+            ..params(30, 1)
+        };
+        let f = Trainer::new(&tr, &p).unwrap().train(&|| {});
+        let out = FlatForest::from_trees(&f.trees, 2, 2).predict(&te.x);
+        let Target::Classes(truth) = &te.target else {
+            unreachable!()
+        };
+        let (mut found, mut total) = (0, 0);
+        for (p, &t) in out.chunks(2).zip(truth) {
+            if t == 1 {
+                total += 1;
+                found += usize::from(p[1] > p[0]);
+            }
+        }
+        found as f64 / total as f64
+    };
+    let (plain, balanced) = (recall(ClassWeight::None), recall(ClassWeight::Balanced));
+    assert!(
+        balanced > plain + 0.3,
+        "recall of the rare class: {plain} unweighted, {balanced} balanced"
     );
 }
 

@@ -7,6 +7,6 @@ pub mod train;
 pub mod tree;
 
 pub use model::Model;
-pub use params::{Criterion, MaxFeatures, Params};
+pub use params::{ClassWeight, Criterion, MaxFeatures, Params};
 pub use train::{Forest, OobVotes, Trainer, argmax, importances, oob_finish};
 pub use tree::{Node, Tree};

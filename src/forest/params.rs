@@ -92,6 +92,34 @@ pub struct Params {
     pub seed: u64,
     /// At most this many bins per feature (2..=255); missing values get a bin of their own.
     pub max_bins: usize,
+    /// Weights of the classes (classification). Absent from older files: none.
+    #[serde(default)]
+    pub class_weight: ClassWeight,
+}
+
+/// How rows of each class weigh in splits and leaves, as scikit-learn's `class_weight`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClassWeight {
+    /// Every row weighs its bootstrap count.
+    #[default]
+    None,
+    /// A row of class `c` also weighs `n / (classes * n_c)` over the training rows, so every
+    /// class weighs the same in total: rare outcomes count as much as common ones.
+    Balanced,
+}
+
+impl FromStr for ClassWeight {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "none" => Ok(ClassWeight::None),
+            "balanced" => Ok(ClassWeight::Balanced),
+            _ => Err(Error::InvalidParam(format!(
+                "class weight \"{s}\": use none or balanced"
+            ))),
+        }
+    }
 }
 
 impl Default for Params {
@@ -106,6 +134,7 @@ impl Default for Params {
             criterion: None,
             seed: 0,
             max_bins: 255,
+            class_weight: ClassWeight::None,
         }
     }
 }
@@ -147,6 +176,11 @@ impl Params {
         if !(2..=255).contains(&self.max_bins) {
             return Err(Error::InvalidParam(
                 "max bins must be between 2 and 255".into(),
+            ));
+        }
+        if task == Task::Regression && self.class_weight != ClassWeight::None {
+            return Err(Error::InvalidParam(
+                "class weights need a classification task".into(),
             ));
         }
         let c = self.criterion_for(task);

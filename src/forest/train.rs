@@ -7,7 +7,7 @@
 //! trees can be grown elsewhere (a web worker) and merged back in tree order.
 
 use super::binning::Binned;
-use super::params::Params;
+use super::params::{ClassWeight, Params};
 use super::tree::{GrowConfig, TargetRef, Tree, grow};
 use crate::data::{Dataset, Target, Task};
 use crate::error::{Error, Result};
@@ -32,6 +32,8 @@ pub struct Trainer<'a> {
     params: Params,
     cfg: GrowConfig,
     y_values: Vec<f64>,
+    /// Weight of each class's rows (empty: all 1).
+    class_scale: Vec<f64>,
 }
 
 fn tree_rng(seed: u64, tree: usize) -> ChaCha8Rng {
@@ -84,6 +86,26 @@ impl<'a> Trainer<'a> {
             Target::Values(v) => v.clone(),
             Target::Classes(_) => Vec::new(),
         };
+        let class_scale = match (&data.target, params.class_weight) {
+            (Target::Classes(labels), ClassWeight::Balanced) => {
+                let mut counts = vec![0usize; data.n_classes];
+                for &l in labels {
+                    counts[l as usize] += 1;
+                }
+                let present = counts.iter().filter(|&&c| c > 0).count() as f64;
+                counts
+                    .iter()
+                    .map(|&c| {
+                        if c == 0 {
+                            0.0
+                        } else {
+                            data.n_rows as f64 / (present * c as f64)
+                        }
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
         Ok(Trainer {
             data,
             binned,
@@ -91,6 +113,7 @@ impl<'a> Trainer<'a> {
             params: params.clone(),
             cfg,
             y_values,
+            class_scale,
         })
     }
 
@@ -107,7 +130,12 @@ impl<'a> Trainer<'a> {
     /// Grows tree number `t` of the forest.
     pub fn grow_tree(&self, t: usize) -> Tree {
         let mut rng = tree_rng(self.params.seed, t);
-        let w = bootstrap(&mut rng, self.data.n_rows, self.params.bootstrap);
+        let mut w = bootstrap(&mut rng, self.data.n_rows, self.params.bootstrap);
+        if let (Target::Classes(labels), false) = (&self.data.target, self.class_scale.is_empty()) {
+            for (w, &l) in w.iter_mut().zip(labels) {
+                *w *= self.class_scale[l as usize];
+            }
+        }
         grow(&self.binned, &self.target(), &w, &self.cfg, &mut rng)
     }
 

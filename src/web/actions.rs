@@ -10,7 +10,7 @@ use super::state::{
 use crate::data::{Target, Task, detect_task, read_table, summarize, synth};
 use crate::error::{Error, Result};
 use crate::forest::model::Predictions;
-use crate::forest::{Criterion, MaxFeatures, Model, Params, argmax};
+use crate::forest::{ClassWeight, Criterion, MaxFeatures, Model, Params, argmax};
 use crate::gpu::{GpuContext, GpuForest, Kernel};
 use crate::pipeline::{self, Prepared, TrainOptions};
 use crate::shard;
@@ -255,6 +255,11 @@ pub fn params_from_ui(ui: Ui) -> Result<Params> {
             Some(max_features.parse::<MaxFeatures>()?)
         },
         min_samples_leaf: parse_field("min samples per leaf", &ui.min_leaf.get_untracked(), 1)?,
+        class_weight: ui
+            .class_weight
+            .get_untracked()
+            .trim()
+            .parse::<ClassWeight>()?,
         criterion: match criterion.trim() {
             "" | "auto" => None,
             c => Some(c.parse::<Criterion>()?),

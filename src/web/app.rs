@@ -213,6 +213,7 @@ fn ForestSection(ui: Ui) -> impl IntoView {
                 <Field label="Max features" value=ui.max_features hint="sqrt, log2, all, 0.5, 8 or auto"/>
                 <Field label="Min samples per leaf" value=ui.min_leaf hint="1 or more"/>
                 <Field label="Criterion" value=ui.criterion hint="auto, gini, entropy or squared_error"/>
+                <Field label="Class weight" value=ui.class_weight hint="none, or balanced for rare outcomes"/>
                 <Field label="Seed" value=ui.seed hint="same seed, same forest"/>
             </div>
             <div class="row">

@@ -138,6 +138,7 @@ pub struct Ui {
     pub depth: RwSignal<String>,
     pub max_features: RwSignal<String>,
     pub criterion: RwSignal<String>,
+    pub class_weight: RwSignal<String>,
     /// Columns the user left out of training, and ID-like columns the user brought back.
     pub columns_off: RwSignal<Vec<String>>,
     pub columns_on: RwSignal<Vec<String>>,
@@ -167,6 +168,7 @@ impl Ui {
             depth: RwSignal::new("12".into()),
             max_features: RwSignal::new("sqrt".into()),
             criterion: RwSignal::new("auto".into()),
+            class_weight: RwSignal::new("none".into()),
             columns_off: RwSignal::new(Vec::new()),
             columns_on: RwSignal::new(Vec::new()),
             min_leaf: RwSignal::new("1".into()),

@@ -5,7 +5,7 @@ mod bench;
 use clap::{Parser, Subcommand, ValueEnum};
 use gpuforest::data::{Task, read_table, synth};
 use gpuforest::forest::model::Predictions;
-use gpuforest::forest::{Criterion, MaxFeatures, Model, Params};
+use gpuforest::forest::{ClassWeight, Criterion, MaxFeatures, Model, Params};
 use gpuforest::pipeline::{Columns, TrainOptions, evaluate, prepare};
 use gpuforest::{Error, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -70,6 +70,10 @@ enum Command {
         /// Split criterion: gini or entropy (classification), squared_error (regression).
         #[arg(long)]
         criterion: Option<String>,
+        /// Class weights: none, or balanced (every class weighs the same in total, as
+        /// scikit-learn's class_weight="balanced"; for imbalanced outcomes).
+        #[arg(long, default_value = "none")]
+        class_weight: String,
         /// Turn off bootstrap sampling (every tree sees every training row; no OOB score).
         #[arg(long)]
         no_bootstrap: bool,
@@ -139,6 +143,7 @@ fn main() {
             min_samples_split,
             min_samples_leaf,
             criterion,
+            class_weight,
             no_bootstrap,
             seed,
             test_fraction,
@@ -162,6 +167,7 @@ fn main() {
                     .map(str::parse::<Criterion>)
                     .transpose()?,
                 seed,
+                class_weight: class_weight.parse::<ClassWeight>()?,
                 ..Params::default()
             };
             let task = match task {

@@ -172,6 +172,17 @@ pub fn prepare(table: &Table, opts: &TrainOptions) -> Result<Prepared> {
     })
 }
 
+impl Prepared {
+    /// The columns left out as ID-like.
+    pub fn id_columns(&self) -> Vec<String> {
+        self.left_out
+            .iter()
+            .filter(|l| l.reason.starts_with("ID-like"))
+            .map(|l| l.column.clone())
+            .collect()
+    }
+}
+
 /// Splits rows that are already numbers (synthetic data) like [`prepare`] splits a table;
 /// features are named `f0`, `f1`... and classes `0`, `1`...
 pub fn prepare_dataset(
@@ -230,12 +241,14 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
-    /// What the model file keeps of it.
-    pub fn held_out(&self) -> crate::forest::model::HeldOut {
+    /// What the model file keeps of it: the scores, and the split they come from.
+    pub fn held_out(&self, test_fraction: f64, seed: u64) -> crate::forest::model::HeldOut {
         crate::forest::model::HeldOut {
-            rows: self.truth.len(),
-            accuracy: self.accuracy,
-            r2: self.r2,
+            test_accuracy: self.accuracy,
+            test_r2: self.r2,
+            test_rows: self.truth.len(),
+            test_fraction,
+            seed,
         }
     }
 }
@@ -276,13 +289,15 @@ pub fn train(prep: &Prepared, params: &Params, on_tree: &(dyn Fn() + Sync)) -> R
     let trainer = Trainer::new(&prep.train, params)?;
     let forest = trainer.train(on_tree);
     let oob = trainer.oob_score(&forest);
-    Ok(Model::new(
+    let mut model = Model::new(
         prep.schema.clone(),
         params.clone(),
         &forest,
         oob,
         prep.train.n_rows,
-    ))
+    );
+    model.id_columns = prep.id_columns();
+    Ok(model)
 }
 
 #[cfg(test)]

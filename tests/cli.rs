@@ -64,8 +64,11 @@ fn train_json_then_predict() {
     // The model file keeps its held-out score.
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
-    assert_eq!(saved["held_out"]["accuracy"], v["test_accuracy"]);
-    assert_eq!(saved["held_out"]["rows"], v["test_rows"]);
+    assert_eq!(
+        saved["evaluation"],
+        serde_json::json!({"test_accuracy": v["test_accuracy"], "test_rows": v["test_rows"],
+            "test_fraction": 0.25, "seed": 1})
+    );
 
     let preds = tmp("bc.csv");
     ok(&[
@@ -81,7 +84,7 @@ fn train_json_then_predict() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "prediction,proba_benign,proba_malignant"
+        "row,prediction,proba_benign,proba_malignant"
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 569);
@@ -95,7 +98,11 @@ fn train_json_then_predict() {
     let hits = rows
         .iter()
         .zip(&truth)
-        .filter(|(r, t)| r.split(',').next().unwrap() == t.as_str())
+        .enumerate()
+        .filter(|(i, (r, t))| {
+            let mut f = r.split(',');
+            f.next() == Some(&(i + 1).to_string()) && f.next() == Some(t.as_str())
+        })
         .count();
     assert!(hits > 540, "{hits} of 569 agree with the truth");
 }
@@ -309,6 +316,18 @@ fn id_like_columns_are_left_out_unless_kept_and_drop_leaves_out_any() {
     let v = run(&["--keep", "patient_id", "--drop", "ward"]);
     assert_eq!(names(&v), ["age", "patient_id"]);
     assert_eq!(v["left_out"][0]["column"], "ward");
+    // Predictions carry the row number and the ID column that was left out.
+    let model = tmp("ids.json");
+    ok(&[&base[..], &["--model-out", model.to_str().unwrap()]].concat());
+    let preds = ok(&["predict", "--model", model.to_str().unwrap(), "--csv", csv]).stdout;
+    let preds = String::from_utf8(preds).unwrap();
+    let mut lines = preds.lines();
+    assert_eq!(
+        lines.next(),
+        Some("row,patient_id,prediction,proba_no,proba_yes")
+    );
+    assert!(lines.next().unwrap().starts_with("1,P00003,"));
+    assert!(lines.nth(298).unwrap().starts_with("300,P02096,"));
     let out = forest(&[&base[..], &["--drop", "nope"]].concat());
     assert!(!out.status.success());
     let e = String::from_utf8_lossy(&out.stderr);

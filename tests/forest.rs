@@ -461,7 +461,9 @@ fn balanced_class_weights_find_more_of_a_rare_class() {
     // unweighted, the leaves of the overlap vote no.
     let mut rng = 7u64;
     let mut next = || {
-        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (rng >> 11) as f32 / (1u64 << 53) as f32
     };
     let n = 6000;

@@ -65,7 +65,7 @@ test('bundled dataset: preview, train, metrics, CPU and GPU agree, sweep, save a
   expect(json.format).toBe('gpuforest-model');
   expect(json.forest.roots.length).toBe(100);
   const before = await download(page, () => page.getByTestId('export').click());
-  expect(before.text.split('\n')[0]).toBe('prediction,proba_benign,proba_malignant');
+  expect(before.text.split('\n')[0]).toBe('row,prediction,proba_benign,proba_malignant');
   expect(before.text.trim().split('\n').length).toBe(570);
 
   await page.getByTestId('model-input').setInputFiles(model.path);

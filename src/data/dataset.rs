@@ -241,10 +241,12 @@ pub fn usable_rows(table: &Table, target: &str, task: Task) -> Result<Vec<usize>
         let why = match n_bad {
             1 => why,
             n => format!(
-                "{why}; {} more cells are not usable: {}{}",
-                n - 1,
+                "{why}; also not usable: {}{}",
                 more.join(", "),
-                if n - 1 > more.len() { ", ..." } else { "" }
+                match n - 1 - more.len() {
+                    0 => String::new(),
+                    k => format!(" and {k} more"),
+                }
             ),
         };
         return Err(Error::BadTargetValue {
@@ -632,7 +634,7 @@ mod tests {
             .to_string();
         assert_eq!(
             e,
-            "row 18, column \"y\": \"oops\" is not a number, but the task is regression; 2 more cells are not usable: row 201 \"n/a?\", row 203 \"high\""
+            "row 18, column \"y\": \"oops\" is not a number, but the task is regression; also not usable: row 201 \"n/a?\", row 203 \"high\""
         );
         // Whole numbers with few values and one stray word stay classes.
         let mut csv = String::from("x,y\n");

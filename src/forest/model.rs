@@ -34,15 +34,25 @@ pub struct Model {
     /// The scores on the rows held out when the model was trained, so that a loaded model
     /// still shows them. Absent from files written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub held_out: Option<HeldOut>,
+    pub evaluation: Option<HeldOut>,
+    /// ID-like columns left out of training: predictions carry the first one the scored file
+    /// has, so they join back to its rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub id_columns: Vec<String>,
 }
 
-/// A model's scores on its held-out rows.
+/// A model's scores on the rows held out from its training, and how they were held out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeldOut {
-    pub rows: usize,
-    pub accuracy: Option<f64>,
-    pub r2: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_accuracy: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_r2: Option<f64>,
+    pub test_rows: usize,
+    /// The share of usable rows held out.
+    pub test_fraction: f64,
+    /// The seed of the shuffle that split the rows (the forest's seed).
+    pub seed: u64,
 }
 
 /// Predictions for a batch of rows.
@@ -87,7 +97,8 @@ impl Model {
             importances: forest.importances(),
             oob_score,
             train_rows,
-            held_out: None,
+            evaluation: None,
+            id_columns: Vec::new(),
         }
     }
 
@@ -109,7 +120,8 @@ impl Model {
             importances,
             oob_score,
             train_rows,
-            held_out: None,
+            evaluation: None,
+            id_columns: Vec::new(),
         }
     }
 
@@ -206,15 +218,31 @@ impl Model {
     }
 
     /// The predictions as CSV: `prediction` then, for classification, `proba_<class>` columns.
-    pub fn predictions_csv(&self, p: &Predictions) -> String {
+    /// The first of [`Self::id_columns`] that `table` has, as (name, value per row).
+    pub fn ids_of<'t>(&self, table: &'t Table) -> Option<(&str, Vec<&'t str>)> {
+        self.id_columns.iter().find_map(|name| {
+            let c = table.column_index(name)?;
+            Some((name.as_str(), table.rows.iter().map(|r| &r[c]).collect()))
+        })
+    }
+
+    /// Predictions as CSV: `row` (the data row number in the scored file), the ID column when
+    /// there is one, `prediction`, then `proba_<class>` for classifiers.
+    pub fn predictions_csv(&self, p: &Predictions, ids: Option<(&str, Vec<&str>)>) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
-        let mut header = vec!["prediction".to_string()];
+        let mut header = vec!["row".to_string()];
+        header.extend(ids.as_ref().map(|(name, _)| name.to_string()));
+        header.push("prediction".to_string());
         if self.task() == Task::Classification {
             header.extend(self.schema.classes.iter().map(|c| format!("proba_{c}")));
         }
         w.write_record(&header).expect("writing to memory");
-        for row in p.outputs.chunks_exact(p.n_outputs) {
-            let mut rec = Vec::with_capacity(row.len() + 1);
+        for (i, row) in p.outputs.chunks_exact(p.n_outputs).enumerate() {
+            let mut rec = Vec::with_capacity(row.len() + 3);
+            rec.push((i + 1).to_string());
+            if let Some((_, values)) = &ids {
+                rec.push(values.get(i).copied().unwrap_or_default().to_string());
+            }
             match self.task() {
                 Task::Classification => {
                     rec.push(self.schema.classes[argmax(row)].clone());

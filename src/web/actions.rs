@@ -344,6 +344,7 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
     };
     let t_merge = super::now_ms();
     let mut model = shard::merge(shards, prep.schema.clone(), params, &prep.train)?;
+    model.id_columns = prep.id_columns();
     let train_ms = super::now_ms() - t0;
     let merge_ms = super::now_ms() - t_merge;
     let key = engine(|e| e.generation + 1);
@@ -353,7 +354,7 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
         n_outputs: model.forest.n_outputs as usize,
     };
     let ev = pipeline::evaluate_predictions(&model, &prep.test, &p);
-    model.held_out = Some(ev.held_out());
+    model.evaluation = Some(ev.held_out(TEST_FRACTION, model.params.seed));
     let mut view = model_view(&model, "trained here", Some(train_ms), n_workers);
     view.test_rows = prep.test.n_rows;
     view.accuracy = ev.accuracy;
@@ -394,9 +395,9 @@ fn model_view(model: &Model, origin: &str, train_ms: Option<f64>, workers: usize
         train_rows: model.train_rows,
         // A loaded model shows what it scored when trained (files from before it was kept
         // have none).
-        test_rows: model.held_out.as_ref().map_or(0, |h| h.rows),
-        accuracy: model.held_out.as_ref().and_then(|h| h.accuracy),
-        r2: model.held_out.as_ref().and_then(|h| h.r2),
+        test_rows: model.evaluation.as_ref().map_or(0, |h| h.test_rows),
+        accuracy: model.evaluation.as_ref().and_then(|h| h.test_accuracy),
+        r2: model.evaluation.as_ref().and_then(|h| h.test_r2),
         oob: model.oob_score,
         confusion: None,
         scatter: None,
@@ -788,7 +789,13 @@ pub fn load_model(ui: Ui, file: web_sys::File) {
 
 pub fn export_predictions(ui: Ui) {
     let r = engine(|e| match (&e.model, &e.predictions) {
-        (Some(m), Some(p)) => files::download("predictions.csv", &m.predictions_csv(p), "text/csv"),
+        (Some(m), Some(p)) => {
+            let ids = match &e.source {
+                Some(Source::Table(t)) => m.ids_of(t),
+                _ => None,
+            };
+            files::download("predictions.csv", &m.predictions_csv(p, ids), "text/csv")
+        }
         _ => Err(Error::InvalidParam("score rows first".into())),
     });
     if let Err(err) = r {

@@ -254,9 +254,11 @@ fn QualitySection(ui: Ui) -> impl IntoView {
             {move || match ui.model.get() {
                 None => view! { <p class="muted">"Train a forest to see how well it does on rows it did not see."</p> }.into_any(),
                 Some(m) => {
+                    // A loaded model shows the scores its file kept from training.
+                    let when = if m.train_ms.is_some() { "" } else { ", when trained" };
                     let headline = match m.task {
-                        Task::Classification => m.accuracy.map(|a| ("Accuracy (held-out)", pct(a))),
-                        Task::Regression => m.r2.map(|r| ("R² (held-out)", format!("{r:.3}"))),
+                        Task::Classification => m.accuracy.map(|a| (format!("Accuracy (held-out{when})"), pct(a))),
+                        Task::Regression => m.r2.map(|r| (format!("R² (held-out{when})"), format!("{r:.3}"))),
                     };
                     let oob = m.oob.map(|o| match m.task {
                         Task::Classification => pct(o),
@@ -269,7 +271,7 @@ fn QualitySection(ui: Ui) -> impl IntoView {
                         </p>
                         <div class="metrics">
                             {headline.map(|(k, v)| view! { <div class="metric"><span>{k}</span><b data-testid="headline">{v}</b></div> })}
-                            <div class="metric"><span>"Out-of-bag score"</span><b data-testid="oob">{oob.unwrap_or_else(|| "n/a".into())}</b></div>
+                            <div class="metric"><span title="Each training row scored by the trees that did not train on it">"Out-of-bag score (training rows)"</span><b data-testid="oob">{oob.unwrap_or_else(|| "n/a".into())}</b></div>
                             <div class="metric"><span>"Rows"</span><b>{m.train_rows} " train · " {m.test_rows} " test"</b></div>
                         </div>
                         <div class="charts">

@@ -3,7 +3,7 @@
 mod bench;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use gpuforest::data::{Task, read_table, synth};
+use gpuforest::data::{Table, Task, read_table, synth};
 use gpuforest::forest::model::Predictions;
 use gpuforest::forest::{ClassWeight, Criterion, MaxFeatures, Model, Params};
 use gpuforest::pipeline::{Columns, TrainOptions, evaluate, prepare};
@@ -240,7 +240,7 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
     let seconds = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let eval = evaluate(&model, &prep.test);
-    model.held_out = Some(eval.held_out());
+    model.evaluation = Some(eval.held_out(opts.test_fraction, opts.params.seed));
     if let Some(path) = model_out {
         model.save(path)?;
     }
@@ -353,11 +353,11 @@ fn predict(model: &Path, csv: &Path, device: Device, out: Option<&Path>) -> Resu
                         "auto: the only GPU adapter is {}, a CPU emulation: scoring on the CPU",
                         c.adapter_name()
                     );
-                    return finish_predict(&model, &model.predict_x(&x), out);
+                    return finish_predict(&model, &table, &model.predict_x(&x), out);
                 }
                 (Device::Auto, Err(e)) => {
                     eprintln!("auto: no GPU ({e}): scoring on the CPU");
-                    return finish_predict(&model, &model.predict_x(&x), out);
+                    return finish_predict(&model, &table, &model.predict_x(&x), out);
                 }
                 (Device::Auto, Ok(c)) => {
                     eprintln!("auto: {n_rows} rows: scoring on {}", c.adapter_name());
@@ -373,11 +373,11 @@ fn predict(model: &Path, csv: &Path, device: Device, out: Option<&Path>) -> Resu
             }
         }
     };
-    finish_predict(&model, &p, out)
+    finish_predict(&model, &table, &p, out)
 }
 
-fn finish_predict(model: &Model, p: &Predictions, out: Option<&Path>) -> Result<()> {
-    let text = model.predictions_csv(p);
+fn finish_predict(model: &Model, table: &Table, p: &Predictions, out: Option<&Path>) -> Result<()> {
+    let text = model.predictions_csv(p, model.ids_of(table));
     match out {
         Some(path) => write(path, &text),
         None => {

@@ -41,12 +41,17 @@ pub struct LeftOut {
     pub reason: String,
 }
 
-/// Why a column looks like an identifier (a value per row, text or whole numbers), if it
-/// does. Such a column carries no pattern that holds for new rows; as a feature it only adds
-/// noise splits.
+/// Why a column looks like an identifier, if it does: text with a distinct value in 95% of
+/// its rows or more, or whole numbers that never repeat (an amount in whole units may come
+/// close; only an ID never repeats), from 50 rows on. Such a column carries no pattern that
+/// holds for new rows; as a feature it only adds noise splits.
 pub fn id_like(s: &ColumnSummary) -> Option<String> {
-    let whole = !s.numeric || s.integer;
-    (whole && s.present >= 20 && s.distinct * 100 >= s.present * 95).then(|| {
+    let looks = if s.numeric {
+        s.integer && s.distinct == s.present
+    } else {
+        s.distinct * 100 >= s.present * 95
+    };
+    (looks && s.present >= 50).then(|| {
         format!(
             "ID-like: {} distinct values in {} rows",
             s.distinct, s.present
@@ -316,6 +321,27 @@ mod tests {
             columns: Default::default(),
         };
         assert!(matches!(prepare(&t, &opts), Err(Error::TooFewRows { .. })));
+    }
+
+    #[test]
+    fn id_like_columns() {
+        // Columns of 100 rows: a text ID, a number that never repeats, one that repeats once,
+        // a measurement, a text column with 96 values; and 40 rows of a text ID.
+        let mut csv = String::from("code,num,amount,weight,word\n");
+        for i in 0..100 {
+            let amount = if i == 99 { 0 } else { i * 13 };
+            csv.push_str(&format!("C{i},{},{amount},{}.5,w{}\n", i * 7, i, i.min(95)));
+        }
+        let t = read_table(csv.as_bytes()).unwrap();
+        let flagged: Vec<bool> = summarize(&t).iter().map(|s| id_like(s).is_some()).collect();
+        assert_eq!(flagged, [true, true, false, false, true]);
+        let t = read_table(
+            (0..40)
+                .fold("code\n".to_string(), |a, i| a + &format!("C{i}\n"))
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(id_like(&summarize(&t)[0]), None);
     }
 
     #[test]

@@ -58,7 +58,9 @@ pub fn summarize(table: &Table) -> Vec<ColumnSummary> {
                     missing += 1;
                     continue;
                 }
-                if seen.len() <= 100_000 {
+                // Bounded (a file is at most 256 MiB), and high enough to see that a column of
+                // a million rows never repeats.
+                if seen.len() <= 1 << 20 {
                     seen.insert(cell.trim());
                 }
                 match parse_number(cell, table.decimal_comma) {

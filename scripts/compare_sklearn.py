@@ -61,7 +61,9 @@ def ours_run(header, rows, tr, te, target, seed, trees, depth, tmp):
     subprocess.run([FOREST, "predict", "--model", model, "--csv", test_csv, "--out", preds],
                    check=True, capture_output=True)
     with open(preds, newline="") as f:
-        p = [r[0] for r in list(csv.reader(f))[1:]]
+        out_rows = list(csv.reader(f))
+    k = out_rows[0].index("prediction")
+    p = [r[k] for r in out_rows[1:]]
     t = header.index(target)
     truth = [rows[i][t] for i in te]
     if out["task"] == "classification":

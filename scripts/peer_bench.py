@@ -128,7 +128,9 @@ def main():
         pred = os.path.join(tmp, "pred.csv")
         subprocess.run([a.forest, "predict", "--model", model, "--csv", rows, "--device", "cpu",
                         "--out", pred], env=env, check=True, capture_output=True)
-        p1 = np.loadtxt(pred, delimiter=",", skiprows=1, usecols=2, dtype=np.float64)
+        with open(pred) as f:  # columns: row, prediction, proba_<class 0>, proba_<class 1>
+            p1_col = len(f.readline().split(",")) - 1
+        p1 = np.loadtxt(pred, delimiter=",", skiprows=1, usecols=p1_col, dtype=np.float64)
     for r in ours:
         results.append((f"ours, {r['threads']} thread{'s' if r['threads'] > 1 else ''}",
                         "scikit-learn's", r["end_to_end_ms"]))

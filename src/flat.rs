@@ -20,6 +20,10 @@
 //!   compare in an order-preserving integer encoding of the bits: no float operation touches an
 //!   input, and a GPU that flushes subnormals still sends them the way the CPU does.
 //!
+//! - A leaf's numbers and how a row's sums become outputs are the forest's [`Head`]: the forests
+//!   this program trains hold averaged probabilities or values; imported ones (ONNX) may sum
+//!   scores, add base values and end with a logistic or softmax.
+//!
 //! The reduction rule, the same on CPU and GPU
 //! - Tree `t` belongs to lane `t % LANES`. Each lane sums its trees' leaf values in tree order,
 //!   starting from `+0.0`; the row's total starts from `+0.0` and adds the lanes in order; the
@@ -27,7 +31,9 @@
 //!   addition and multiplication are correctly rounded in WGSL as on the CPU, so any kernel that
 //!   keeps this order reproduces the CPU's bits, however it spreads trees over invocations.
 
+mod head;
 mod score;
+pub use head::{Head, Pair, Post};
 pub use score::cpu_walk;
 
 use crate::forest::{Node, Tree};
@@ -114,6 +120,8 @@ pub struct FlatForest {
     pub wide: bool,
     /// Leaf vectors ([`Self::leaf_width`] values each) when leaves hold more than one number.
     pub leaf_values: Vec<f32>,
+    /// What a leaf holds and how a row's sums become its outputs.
+    pub head: Head,
 }
 
 /// Builds a forest node by node, tree by tree (pre-order), then packs it.
@@ -123,21 +131,37 @@ pub struct Builder {
     roots: Vec<u32>,
     nodes: Vec<NodeSpec>,
     leaf_values: Vec<f32>,
+    head: Head,
 }
 
 impl Builder {
+    /// A builder for this program's forests ([`Head::own`]).
     pub fn new(n_features: usize, n_outputs: usize) -> Builder {
+        Builder::with_head(n_features, n_outputs, Head::own(n_outputs as u32))
+    }
+
+    pub fn with_head(n_features: usize, n_outputs: usize, head: Head) -> Builder {
         Builder {
             n_features: n_features as u32,
             n_outputs: n_outputs as u32,
             roots: Vec::new(),
             nodes: Vec::new(),
             leaf_values: Vec::new(),
+            head,
         }
     }
 
     fn leaf_width(&self) -> usize {
-        leaf_width(self.n_outputs)
+        self.head.width as usize
+    }
+
+    /// Nodes appended so far.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
     }
 
     pub fn start_tree(&mut self) {
@@ -182,6 +206,18 @@ impl Builder {
         });
     }
 
+    /// Appends a leaf holding `sums` ([`Head::width`] numbers) as they are.
+    pub fn leaf_sums(&mut self, sums: &[f32]) {
+        let value = if sums.len() == 1 {
+            sums[0].to_bits()
+        } else {
+            let at = self.leaf_values.len() as u32;
+            self.leaf_values.extend_from_slice(sums);
+            at
+        };
+        self.leaf_raw(value);
+    }
+
     /// Appends an already-decided leaf output: the value bits (leaf width 1) or a leaf vector.
     fn leaf_raw(&mut self, value: u32) {
         self.nodes.push(NodeSpec {
@@ -208,6 +244,7 @@ impl Builder {
             nodes,
             wide,
             leaf_values: self.leaf_values,
+            head: self.head,
         }
     }
 }
@@ -222,29 +259,6 @@ fn pack(n: &NodeSpec, wide: bool, out: &mut Vec<u32>) {
             n.value,
             n.far | n.feature << 16 | u32::from(n.missing_left) << 31,
         ]);
-    }
-}
-
-/// Numbers a leaf holds for `n_outputs` outputs.
-pub fn leaf_width(n_outputs: u32) -> usize {
-    if n_outputs <= 2 {
-        1
-    } else {
-        n_outputs as usize
-    }
-}
-
-/// [`FlatForest::finish_outputs`] for a forest of `n_trees` trees and `n_outputs` outputs.
-pub fn finish_outputs(n_outputs: u32, n_trees: usize, scores: &[f32], out: &mut [f32]) {
-    let inv = 1.0 / n_trees as f32;
-    if n_outputs == 2 {
-        for (s, o) in scores.iter().zip(out.chunks_exact_mut(2)) {
-            let p = s * inv;
-            o[0] = 1.0 - p;
-            o[1] = p;
-        }
-    } else {
-        out.iter_mut().zip(scores).for_each(|(o, s)| *o = s * inv);
     }
 }
 
@@ -319,9 +333,11 @@ impl FlatForest {
     /// result is the same as flattening all their trees at once.
     pub fn concat(parts: &[FlatForest]) -> FlatForest {
         let first = parts.first();
-        let mut b = Builder::new(
+        let n_outputs = first.map_or(0, |p| p.n_outputs as usize);
+        let mut b = Builder::with_head(
             first.map_or(0, |p| p.n_features as usize),
-            first.map_or(0, |p| p.n_outputs as usize),
+            n_outputs,
+            first.map_or_else(|| Head::own(n_outputs as u32), |p| p.head.clone()),
         );
         let lw = b.leaf_width();
         for p in parts {
@@ -353,9 +369,10 @@ impl FlatForest {
         if self.wide { 4 } else { 2 }
     }
 
-    /// Numbers per leaf: 1, or the number of classes when there are 3 or more.
+    /// Numbers per leaf ([`Head::width`]): for this program's forests 1, or the number of
+    /// classes when there are 3 or more.
     pub fn leaf_width(&self) -> usize {
-        leaf_width(self.n_outputs)
+        self.head.width as usize
     }
 
     pub fn node(&self, i: usize) -> NodeSpec {
@@ -394,10 +411,10 @@ impl FlatForest {
     }
 
     /// Turns the scores of [`Self::leaf_width`] numbers a row (summed in the lane order) into
-    /// the outputs: times `1 / n_trees`, and for binary classification `[1 - p, p]`. The GPU's
-    /// results go through the same function, so both sides round alike.
+    /// the outputs by the forest's [`Head`]. The GPU's results go through the same function, so
+    /// both sides round alike.
     pub fn finish_outputs(&self, scores: &[f32], out: &mut [f32]) {
-        finish_outputs(self.n_outputs, self.n_trees(), scores, out)
+        self.head.finish(self.n_outputs, self.n_trees(), scores, out)
     }
 
     /// Outputs for the rows of `x` (row-major, `n_features` wide) into `out`
@@ -504,7 +521,7 @@ impl FlatForest {
         if self.leaf_values.iter().any(|v| !v.is_finite()) {
             return Err("a leaf value is not finite".into());
         }
-        Ok(())
+        self.head.check(self.n_outputs)
     }
 
     /// The nodes of tree `t`, `roots[t]..roots[t + 1]` (or to the end), unchecked.
@@ -695,6 +712,9 @@ pub(crate) mod wire {
         feature: Vec<u32>,
         missing_left: Vec<u8>,
         leaf_values: Vec<f32>,
+        /// Absent for this program's own forests ([`Head::own`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        head: Option<Head>,
     }
 
     impl From<FlatForest> for FlatForestWire {
@@ -720,6 +740,7 @@ pub(crate) mod wire {
                 feature: specs.iter().map(|s| s.feature).collect(),
                 missing_left: specs.iter().map(|s| u8::from(s.missing_left)).collect(),
                 leaf_values: f.leaf_values,
+                head: (f.head != Head::own(f.n_outputs)).then_some(f.head),
             }
         }
     }
@@ -733,8 +754,10 @@ pub(crate) mod wire {
                 w.feature.len(),
                 w.missing_left.len(),
             ])?;
-            let lw = leaf_width(w.n_outputs);
-            let mut b = Builder::new(w.n_features as usize, w.n_outputs as usize);
+            let head = w.head.unwrap_or_else(|| Head::own(w.n_outputs));
+            head.check(w.n_outputs)?;
+            let lw = head.width as usize;
+            let mut b = Builder::with_head(w.n_features as usize, w.n_outputs as usize, head);
             b.roots = w.roots;
             let mut next_vector = 0usize;
             for i in 0..n {

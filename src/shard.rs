@@ -122,6 +122,9 @@ struct ShardHeader {
     n_features: u32,
     n_outputs: u32,
     wide: bool,
+    /// Absent for a forest grown here ([`crate::flat::Head::own`]); an imported forest's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    head: Option<crate::flat::Head>,
     importances: Vec<Vec<f64>>,
     oob_outputs: Option<usize>,
 }
@@ -133,6 +136,8 @@ impl Shard {
             n_features: self.forest.n_features,
             n_outputs: self.forest.n_outputs,
             wide: self.forest.wide,
+            head: (self.forest.head != crate::flat::Head::own(self.forest.n_outputs))
+                .then(|| self.forest.head.clone()),
             importances: self.importances.clone(),
             oob_outputs: self.oob.as_ref().map(|o| o.n_outputs),
         };
@@ -160,6 +165,7 @@ impl Shard {
             nodes: pods(m.buffers.get(1), "nodes")?,
             wide: h.wide,
             leaf_values: pods(m.buffers.get(2), "leaf values")?,
+            head: h.head.unwrap_or_else(|| crate::flat::Head::own(h.n_outputs)),
         };
         forest.validate().map_err(Error::Worker)?;
         let oob = match h.oob_outputs {

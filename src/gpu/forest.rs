@@ -111,6 +111,7 @@ pub struct GpuForest {
     n_trees: u32,
     n_outputs: u32,
     leaf_width: u32,
+    head: crate::flat::Head,
     wide: bool,
     layout: wgpu::BindGroupLayout,
     pipeline_layout: wgpu::PipelineLayout,
@@ -281,6 +282,7 @@ impl GpuForest {
             n_trees: forest.n_trees() as u32,
             n_outputs: forest.n_outputs,
             leaf_width,
+            head: forest.head.clone(),
             wide: forest.wide,
             layout,
             pipeline_layout,
@@ -583,12 +585,12 @@ impl GpuForest {
         let t0 = super::now_ms();
         let n_rows = scores.len() / self.leaf_width as usize;
         let (no, lw) = (self.n_outputs as usize, self.leaf_width as usize);
-        let (n_outputs, n_trees) = (self.n_outputs, self.n_trees as usize);
+        let (n_outputs, n_trees, head) = (self.n_outputs, self.n_trees as usize, &self.head);
         let mut outputs = vec![0.0f32; n_rows * no];
         const ROWS: usize = 1 << 16;
         crate::parallel::for_chunks(&mut outputs, ROWS * no, |c, o| {
             let s = &scores[c * ROWS * lw..][..o.len() / no * lw];
-            crate::flat::finish_outputs(n_outputs, n_trees, s, o);
+            head.finish(n_outputs, n_trees, s, o);
         });
         phases.read_ms += super::now_ms() - t0;
         GpuRun {

@@ -184,6 +184,9 @@ def hand_models(index):
     xt = np.zeros((len(vals), NF), dtype=np.float32)
     xt[:, 0] = vals
     xt[:, 1] = np.linspace(-1, 1, len(vals))
+    # Whole numbers for set membership: ONNX Runtime tests membership of int(x) (a category
+    # code), the specification x itself; the two agree on whole numbers.
+    xt[:, 2] = [-3, -1, 0, 3, 2, np.nan, 7, -0.0]
     write_rows("rows_edges.csv", xt)
     for mode in ["BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE", "BRANCH_GT", "BRANCH_EQ", "BRANCH_NEQ"]:
         for missing in (0, 1):
@@ -193,8 +196,7 @@ def hand_models(index):
     zero = mode_tree("BRANCH_EQ", 0.0, 0)
     save("hand_eq_zero", ensemble("TreeEnsembleRegressor", zero, None, 1), xt, "rows_edges.csv", index)
 
-    # Two trees, a DAG (both splits of tree 1 share a leaf), AVERAGE with base values, two
-    # targets; and a 3-class classifier with SOFTMAX_ZERO and a base value per class.
+    # Two trees, a DAG (both splits of tree 1 share a leaf), AVERAGE with a base value; and a 3-class classifier with SOFTMAX_ZERO and a base value per class.
     two = dict(
         nodes_treeids=[0, 0, 0, 1, 1, 1, 1], nodes_nodeids=[0, 1, 2, 0, 1, 2, 3],
         nodes_featureids=[0, 0, 0, 1, 0, 1, 1],
@@ -202,10 +204,11 @@ def hand_models(index):
         nodes_modes=["BRANCH_LEQ", "LEAF", "LEAF", "BRANCH_GT", "BRANCH_LT", "LEAF", "LEAF"],
         nodes_truenodeids=[1, 0, 0, 1, 2, 0, 0], nodes_falsenodeids=[2, 0, 0, 2, 3, 0, 0],
         target_treeids=[0, 0, 0, 1, 1, 1], target_nodeids=[1, 2, 2, 2, 3, 3],
-        target_ids=[0, 0, 1, 1, 0, 1], target_weights=[1.5, -2.0, 4.0, 0.25, 8.0, -1.0],
-        n_targets=2, aggregate_function="AVERAGE", base_values=[100.0, -100.0])
-    save("hand_average_dag", ensemble("TreeEnsembleRegressor", two, None, 2), xt, "rows_edges.csv",
+        target_ids=[0, 0, 0, 0, 0, 0], target_weights=[1.5, -2.0, 4.0, 0.25, 8.0, -1.0],
+        n_targets=1, aggregate_function="AVERAGE", base_values=[100.0])
+    save("hand_average_dag", ensemble("TreeEnsembleRegressor", two, None, 1), xt, "rows_edges.csv",
          index)
+    two_targets = {**two, "target_ids": [0, 0, 1, 1, 0, 1], "n_targets": 2, "base_values": [1.0, 2.0]}
     cls = dict(
         nodes_treeids=[0, 0, 0], nodes_nodeids=[0, 1, 2], nodes_featureids=[1, 0, 0],
         nodes_values=[0.0, 0, 0], nodes_modes=["BRANCH_LEQ", "LEAF", "LEAF"],
@@ -221,7 +224,7 @@ def hand_models(index):
     t5 = dict(
         n_targets=1, aggregate_function=1, post_transform=0,
         tree_roots=[0, 2],
-        nodes_featureids=[0, 1, 0], nodes_modes=helper.make_tensor("m", TensorProto.UINT8, [3], [6, 3, 1]),
+        nodes_featureids=[2, 1, 0], nodes_modes=helper.make_tensor("m", TensorProto.UINT8, [3], [6, 3, 1]),
         nodes_splits=helper.make_tensor("s", TensorProto.FLOAT, [3], [np.nan, 0.2, 0.1]),
         nodes_truenodeids=[0, 2, 2], nodes_trueleafs=[1, 0, 1],
         nodes_falsenodeids=[1, 3, 3], nodes_falseleafs=[1, 1, 1],
@@ -243,6 +246,7 @@ def hand_models(index):
     scaled = ensemble("TreeEnsembleRegressor", a, [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None, 1])], 1,
                       extra_nodes=[helper.make_node("Scaler", ["variable"], ["Y"], domain="ai.onnx.ml", scale=[2.0])])
     bad["bad_scaler"] = (scaled, "Scaler")
+    bad["bad_two_targets"] = (ensemble("TreeEnsembleRegressor", two_targets, None, 2), "2 targets")
     bad["bad_not_onnx"] = (b"name,age\nx,1\n", "not an ONNX model")
     for name, (m, phrase) in bad.items():
         with open(os.path.join(OUT, name + ".onnx"), "wb") as f:

@@ -11,6 +11,7 @@ pub mod forest;
 pub mod fuzz;
 pub mod gpu;
 pub mod parallel;
+pub mod onnx;
 pub mod pipeline;
 pub mod shard;
 #[cfg(target_arch = "wasm32")]

@@ -39,6 +39,10 @@ pub struct Model {
     /// has, so they join back to its rows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub id_columns: Vec<String>,
+    /// Set when the forest was read from another tool's file (ONNX): it has no column names,
+    /// so a CSV's columns are taken in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<crate::onnx::Imported>,
 }
 
 /// A model's scores on the rows held out from its training, and how they were held out.
@@ -99,6 +103,7 @@ impl Model {
             train_rows,
             evaluation: None,
             id_columns: Vec::new(),
+            imported: None,
         }
     }
 
@@ -122,6 +127,7 @@ impl Model {
             train_rows,
             evaluation: None,
             id_columns: Vec::new(),
+            imported: None,
         }
     }
 
@@ -203,10 +209,27 @@ impl Model {
         self.schema.task
     }
 
-    /// Encodes every row of `table` with the model's schema (the target may be absent).
+    /// Encodes every row of `table` with the model's schema (the target may be absent). An
+    /// imported model's features are the table's columns in order, as many as it reads.
     pub fn features_of(&self, table: &Table) -> Result<Vec<f32>> {
         let rows: Vec<usize> = (0..table.n_rows()).collect();
-        self.schema.encode_features(table, &rows)
+        if self.imported.is_none() {
+            return self.schema.encode_features(table, &rows);
+        }
+        let n = self.schema.n_features();
+        if table.headers.len() != n {
+            return Err(Error::BadModel(format!(
+                "this ONNX model reads {n} features and names none, so the CSV's columns are \
+                 taken in order; the CSV has {} columns ({}), not {n}",
+                table.headers.len(),
+                table.headers.iter().take(6).cloned().collect::<Vec<_>>().join(", "),
+            )));
+        }
+        let mut by_position = self.schema.clone();
+        for (f, h) in by_position.features.iter_mut().zip(&table.headers) {
+            f.name = h.clone();
+        }
+        by_position.encode_features(table, &rows)
     }
 
     /// Predicts already-encoded rows on the CPU (all cores natively).

@@ -254,12 +254,43 @@ def hand_models(index):
         index["refused"][name] = phrase
 
 
+def exported_models(index, sets):
+    """This program's forests, exported by `forest export --onnx` and scored by ONNX Runtime:
+    the test checks that export still writes these bytes and that they score as ours."""
+    import subprocess
+    forest = os.path.join(os.path.dirname(__file__), "..", "target", "release", "forest")
+    subprocess.run(["cargo", "build", "--release", "--bin", "forest"], check=True)
+    index["exported"] = {}
+    for classes, kind in [(2, "binary"), (3, "multi"), (0, "regression")]:
+        x, y, xt, rows = sets[(classes, True)]
+        if classes == 3:
+            y = np.array(["low", "mid", "high"])[y]
+        train = os.path.join(OUT, f"train_{kind}.csv")
+        with open(train, "w") as f:
+            f.write(",".join(f"f{i}" for i in range(NF)) + ",target\n")
+            for row, t in zip(x, y):
+                f.write(",".join("" if np.isnan(v) else repr(float(v)) for v in row) + f",{t}\n")
+        name = f"export_{kind}"
+        model = os.path.join(OUT, name + ".json")
+        task = "regression" if classes == 0 else "classification"
+        subprocess.run([forest, "train", "--csv", train, "--target", "target", "--task", task,
+                        "--trees", "6", "--max-depth", "5", "--test-fraction", "0",
+                        "--model-out", model], check=True, stdout=subprocess.DEVNULL)
+        os.remove(train)
+        onx = os.path.join(OUT, name + ".onnx")
+        subprocess.run([forest, "export", "--model", model, "--onnx", onx], check=True)
+        with open(onx, "rb") as f:
+            save(name, f.read(), xt, rows, index)
+        index["exported"][name] = rows
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     index = {"models": {}, "refused": {}}
     sets = sklearn_models(index)
     booster_models(index, sets)
     hand_models(index)
+    exported_models(index, sets)
     with open(os.path.join(OUT, "index.json"), "w") as f:
         json.dump(index, f, indent=1, sort_keys=True)
         f.write("\n")

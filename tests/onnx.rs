@@ -16,6 +16,8 @@ fn dir() -> PathBuf {
 struct Index {
     models: BTreeMap<String, String>,
     refused: BTreeMap<String, String>,
+    /// This program's models (NAME.json) exported to NAME.onnx.
+    exported: BTreeMap<String, String>,
 }
 
 fn index() -> Index {
@@ -135,4 +137,37 @@ fn an_imported_model_saves_and_loads_back_as_json_with_its_head() {
         let back = Model::from_json(&model.to_saved_json().unwrap()).unwrap();
         assert_eq!(back, model, "{name}");
     }
+}
+
+#[test]
+fn export_writes_the_bytes_onnx_runtime_scored_and_they_score_as_ours() {
+    let idx = index();
+    assert_eq!(idx.exported.len(), 3);
+    for (name, file) in &idx.exported {
+        let ours = Model::load(&dir().join(format!("{name}.json"))).unwrap();
+        let bytes = gpuforest::onnx::export(&ours).unwrap();
+        let checked = std::fs::read(dir().join(format!("{name}.onnx"))).unwrap();
+        assert!(bytes == checked, "{name}: export changed; run scripts/onnx_fixtures.py");
+        let x = rows(file, &ours);
+        check_against_ort(name, &ours, &ours.predict_x(&x).outputs, "our JSON model");
+    }
+    // An imported model is not exported again, nor one that reads text columns.
+    let err = gpuforest::onnx::export(&load("xgb_binary_nan")).unwrap_err().to_string();
+    assert!(err.contains("imported from ONNX"), "{err}");
+    let mut csv = String::from("color,x,y\n");
+    for i in 0..40 {
+        csv += &format!("{},{i},{}\n", ["red", "blue", "green"][i % 3], i % 2);
+    }
+    let table = read_table(csv.as_bytes()).unwrap();
+    let opts = gpuforest::pipeline::TrainOptions {
+        target: "y".into(),
+        task: None,
+        params: gpuforest::forest::Params { n_trees: 3, ..Default::default() },
+        test_fraction: 0.0,
+        columns: Default::default(),
+    };
+    let prep = gpuforest::pipeline::prepare(&table, &opts).unwrap();
+    let m = gpuforest::pipeline::train(&prep, &opts.params, &|| {}).unwrap();
+    let err = gpuforest::onnx::export(&m).unwrap_err().to_string();
+    assert!(err.contains("column color is text"), "{err}");
 }

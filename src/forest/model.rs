@@ -198,11 +198,48 @@ impl Model {
             .map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))
     }
 
+    /// A model file: this program's JSON, or an ONNX tree ensemble.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model> {
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first == Some(&b'{') {
+            let text = std::str::from_utf8(bytes)
+                .map_err(|_| Error::BadModel("JSON that is not UTF-8 text".into()))?;
+            return Model::from_json(text);
+        }
+        crate::onnx::import(bytes).map_err(|e| match e {
+            Error::BadModel(m) if m.starts_with("not an ONNX model") => Error::BadModel(format!(
+                "{m}; model files are this program's JSON or ONNX tree ensembles"
+            )),
+            e => e,
+        })
+    }
+
     #[cfg(not(target_arch = "wasm32"))]
     pub fn load(path: &std::path::Path) -> Result<Model> {
-        let text = std::fs::read_to_string(path)
+        let bytes = std::fs::read(path)
             .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
-        Model::from_json(&text)
+        Model::from_bytes(&bytes)
+    }
+
+    /// One line on what an imported model is (kind, trees, features, classes), or `None` for
+    /// this program's own.
+    pub fn imported_summary(&self) -> Option<String> {
+        let i = self.imported.as_ref()?;
+        let what = match self.task() {
+            Task::Classification => format!(
+                "{} classes ({})",
+                self.schema.classes.len(),
+                self.schema.classes.iter().take(8).cloned().collect::<Vec<_>>().join(", ")
+            ),
+            Task::Regression => "regression".to_string(),
+        };
+        Some(format!(
+            "ONNX {} from {}: {} trees, {} features, {what}",
+            i.op,
+            i.producer,
+            self.forest.n_trees(),
+            self.forest.n_features
+        ))
     }
 
     pub fn task(&self) -> Task {

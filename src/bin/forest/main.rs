@@ -98,10 +98,12 @@ enum Command {
     },
     /// Score the rows of a CSV file with a saved model; writes predictions as CSV.
     Predict {
-        /// Model file written by `forest train --model-out`.
+        /// Model file written by `forest train --model-out`, or an ONNX tree ensemble
+        /// (scikit-learn, XGBoost, LightGBM, Spark converters).
         #[arg(long)]
         model: PathBuf,
-        /// CSV with the model's feature columns (any order; the target may be absent).
+        /// CSV with the model's feature columns (any order; the target may be absent). For an
+        /// ONNX model, which names no columns: exactly its features, in its order.
         #[arg(long)]
         csv: PathBuf,
         /// Where to score; auto says on stderr what it chose and why.
@@ -113,6 +115,20 @@ enum Command {
     },
     /// Benchmark scoring on the CPU and the GPU over batch sizes (the headless harness).
     Bench(bench::BenchArgs),
+    /// Write a saved model as ONNX (ai.onnx.ml TreeEnsembleClassifier or Regressor).
+    Export {
+        /// Model file written by `forest train --model-out`.
+        #[arg(long)]
+        model: PathBuf,
+        /// The ONNX file to write.
+        #[arg(long)]
+        onnx: PathBuf,
+    },
+    /// Say what a model file holds (this program's JSON or ONNX).
+    Inspect {
+        #[arg(long)]
+        model: PathBuf,
+    },
     /// Write a synthetic classification dataset as CSV (features f0.., column `target`).
     Synth {
         #[arg(long, default_value_t = 100_000)]
@@ -195,6 +211,34 @@ fn main() {
             out,
         } => predict(&model, &csv, device, out.as_deref()),
         Command::Bench(args) => bench::run(args),
+        Command::Export { model, onnx } => (|| {
+            let m = Model::load(&model)?;
+            let bytes = gpuforest::onnx::export(&m)?;
+            std::fs::write(&onnx, &bytes)
+                .map_err(|e| Error::Io(format!("cannot write {}: {e}", onnx.display())))?;
+            println!(
+                "wrote {} ({} bytes): {} trees, {} features",
+                onnx.display(),
+                bytes.len(),
+                m.forest.n_trees(),
+                m.forest.n_features
+            );
+            Ok(())
+        })(),
+        Command::Inspect { model } => Model::load(&model).map(|m| {
+            let about = m.imported_summary().unwrap_or_else(|| {
+                format!(
+                    "gpuforest {} of \"{}\": {} trees, {} features",
+                    m.task().name(),
+                    m.schema.target,
+                    m.forest.n_trees(),
+                    m.forest.n_features
+                )
+            });
+            println!("{about}");
+            println!("nodes         {} ({} bytes each)", m.forest.n_nodes(), m.forest.node_words() * 4);
+            println!("outputs       {}", m.forest.n_outputs);
+        }),
         Command::Synth {
             rows,
             features,

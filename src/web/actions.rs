@@ -404,6 +404,7 @@ fn model_view(model: &Model, origin: &str, train_ms: Option<f64>, workers: usize
         importances: imp,
         train_ms,
         workers,
+        imported: model.imported_summary(),
     }
 }
 
@@ -771,9 +772,7 @@ pub fn load_model(ui: Ui, file: web_sys::File) {
         let name = file.name();
         let r = async {
             let bytes = files::read(&file).await?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| Error::BadModel(format!("{name} is not UTF-8 text")))?;
-            Model::from_json(&text)
+            Model::from_bytes(&bytes)
         }
         .await;
         match r {

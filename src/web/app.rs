@@ -233,9 +233,9 @@ fn ForestSection(ui: Ui) -> impl IntoView {
                 <button data-testid="save-model" disabled=move || ui.model.get().is_none()
                     on:click=move |_| actions::save_model(ui)>"Save model (JSON)"</button>
                 <label class="button">
-                    <input type="file" accept=".json,application/json" data-testid="model-input"
+                    <input type="file" accept=".json,.onnx,application/json" data-testid="model-input"
                         on:change=move |ev| if let Some(f) = actions::input_file(&ev) { actions::load_model(ui, f) }/>
-                    "Load a saved model"
+                    "Load a saved model (JSON, or ONNX from scikit-learn, XGBoost, LightGBM, Spark)"
                 </label>
             </div>
         </section>
@@ -264,6 +264,13 @@ fn QualitySection(ui: Ui) -> impl IntoView {
                         Task::Classification => pct(o),
                         Task::Regression => format!("{o:.3}"),
                     });
+                    if let Some(about) = m.imported.clone() {
+                        return view! {
+                            <p class="muted" data-testid="model-summary">{m.nodes} " nodes, " {m.origin.clone()}</p>
+                            <p data-testid="imported"><b>{about}</b></p>
+                            <p class="muted">"An imported model carries no held-out score. It reads a CSV's columns in order: exactly its features, no target column."</p>
+                        }.into_any();
+                    }
                     view! {
                         <p class="muted" data-testid="model-summary">
                             {m.trees} " trees, " {m.nodes} " nodes, " {m.task.name()} " of \"" {m.target.clone()} "\", " {m.origin.clone()}

@@ -81,6 +81,8 @@ pub struct ModelView {
     pub importances: Vec<(String, f64)>,
     pub train_ms: Option<f64>,
     pub workers: usize,
+    /// What an imported (ONNX) model is; it has no training figures.
+    pub imported: Option<String>,
 }
 
 /// The CPU's side of a scoring run: medians on the page's clock, rows to the workers and

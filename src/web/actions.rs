@@ -767,20 +767,24 @@ pub fn save_model(ui: Ui) {
     }
 }
 
+/// Installs a model read from `name` (this program's JSON or ONNX).
+pub fn install_loaded(ui: Ui, name: &str, bytes: &[u8]) -> Result<()> {
+    let model = Model::from_bytes(bytes)?;
+    let view = model_view(&model, &format!("loaded from {name}"), None, 0);
+    install_model(ui, model, view);
+    Ok(())
+}
+
 pub fn load_model(ui: Ui, file: web_sys::File) {
     spawn_local(async move {
         let name = file.name();
         let r = async {
             let bytes = files::read(&file).await?;
-            Model::from_bytes(&bytes)
+            install_loaded(ui, &name, &bytes)
         }
         .await;
         match r {
-            Ok(model) => {
-                let view = model_view(&model, &format!("loaded from {name}"), None, 0);
-                install_model(ui, model, view);
-                ui.info(format!("Loaded the model in {name}."));
-            }
+            Ok(()) => ui.info(format!("Loaded the model in {name}.")),
             Err(err) => ui.error(format!("{name}: {err}")),
         }
     });

@@ -2,6 +2,10 @@
 //! `/?bench&rows=1000000&trees=200&depth=12&features=32` generates synthetic rows, trains on
 //! `train_rows` of them (default: the smaller of `rows` and 100k), then runs the CPU and GPU
 //! sweep up to `rows` rows in the normal chart, and logs one JSON line per measurement.
+//!
+//! `/?bench&model=m.onnx&csv=rows.csv&rows=100000` scores a given model (this program's JSON
+//! or ONNX) on given rows instead, both fetched from the page's own origin (put them in `dist/`),
+//! the rows repeated up to `rows`: the same forest and rows as `forest bench --model --rows`.
 
 use super::actions;
 use super::state::{GpuState, Ui};
@@ -79,11 +83,16 @@ pub fn start_if_asked(ui: Ui) {
         .map(|(_, v)| v.split(',').filter_map(|p| p.parse().ok()).collect());
     // `variants`: after the sweep, score the rows with every kernel variant and compare bits.
     let variants = q.iter().any(|(k, _)| k == "variants");
+    let given = |k: &str| q.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    let files = given("model").zip(given("csv"));
     spawn_local(async move {
-        let r = run(
+        let r = match files {
+            Some((model, csv)) => run_given(ui, &model, &csv, rows).await,
+            None => run(
             ui, rows, trees, depth, features, train_rows, parts, variants,
         )
-        .await;
+        .await,
+        };
         if let Err(e) = r {
             ui.error(&e);
             web_sys::console::error_1(
@@ -93,6 +102,55 @@ pub fn start_if_asked(ui: Ui) {
             );
         }
     });
+}
+
+/// Same-origin paths only: the page makes no request to another origin.
+fn own_path(p: &str) -> crate::Result<&str> {
+    let ok = !p.is_empty()
+        && !p.contains("//")
+        && !p.contains(':')
+        && p.chars().all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c));
+    if ok {
+        Ok(p)
+    } else {
+        Err(crate::Error::InvalidParam(format!(
+            "benchmark file {p:?}: give a path on this page's own server"
+        )))
+    }
+}
+
+async fn run_given(ui: Ui, model: &str, csv: &str, rows: usize) -> crate::Result<()> {
+    let csv_bytes = super::files::fetch_asset(own_path(csv)?).await?;
+    actions::load_csv(ui, csv, &csv_bytes);
+    let model_bytes = super::files::fetch_asset(own_path(model)?).await?;
+    actions::install_loaded(ui, model, &model_bytes)?;
+    let m = super::state::engine(|e| e.model.clone()).ok_or_else(|| {
+        crate::Error::InvalidParam("the model did not load".into())
+    })?;
+    log(json!({"bench": "model", "model": model, "csv": csv, "trees": m.forest.n_trees(),
+        "nodes": m.forest.n_nodes(), "features": m.forest.n_features,
+        "imported": m.imported_summary()}));
+    while ui.gpu.get_untracked() == GpuState::Checking {
+        sleep_ms(50).await;
+    }
+    let adapter = match ui.gpu.get_untracked() {
+        GpuState::Ready { adapter, .. } => adapter,
+        GpuState::Off(why) => format!("none: {why}"),
+        GpuState::Checking => unreachable!("waited above"),
+    };
+    ui.busy.set(Some("Benchmark sweep…".into()));
+    let r = actions::sweep(ui, rows, |p, v| {
+        log(json!({"bench": "sweep", "rows": p.rows, "cpu_ms": p.cpu_ms, "cpu_one_ms": p.cpu_one_ms,
+            "cpu_workers": v.cpu.workers, "gpu_ms": p.gpu_ms, "gpu_kernel_ms": p.kernel_ms,
+            "gpu_resident_ms": v.resident_ms, "max_diff": v.max_diff, "bits_differ": v.bits_differ,
+            "cpu_bits_differ": v.cpu.bits_differ, "labels_agree": v.labels_agree, "adapter": adapter}));
+    })
+    .await;
+    ui.busy.set(None);
+    r?;
+    log(json!({"bench": "done"}));
+    ui.info("Benchmark done: the sweep's points are in the chart and on the console.");
+    Ok(())
 }
 
 async fn run(

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the parsers of untrusted input (fuzz/: a CSV file, a model file, a worker's message)
+# Fuzzes the parsers of untrusted input (fuzz/: a CSV file, a model file, a worker's message,
+# an ONNX file)
 # with cargo fuzz (libFuzzer, AddressSanitizer, debug assertions and overflow checks on).
 #
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (default: 20 seconds each, every target)
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-20}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(csv model_json worker_message)
+((${#targets[@]})) || targets=(csv model_json worker_message onnx_model)
 
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz --version 0.13.2
 # cargo fuzz passes -Zsanitizer flags, which stable rustc takes only with RUSTC_BOOTSTRAP (the

@@ -257,6 +257,17 @@ def hand_models(index):
     save("hand_softmax_zero", ensemble("TreeEnsembleClassifier", cls, None, 3), xt,
          "rows_edges.csv", index)
 
+    # A final Softmax (classifier) or Sigmoid (regressor) node after an ensemble with no
+    # post_transform, as some converters write it.
+    soft = {**cls, "post_transform": "NONE", "base_values": [0.0, 0.5, 0.0]}
+    out = [helper.make_tensor_value_info("label", TensorProto.INT64, [None]),
+           helper.make_tensor_value_info("p", TensorProto.FLOAT, [None, 3])]
+    save("hand_graph_softmax", ensemble("TreeEnsembleClassifier", soft, out, 3, extra_nodes=[
+        helper.make_node("Softmax", ["probabilities"], ["p"], axis=1)]), xt, "rows_edges.csv", index)
+    out = [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 1])]
+    save("hand_graph_sigmoid", ensemble("TreeEnsembleRegressor", {**two, "base_values": [-1.0]}, out, 1,
+         extra_nodes=[helper.make_node("Sigmoid", ["variable"], ["y"])]), xt, "rows_edges.csv", index)
+
     # ai.onnx.ml opset 5's TreeEnsemble: leaves apart from nodes, set membership, modes as a
     # tensor.
     t5 = dict(

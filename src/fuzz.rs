@@ -54,6 +54,20 @@ pub fn model_json(bytes: &[u8]) {
     scores_alike(&model.forest);
 }
 
+/// An ONNX file: what imports must save as JSON, load back the same, and score alike on
+/// every walk.
+pub fn onnx_model(bytes: &[u8]) {
+    let Ok(model) = crate::onnx::import(bytes) else {
+        return;
+    };
+    let text = model.to_saved_json().expect("an imported model saves");
+    assert!(
+        Model::from_json(&text).unwrap() == model,
+        "the imported model reloads unchanged"
+    );
+    scores_alike(&model.forest);
+}
+
 /// A message from a worker: `[buffers: u8][header length: u16 LE][header]` then, for each
 /// buffer, `[length: u32 LE][bytes]` (lengths clipped to what is left).
 pub fn worker_message(bytes: &[u8]) {

@@ -36,6 +36,11 @@ fn model_json_corpus() {
 }
 
 #[test]
+fn onnx_model_corpus() {
+    replay("onnx_model", fuzz::onnx_model);
+}
+
+#[test]
 fn worker_message_corpus() {
     replay("worker_message", fuzz::worker_message);
 }

@@ -165,8 +165,8 @@ def spark_models(index, sets):
         ("spark_rf_binary", RandomForestClassifier(numTrees=6, maxDepth=5, seed=0), 2),
         ("spark_rf_multi", RandomForestClassifier(numTrees=6, maxDepth=5, seed=0), 3),
         ("spark_rf_regression", RandomForestRegressor(numTrees=6, maxDepth=5, seed=0), 0),
-        # onnxmltools writes a GBT as one ensemble a tree, joined by Concat and MatMul: refused
-        # (with a message). Its GBTRegressor graph ends in an ArgMax (a converter bug): left out.
+        # onnxmltools writes a GBT as one ensemble a tree, summed by Concat and MatMul. Its
+        # GBTRegressor graph ends in an ArgMax (a converter bug): left out.
         ("spark_gbt_binary", GBTClassifier(maxIter=6, maxDepth=4, seed=0), 2),
     ]:
         x, y, xt, rows = sets[(classes, False)]
@@ -175,11 +175,6 @@ def spark_models(index, sets):
         m = est.fit(df)
         onx = convert_sparkml(m, name, [("features", FloatTensorType([None, NF]))],
                               spark_session=spark, target_opset=15)
-        if "gbt" in name:
-            with open(os.path.join(OUT, name + ".onnx"), "wb") as f:
-                f.write(onx.SerializeToString())
-            index["refused"][name] = "6 tree ensembles"
-            continue
         save(name, onx, xt, rows, index)
     spark.stop()
 
@@ -296,6 +291,11 @@ def hand_models(index):
                       extra_nodes=[helper.make_node("Scaler", ["variable"], ["Y"], domain="ai.onnx.ml", scale=[2.0])])
     bad["bad_scaler"] = (scaled, "Scaler")
     bad["bad_two_targets"] = (ensemble("TreeEnsembleRegressor", two_targets, None, 2), "2 targets")
+    second = helper.make_node("TreeEnsembleRegressor", ["X"], ["v2"], domain="ai.onnx.ml", **a)
+    twice = ensemble("TreeEnsembleRegressor", a, [helper.make_tensor_value_info("variable", TensorProto.FLOAT, [None, 1]),
+                                                helper.make_tensor_value_info("v2", TensorProto.FLOAT, [None, 1])], 1,
+                     extra_nodes=[second])
+    bad["bad_two_ensembles"] = (twice, "2 tree ensembles")
     bad["bad_not_onnx"] = (b"name,age\nx,1\n", "not an ONNX model")
     for name, (m, phrase) in bad.items():
         with open(os.path.join(OUT, name + ".onnx"), "wb") as f:

@@ -414,7 +414,8 @@ impl FlatForest {
     /// the outputs by the forest's [`Head`]. The GPU's results go through the same function, so
     /// both sides round alike.
     pub fn finish_outputs(&self, scores: &[f32], out: &mut [f32]) {
-        self.head.finish(self.n_outputs, self.n_trees(), scores, out)
+        self.head
+            .finish(self.n_outputs, self.n_trees(), scores, out)
     }
 
     /// Outputs for the rows of `x` (row-major, `n_features` wide) into `out`

@@ -10,8 +10,8 @@ pub mod forest;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod gpu;
-pub mod parallel;
 pub mod onnx;
+pub mod parallel;
 pub mod pipeline;
 pub mod shard;
 #[cfg(target_arch = "wasm32")]

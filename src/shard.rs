@@ -165,7 +165,9 @@ impl Shard {
             nodes: pods(m.buffers.get(1), "nodes")?,
             wide: h.wide,
             leaf_values: pods(m.buffers.get(2), "leaf values")?,
-            head: h.head.unwrap_or_else(|| crate::flat::Head::own(h.n_outputs)),
+            head: h
+                .head
+                .unwrap_or_else(|| crate::flat::Head::own(h.n_outputs)),
         };
         forest.validate().map_err(Error::Worker)?;
         let oob = match h.oob_outputs {

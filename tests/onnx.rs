@@ -32,7 +32,12 @@ fn expected(name: &str) -> (Vec<String>, Vec<Vec<f32>>) {
     for rec in r.records() {
         let rec = rec.unwrap();
         labels.push(rec[0].to_string());
-        outs.push(rec.iter().skip(1).map(|v| v.parse::<f32>().unwrap()).collect());
+        outs.push(
+            rec.iter()
+                .skip(1)
+                .map(|v| v.parse::<f32>().unwrap())
+                .collect(),
+        );
     }
     (labels, outs)
 }
@@ -57,19 +62,29 @@ fn close(ours: f32, theirs: f32, scale: f32) -> bool {
 fn check_against_ort(name: &str, model: &Model, outputs: &[f32], engine: &str) {
     let (labels, want) = expected(name);
     let no = model.forest.n_outputs as usize;
-    assert_eq!(outputs.len(), want.len() * no, "{name} ({engine}): output count");
+    assert_eq!(
+        outputs.len(),
+        want.len() * no,
+        "{name} ({engine}): output count"
+    );
     let classes = &model.schema.classes;
     for (r, (got, w)) in outputs.chunks(no).zip(&want).enumerate() {
         assert_eq!(got.len(), w.len(), "{name}: outputs per row");
         let scale = w.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         for (g, e) in got.iter().zip(w) {
-            assert!(close(*g, *e, scale), "{name} ({engine}) row {r}: ours {got:?}, ONNX Runtime {w:?}");
+            assert!(
+                close(*g, *e, scale),
+                "{name} ({engine}) row {r}: ours {got:?}, ONNX Runtime {w:?}"
+            );
         }
         if !classes.is_empty() {
             let best = gpuforest::forest::argmax(got);
             let tie = got.iter().filter(|&&v| v == got[best]).count() > 1;
             if !tie {
-                assert_eq!(classes[best], labels[r], "{name} ({engine}) row {r}: label, outputs {got:?}");
+                assert_eq!(
+                    classes[best], labels[r],
+                    "{name} ({engine}) row {r}: label, outputs {got:?}"
+                );
             }
         }
     }
@@ -83,14 +98,22 @@ fn converter_and_hand_built_models_score_as_onnx_runtime_does_on_the_cpu() {
         let model = load(name);
         let x = rows(file, &model);
         let single = {
-            let mut o = vec![0.0; x.len() / model.forest.n_features as usize * model.forest.n_outputs as usize];
+            let mut o = vec![
+                0.0;
+                x.len() / model.forest.n_features as usize
+                    * model.forest.n_outputs as usize
+            ];
             model.forest.predict_reference(&x, &mut o);
             o
         };
         check_against_ort(name, &model, &single, "CPU reference walk");
         let all = model.predict_x(&x).outputs;
         let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&all), bits(&single), "{name}: planned walk against the reference");
+        assert_eq!(
+            bits(&all),
+            bits(&single),
+            "{name}: planned walk against the reference"
+        );
     }
 }
 
@@ -115,7 +138,10 @@ fn unsupported_models_are_refused_naming_what_is_unsupported() {
     for (name, phrase) in &index().refused {
         let bytes = std::fs::read(dir().join(format!("{name}.onnx"))).unwrap();
         let err = gpuforest::onnx::import(&bytes).expect_err(name).to_string();
-        assert!(err.contains(phrase.as_str()), "{name}: {err:?} should say {phrase:?}");
+        assert!(
+            err.contains(phrase.as_str()),
+            "{name}: {err:?} should say {phrase:?}"
+        );
     }
 }
 
@@ -124,7 +150,10 @@ fn a_csv_with_another_column_count_is_refused_with_both_counts() {
     let model = load("skl_rf_binary");
     let table = read_table(b"a,b,c\n1,2,3\n").unwrap();
     let err = model.features_of(&table).unwrap_err().to_string();
-    assert!(err.contains("reads 6 features") && err.contains("has 3 columns"), "{err}");
+    assert!(
+        err.contains("reads 6 features") && err.contains("has 3 columns"),
+        "{err}"
+    );
     let table = read_table(b"a,b,c,d,e,f\n1,2,3,x,5,6\n").unwrap();
     let err = model.features_of(&table).unwrap_err().to_string();
     assert!(err.contains("row 1") && err.contains('d'), "{err}");
@@ -132,7 +161,12 @@ fn a_csv_with_another_column_count_is_refused_with_both_counts() {
 
 #[test]
 fn an_imported_model_saves_and_loads_back_as_json_with_its_head() {
-    for name in ["xgb_binary_nan", "skl_gb_multi", "hand_softmax_zero", "lgb_regression_nan"] {
+    for name in [
+        "xgb_binary_nan",
+        "skl_gb_multi",
+        "hand_softmax_zero",
+        "lgb_regression_nan",
+    ] {
         let model = load(name);
         let back = Model::from_json(&model.to_saved_json().unwrap()).unwrap();
         assert_eq!(back, model, "{name}");
@@ -147,12 +181,17 @@ fn export_writes_the_bytes_onnx_runtime_scored_and_they_score_as_ours() {
         let ours = Model::load(&dir().join(format!("{name}.json"))).unwrap();
         let bytes = gpuforest::onnx::export(&ours).unwrap();
         let checked = std::fs::read(dir().join(format!("{name}.onnx"))).unwrap();
-        assert!(bytes == checked, "{name}: export changed; run scripts/onnx_fixtures.py");
+        assert!(
+            bytes == checked,
+            "{name}: export changed; run scripts/onnx_fixtures.py"
+        );
         let x = rows(file, &ours);
         check_against_ort(name, &ours, &ours.predict_x(&x).outputs, "our JSON model");
     }
     // An imported model is not exported again, nor one that reads text columns.
-    let err = gpuforest::onnx::export(&load("xgb_binary_nan")).unwrap_err().to_string();
+    let err = gpuforest::onnx::export(&load("xgb_binary_nan"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("imported from ONNX"), "{err}");
     let mut csv = String::from("color,x,y\n");
     for i in 0..40 {
@@ -162,7 +201,10 @@ fn export_writes_the_bytes_onnx_runtime_scored_and_they_score_as_ours() {
     let opts = gpuforest::pipeline::TrainOptions {
         target: "y".into(),
         task: None,
-        params: gpuforest::forest::Params { n_trees: 3, ..Default::default() },
+        params: gpuforest::forest::Params {
+            n_trees: 3,
+            ..Default::default()
+        },
         test_fraction: 0.0,
         columns: Default::default(),
     };

@@ -70,7 +70,9 @@ impl Head {
             Pair::OneMinus | Pair::Negate => w == 1 && n_outputs == 2,
         };
         if !fits {
-            return Err(format!("{w} numbers a leaf cannot make {n_outputs} outputs"));
+            return Err(format!(
+                "{w} numbers a leaf cannot make {n_outputs} outputs"
+            ));
         }
         if !(self.base.is_empty() || self.base.len() == w as usize) {
             return Err(format!("{} base values for {w} sums", self.base.len()));
@@ -182,7 +184,9 @@ mod tests {
         let mut out = [0.0; 2];
         h.finish(2, 3, &[1.5], &mut out);
         let p = 1.0 / (1.0 + (-2.0f64).exp());
-        assert!((f64::from(out[1]) - p).abs() < 1e-7 && (f64::from(out[0]) - (1.0 - p)).abs() < 1e-7);
+        assert!(
+            (f64::from(out[1]) - p).abs() < 1e-7 && (f64::from(out[0]) - (1.0 - p)).abs() < 1e-7
+        );
         // Far from 0 the logistic saturates without overflow.
         h.finish(2, 3, &[-1e30], &mut out);
         assert_eq!(out, [1.0, 0.0]);

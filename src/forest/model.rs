@@ -229,7 +229,13 @@ impl Model {
             Task::Classification => format!(
                 "{} classes ({})",
                 self.schema.classes.len(),
-                self.schema.classes.iter().take(8).cloned().collect::<Vec<_>>().join(", ")
+                self.schema
+                    .classes
+                    .iter()
+                    .take(8)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Task::Regression => "regression".to_string(),
         };
@@ -259,7 +265,13 @@ impl Model {
                 "this ONNX model reads {n} features and names none, so the CSV's columns are \
                  taken in order; the CSV has {} columns ({}), not {n}",
                 table.headers.len(),
-                table.headers.iter().take(6).cloned().collect::<Vec<_>>().join(", "),
+                table
+                    .headers
+                    .iter()
+                    .take(6)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
             )));
         }
         let mut by_position = self.schema.clone();

@@ -118,7 +118,9 @@ impl Ensemble {
                 }
                 match task {
                     Task::Node(i) => match self.nodes.get(i) {
-                        None => return Err(format!("a split points to node {i}, which is not there")),
+                        None => {
+                            return Err(format!("a split points to node {i}, which is not there"));
+                        }
                         Some(Node::Leaf(w)) => {
                             sums.fill(0.0);
                             for &(slot, weight) in w {
@@ -341,7 +343,11 @@ mod tests {
                         } else {
                             cmp(x, tv)
                         };
-                        assert_eq!(o[0] == 1.0, want, "{mode:?} t={tv} missing_true={missing_true} x={x}");
+                        assert_eq!(
+                            o[0] == 1.0,
+                            want,
+                            "{mode:?} t={tv} missing_true={missing_true} x={x}"
+                        );
                     }
                 }
             }
@@ -356,7 +362,20 @@ mod tests {
             let f = e.flatten(1, 1, head(), 1000).unwrap();
             // 0.1 (f64) is no f32: dropped. -0 and +0 are one point. 5 points: 2 nodes each.
             assert_eq!(f.n_nodes(), 5 * 2 + 5 + 6);
-            for x in [-2.0f32, -1.0, -0.0, 0.0, 1e-40, 2.5, 5.0, 6.0, 7.0, 8.0, 0.1, f32::NAN] {
+            for x in [
+                -2.0f32,
+                -1.0,
+                -0.0,
+                0.0,
+                1e-40,
+                2.5,
+                5.0,
+                6.0,
+                7.0,
+                8.0,
+                0.1,
+                f32::NAN,
+            ] {
                 let mut o = [0.0];
                 f.predict_row(&[x], &mut o);
                 let want = if x.is_nan() {

@@ -103,7 +103,8 @@ pub fn export(model: &Model) -> Result<Vec<u8>> {
     let n_trees = f.n_trees();
     let inv = 1.0 / n_trees as f32;
     let lw = f.leaf_width();
-    let (mut tree, mut id, mut feat, mut vals, mut modes) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut tree, mut id, mut feat, mut vals, mut modes) =
+        (vec![], vec![], vec![], vec![], vec![]);
     let (mut yes, mut no, mut missing) = (vec![], vec![], vec![]);
     let (mut w_tree, mut w_node, mut w_id, mut w) = (vec![], vec![], vec![], vec![]);
     for t in 0..n_trees {
@@ -184,7 +185,11 @@ pub fn export(model: &Model) -> Result<Vec<u8>> {
             vec!["label".to_string(), "probabilities".to_string()],
             vec![
                 tensor_info("label", label_type, &[None]),
-                tensor_info("probabilities", data_type::FLOAT, &[None, Some(classes.len() as i64)]),
+                tensor_info(
+                    "probabilities",
+                    data_type::FLOAT,
+                    &[None, Some(classes.len() as i64)],
+                ),
             ],
         )
     } else {

@@ -35,8 +35,11 @@ fn bad(m: impl Into<String>) -> Error {
 
 /// The model in ONNX file `bytes`.
 pub fn import(bytes: &[u8]) -> Result<Model> {
-    let m = proto::decode_model(bytes)
-        .map_err(|e| bad(format!("not an ONNX model (the protobuf does not decode: {e})")))?;
+    let m = proto::decode_model(bytes).map_err(|e| {
+        bad(format!(
+            "not an ONNX model (the protobuf does not decode: {e})"
+        ))
+    })?;
     let g = m
         .graph
         .as_ref()
@@ -46,29 +49,63 @@ pub fn import(bytes: &[u8]) -> Result<Model> {
         .iter()
         .find(|o| o.domain == "ai.onnx.ml")
         .map(|o| o.version);
-    let ens = find_ensemble(g)?;
-    let graph = Graph::check(g, ens)?;
-    let attrs = Attrs::of(ens)?;
-    let parsed = match ens.op_type.as_str() {
-        "TreeEnsemble" => attrs.opset5()?,
-        _ => attrs.opset3(ens.op_type == "TreeEnsembleClassifier")?,
+    let found: Vec<&NodeProto> = g
+        .node
+        .iter()
+        .filter(|n| n.domain == "ai.onnx.ml" && ENSEMBLES.contains(&n.op_type.as_str()))
+        .collect();
+    let (parsed, head, n_outputs, graph, op) = match found.as_slice() {
+        [] => {
+            return Err(bad(
+                "the ONNX graph has no tree ensemble (TreeEnsembleClassifier, \
+                 TreeEnsembleRegressor or TreeEnsemble of ai.onnx.ml)",
+            ));
+        }
+        [ens] => {
+            let graph = Graph::check(g, ens)?;
+            let attrs = Attrs::of(ens)?;
+            let parsed = match ens.op_type.as_str() {
+                "TreeEnsemble" => attrs.opset5()?,
+                _ => attrs.opset3(ens.op_type == "TreeEnsembleClassifier")?,
+            };
+            let (head, n_outputs) = head_of(&parsed, graph.post)?;
+            (parsed, head, n_outputs, graph, ens.op_type.clone())
+        }
+        many => {
+            let (parsed, head, n_outputs, graph) = spark_gbt(g, many).map_err(|why| {
+                bad(format!(
+                    "the ONNX graph has {} tree ensembles; this program scores one, or Spark's \
+                     gradient-boosted trees (one ensemble a tree, summed by Concat and MatMul): \
+                     {why}",
+                    many.len()
+                ))
+            })?;
+            (
+                parsed,
+                head,
+                n_outputs,
+                graph,
+                "TreeEnsembleRegressor x {} (Spark GBT)".replace("{}", &many.len().to_string()),
+            )
+        }
     };
     let n_features = graph
         .n_features
         .unwrap_or(parsed.max_feature.map_or(1, |f| f as usize + 1));
     if n_features > MAX_FEATURES {
-        return Err(bad(format!("{n_features} input features; at most {MAX_FEATURES}")));
+        return Err(bad(format!(
+            "{n_features} input features; at most {MAX_FEATURES}"
+        )));
     }
     if let Some(f) = parsed.max_feature.filter(|&f| f as usize >= n_features) {
         return Err(bad(format!(
             "a split reads feature {f}, but the input has {n_features}"
         )));
     }
-    let (head, n_outputs) = head_of(&parsed, graph.post)?;
     let forest = parsed
         .ensemble
         .flatten(n_features, n_outputs, head, MAX_NODES)
-        .map_err(|e| bad(format!("{}: {e}", ens.op_type)))?;
+        .map_err(|e| bad(format!("{op}: {e}")))?;
     let task = if parsed.labels.is_some() {
         Task::Classification
     } else {
@@ -91,17 +128,10 @@ pub fn import(bytes: &[u8]) -> Result<Model> {
         (n, v) => format!("{n} {v}"),
     };
     let _ = ml_opset;
-    let mut model = Model::from_parts(
-        schema,
-        Params::default(),
-        forest,
-        Vec::new(),
-        None,
-        0,
-    );
+    let mut model = Model::from_parts(schema, Params::default(), forest, Vec::new(), None, 0);
     model.imported = Some(Imported {
         format: "onnx".into(),
-        op: ens.op_type.clone(),
+        op,
         producer,
     });
     Ok(model)
@@ -112,25 +142,6 @@ const ENSEMBLES: [&str; 3] = [
     "TreeEnsembleRegressor",
     "TreeEnsemble",
 ];
-
-fn find_ensemble(g: &GraphProto) -> Result<&NodeProto> {
-    let found: Vec<&NodeProto> = g
-        .node
-        .iter()
-        .filter(|n| n.domain == "ai.onnx.ml" && ENSEMBLES.contains(&n.op_type.as_str()))
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(one),
-        [] => Err(bad(
-            "the ONNX graph has no tree ensemble (TreeEnsembleClassifier, TreeEnsembleRegressor \
-             or TreeEnsemble of ai.onnx.ml)",
-        )),
-        many => Err(bad(format!(
-            "the ONNX graph has {} tree ensembles; this program scores one",
-            many.len()
-        ))),
-    }
-}
 
 /// What the graph around the ensemble adds: where its input comes from, and a final sigmoid or
 /// softmax a converter put after it.
@@ -154,47 +165,7 @@ impl Graph {
             .iter()
             .flat_map(|n| n.output.iter().map(move |o| (o.as_str(), n)))
             .collect();
-        let mut input = ens_in.as_str();
-        while let Some(n) = producer.get(input) {
-            match n.op_type.as_str() {
-                "Identity" | "Cast" => input = n.input.first().map_or("", |s| s.as_str()),
-                op => {
-                    return Err(bad(format!(
-                        "the ensemble's input comes from a {op} node; this program feeds the \
-                         CSV's numbers straight to the ensemble (Identity and Cast may come \
-                         between)"
-                    )));
-                }
-            }
-        }
-        let graph_input = g
-            .input
-            .iter()
-            .find(|i| i.name == input)
-            .ok_or_else(|| bad(format!("the ensemble's input {input} is not a graph input")))?;
-        let tensor = graph_input.r#type.as_ref().and_then(|t| t.tensor_type.as_ref());
-        if let Some(t) = tensor {
-            if !matches!(t.elem_type, data_type::FLOAT | data_type::DOUBLE | 0) {
-                return Err(bad(format!(
-                    "the input {input} has element type {}; this program reads float inputs",
-                    t.elem_type
-                )));
-            }
-        }
-        let dims = tensor.and_then(|t| t.shape.as_ref()).map(|s| &s.dim[..]);
-        let n_features = match dims {
-            Some([_, d]) => d.dim_value.filter(|&v| v > 0).map(|v| v as usize),
-            Some([d]) if d.dim_value.is_some() => {
-                return Err(bad(format!("the input {input} is one row, not a batch of rows")));
-            }
-            Some(d) if d.len() > 2 => {
-                return Err(bad(format!(
-                    "the input {input} has {} dimensions; this program reads rows of numbers (2)",
-                    d.len()
-                )));
-            }
-            _ => None,
-        };
+        let (input, n_features) = graph_input(g, &producer, ens_in)?;
 
         // Every other node must be one that changes nothing or a final transform of the scores.
         let scores = if ens.op_type == "TreeEnsembleClassifier" {
@@ -210,7 +181,10 @@ impl Graph {
             if std::ptr::eq(n, ens) {
                 continue;
             }
-            let from_scores = n.input.first().is_some_and(|i| on_scores.contains(i.as_str()));
+            let from_scores = n
+                .input
+                .first()
+                .is_some_and(|i| on_scores.contains(i.as_str()));
             let carry = match n.op_type.as_str() {
                 "Identity" | "Cast" | "ZipMap" => true,
                 "Mul" | "Div" if is_one(n.input.get(1).and_then(|i| initial.get(i.as_str()))) => {
@@ -225,7 +199,11 @@ impl Graph {
                     true
                 }
                 op => {
-                    let domain = if n.domain.is_empty() { "ai.onnx" } else { &n.domain };
+                    let domain = if n.domain.is_empty() {
+                        "ai.onnx"
+                    } else {
+                        &n.domain
+                    };
                     return Err(bad(format!(
                         "the graph has a {op} node ({domain}) besides the ensemble; this program \
                          scores the ensemble alone, with Identity, Cast, ZipMap, a multiplication \
@@ -252,6 +230,64 @@ impl Graph {
     }
 }
 
+/// The graph input that `name` comes from (through Identity and Cast nodes), and its feature
+/// count where its shape gives one.
+fn graph_input<'g>(
+    g: &'g GraphProto,
+    producer: &HashMap<&str, &'g NodeProto>,
+    name: &'g str,
+) -> Result<(&'g str, Option<usize>)> {
+    let mut input = name;
+    while let Some(n) = producer.get(input) {
+        match n.op_type.as_str() {
+            "Identity" | "Cast" => input = n.input.first().map_or("", |s| s.as_str()),
+            op => {
+                return Err(bad(format!(
+                    "the ensemble's input comes from a {op} node; this program feeds the \
+                     CSV's numbers straight to the ensemble (Identity and Cast may come \
+                     between)"
+                )));
+            }
+        }
+    }
+    let graph_input = g
+        .input
+        .iter()
+        .find(|i| i.name == input)
+        .ok_or_else(|| bad(format!("the ensemble's input {input} is not a graph input")))?;
+    let tensor = graph_input
+        .r#type
+        .as_ref()
+        .and_then(|t| t.tensor_type.as_ref());
+    if let Some(t) = tensor
+        && !matches!(t.elem_type, data_type::FLOAT | data_type::DOUBLE | 0)
+    {
+        {
+            return Err(bad(format!(
+                "the input {input} has element type {}; this program reads float inputs",
+                t.elem_type
+            )));
+        }
+    }
+    let dims = tensor.and_then(|t| t.shape.as_ref()).map(|s| &s.dim[..]);
+    let n_features = match dims {
+        Some([_, d]) => d.dim_value.filter(|&v| v > 0).map(|v| v as usize),
+        Some([d]) if d.dim_value.is_some() => {
+            return Err(bad(format!(
+                "the input {input} is one row, not a batch of rows"
+            )));
+        }
+        Some(d) if d.len() > 2 => {
+            return Err(bad(format!(
+                "the input {input} has {} dimensions; this program reads rows of numbers (2)",
+                d.len()
+            )));
+        }
+        _ => None,
+    };
+    Ok((input, n_features))
+}
+
 /// A scalar initializer equal to 1 (converters multiply by it to rename an output).
 fn is_one(t: Option<&&proto::TensorProto>) -> bool {
     t.and_then(|t| tensor_f64(t).ok())
@@ -265,7 +301,7 @@ fn tensor_f64(t: &proto::TensorProto) -> std::result::Result<Vec<f64>, String> {
     }
     let raw = &t.raw_data;
     let from_raw = |size: usize| -> std::result::Result<(), String> {
-        if raw.len() % size != 0 {
+        if !raw.len().is_multiple_of(size) {
             return Err(format!("tensor {}: raw data is not whole elements", t.name));
         }
         Ok(())
@@ -361,7 +397,9 @@ impl<'a> Attrs<'a> {
     }
 
     fn ints(&self, name: &str) -> Vec<i64> {
-        self.by_name.get(name).map_or_else(Vec::new, |a| a.ints.clone())
+        self.by_name
+            .get(name)
+            .map_or_else(Vec::new, |a| a.ints.clone())
     }
 
     fn int(&self, name: &str, default: i64) -> i64 {
@@ -441,11 +479,9 @@ impl<'a> Attrs<'a> {
 
     /// ai.onnx.ml opset 1-3's TreeEnsembleClassifier and TreeEnsembleRegressor.
     fn opset3(&self, classifier: bool) -> Result<Parsed> {
-        if let Some(unknown) = self
-            .by_name
-            .keys()
-            .find(|k| !KNOWN_OPSET3.contains(k) && **k != "base_values" && **k != "base_values_as_tensor")
-        {
+        if let Some(unknown) = self.by_name.keys().find(|k| {
+            !KNOWN_OPSET3.contains(k) && **k != "base_values" && **k != "base_values_as_tensor"
+        }) {
             return Err(self.err(unknown, "is not supported"));
         }
         let tree = self.ints("nodes_treeids");
@@ -487,7 +523,12 @@ impl<'a> Attrs<'a> {
         let w_id = self.ints(&format!("{p}_ids"));
         let w = self.numbers(&format!("{p}_weights"))?;
         self.same_len(
-            &[&format!("{p}_treeids"), &format!("{p}_nodeids"), &format!("{p}_ids"), &format!("{p}_weights")],
+            &[
+                &format!("{p}_treeids"),
+                &format!("{p}_nodeids"),
+                &format!("{p}_ids"),
+                &format!("{p}_weights"),
+            ],
             &[w_tree.len(), w_node.len(), w_id.len(), w.len()],
         )?;
         let labels = if classifier {
@@ -528,13 +569,21 @@ impl<'a> Attrs<'a> {
             let at = *index.get(&(w_tree[k], w_node[k])).ok_or_else(|| {
                 self.err(
                     &format!("{p}_nodeids"),
-                    format!("a weight is for node {} of tree {}, which is not there", w_node[k], w_tree[k]),
+                    format!(
+                        "a weight is for node {} of tree {}, which is not there",
+                        w_node[k], w_tree[k]
+                    ),
                 )
             })?;
             let slot = u32::try_from(w_id[k])
                 .ok()
                 .filter(|&s| (s as usize) < n_targets)
-                .ok_or_else(|| self.err(&format!("{p}_ids"), format!("id {} is out of range", w_id[k])))?;
+                .ok_or_else(|| {
+                    self.err(
+                        &format!("{p}_ids"),
+                        format!("id {} is out of range", w_id[k]),
+                    )
+                })?;
             let v = w[k] as f32;
             if !v.is_finite() {
                 return Err(self.err(&format!("{p}_weights"), "a weight is not finite"));
@@ -551,7 +600,13 @@ impl<'a> Attrs<'a> {
         for i in 0..tree.len() {
             let child = |c: i64, which: &str| {
                 index.get(&(tree[i], c)).copied().ok_or_else(|| {
-                    self.err(which, format!("node {} of tree {} points to node {c}, which is not there", id[i], tree[i]))
+                    self.err(
+                        which,
+                        format!(
+                            "node {} of tree {} points to node {c}, which is not there",
+                            id[i], tree[i]
+                        ),
+                    )
                 })
             };
             let mode = match modes[i].as_str() {
@@ -565,10 +620,15 @@ impl<'a> Attrs<'a> {
                 "BRANCH_GT" => Mode::Gt,
                 "BRANCH_EQ" => Mode::Eq,
                 "BRANCH_NEQ" => Mode::Neq,
-                other => return Err(self.err("nodes_modes", format!("mode {other} is not supported"))),
+                other => {
+                    return Err(self.err("nodes_modes", format!("mode {other} is not supported")));
+                }
             };
             if !vals[i].is_finite() || vals[i].abs() > f64::from(f32::MAX) {
-                return Err(self.err("nodes_values", format!("threshold {} is outside the f32 range", vals[i])));
+                return Err(self.err(
+                    "nodes_values",
+                    format!("threshold {} is outside the f32 range", vals[i]),
+                ));
             }
             let feature = self.feature(feat[i])?;
             max_feature = max_feature.max(Some(feature));
@@ -619,7 +679,11 @@ impl<'a> Attrs<'a> {
             weighted,
             all_positive,
             average,
-            base: self.numbers("base_values")?.iter().map(|&v| v as f32).collect(),
+            base: self
+                .numbers("base_values")?
+                .iter()
+                .map(|&v| v as f32)
+                .collect(),
             post: self.post("post_transform")?,
             max_feature,
         })
@@ -663,17 +727,27 @@ impl<'a> Attrs<'a> {
         )?;
         let leaf_t = self.ints("leaf_targetids");
         let leaf_w = self.tensor("leaf_weights")?;
-        self.same_len(&["leaf_targetids", "leaf_weights"], &[leaf_t.len(), leaf_w.len()])?;
+        self.same_len(
+            &["leaf_targetids", "leaf_weights"],
+            &[leaf_t.len(), leaf_w.len()],
+        )?;
         let n_targets = usize::try_from(self.int("n_targets", 1)).unwrap_or(0);
         if n_targets == 0 || n_targets > MAX_OUTPUTS {
-            return Err(self.err("n_targets", format!("{n_targets}; from 1 to {MAX_OUTPUTS} are supported")));
+            return Err(self.err(
+                "n_targets",
+                format!("{n_targets}; from 1 to {MAX_OUTPUTS} are supported"),
+            ));
         }
         let mut members = self.tensor("membership_values")?.into_iter();
         let n_splits = feat.len();
         let mut nodes = Vec::with_capacity(n_splits + leaf_t.len());
         let mut max_feature = None;
         let at = |i: i64, leaf: bool, which: &str| -> Result<usize> {
-            let (base, len) = if leaf { (n_splits, leaf_t.len()) } else { (0, n_splits) };
+            let (base, len) = if leaf {
+                (n_splits, leaf_t.len())
+            } else {
+                (0, n_splits)
+            };
             usize::try_from(i)
                 .ok()
                 .filter(|&i| i < len)
@@ -692,8 +766,12 @@ impl<'a> Attrs<'a> {
                 6 => Mode::Member(members.by_ref().take_while(|v| !v.is_nan()).collect()),
                 m => return Err(self.err("nodes_modes", format!("mode {m} is not supported"))),
             };
-            if !matches!(mode, Mode::Member(_)) && (!v.is_finite() || v.abs() > f64::from(f32::MAX)) {
-                return Err(self.err("nodes_splits", format!("threshold {v} is outside the f32 range")));
+            if !matches!(mode, Mode::Member(_)) && (!v.is_finite() || v.abs() > f64::from(f32::MAX))
+            {
+                return Err(self.err(
+                    "nodes_splits",
+                    format!("threshold {v} is outside the f32 range"),
+                ));
             }
             let feature = self.feature(feat[i])?;
             max_feature = max_feature.max(Some(feature));
@@ -734,7 +812,12 @@ impl<'a> Attrs<'a> {
             a => {
                 return Err(self.err(
                     "aggregate_function",
-                    format!("aggregate_function {} is not supported (SUM and AVERAGE are)", ["AVERAGE", "SUM", "MIN", "MAX"].get(a as usize).unwrap_or(&"?")),
+                    format!(
+                        "aggregate_function {} is not supported (SUM and AVERAGE are)",
+                        ["AVERAGE", "SUM", "MIN", "MAX"]
+                            .get(a as usize)
+                            .unwrap_or(&"?")
+                    ),
                 ));
             }
         };
@@ -746,7 +829,10 @@ impl<'a> Attrs<'a> {
             p => {
                 return Err(self.err(
                     "post_transform",
-                    format!("post_transform {} is not supported", if p == 4 { "PROBIT" } else { "?" }),
+                    format!(
+                        "post_transform {} is not supported",
+                        if p == 4 { "PROBIT" } else { "?" }
+                    ),
                 ));
             }
         };
@@ -800,7 +886,11 @@ fn head_of(p: &Parsed, graph_post: Option<Post>) -> Result<(Head, usize)> {
             )));
         }
         // One target: ONNX Runtime applies no logistic or softmax (only PROBIT).
-        head.post = if graph_post.is_some() { post } else { Post::None };
+        head.post = if graph_post.is_some() {
+            post
+        } else {
+            Post::None
+        };
         return Ok((head, 1));
     };
     if k == 1 {
@@ -852,4 +942,236 @@ fn head_of(p: &Parsed, graph_post: Option<Post>) -> Result<(Head, usize)> {
         _ => p.base.clone(),
     };
     Ok((head, 2))
+}
+
+/// onnxmltools' graph of a Spark ML gradient-boosted forest: one TreeEnsembleRegressor a tree
+/// on the same input, joined by Concat and summed with the trees' weights by a MatMul; for a
+/// classifier, then `[-m, m]` (Neg, Concat), times a constant `c`, and `1 / (1 + e^x)` (Exp, Add
+/// 1, Reciprocal), with the label from an ArgMax. That is one ensemble whose leaves are scaled
+/// by their tree's weight and, for a classifier, `[σ(-s), σ(s)]` of `s = -c m`.
+fn spark_gbt(
+    g: &GraphProto,
+    ensembles: &[&NodeProto],
+) -> std::result::Result<(Parsed, Head, usize, Graph), String> {
+    let producer: HashMap<&str, &NodeProto> = g
+        .node
+        .iter()
+        .flat_map(|n| n.output.iter().map(move |o| (o.as_str(), n)))
+        .collect();
+    let consumers = |name: &str| -> Vec<&NodeProto> {
+        g.node
+            .iter()
+            .filter(|n| n.input.iter().any(|i| i == name))
+            .collect()
+    };
+    let initial: HashMap<&str, &proto::TensorProto> =
+        g.initializer.iter().map(|t| (t.name.as_str(), t)).collect();
+    let constant =
+        |name: &str| -> Option<Vec<f64>> { initial.get(name).and_then(|t| tensor_f64(t).ok()) };
+    let one = |n: &NodeProto, op: &str| -> std::result::Result<String, String> {
+        if n.op_type != op {
+            return Err(format!("a {} node where {op} was expected", n.op_type));
+        }
+        n.output
+            .first()
+            .cloned()
+            .ok_or_else(|| format!("{op} has no output"))
+    };
+    let only = |name: &str, op: &str| -> std::result::Result<String, String> {
+        match consumers(name).as_slice() {
+            [n] => one(n, op),
+            other => Err(format!(
+                "{name} goes to {} nodes, not one {op}",
+                other.len()
+            )),
+        }
+    };
+
+    let input = ensembles[0]
+        .input
+        .first()
+        .ok_or("an ensemble has no input")?;
+    let outs: Vec<&str> = ensembles
+        .iter()
+        .map(|e| {
+            if e.op_type != "TreeEnsembleRegressor" || e.input.first() != Some(input) {
+                return Err("the ensembles are not regressors on one input".to_string());
+            }
+            e.output
+                .first()
+                .map(|s| s.as_str())
+                .ok_or_else(|| "an ensemble has no output".into())
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    let concat = consumers(outs[0]);
+    let [concat] = concat.as_slice() else {
+        return Err("the first ensemble's output does not go to one Concat".into());
+    };
+    if concat.op_type != "Concat"
+        || concat.input.iter().map(|s| s.as_str()).collect::<Vec<_>>() != outs
+    {
+        return Err("the ensembles' outputs are not concatenated in order".into());
+    }
+    let joined = one(concat, "Concat")?;
+    let matmul = consumers(&joined);
+    let [matmul] = matmul.as_slice() else {
+        return Err("the concatenated scores do not go to one MatMul".into());
+    };
+    let weights = matmul
+        .input
+        .get(1)
+        .and_then(|w| constant(w))
+        .filter(|w| w.len() == ensembles.len())
+        .ok_or("the MatMul's weights are not a constant, one per tree")?;
+    let total = one(matmul, "MatMul")?;
+
+    // Classifier tail, or the sum itself as the output.
+    let (scale, head, n_outputs, labels, output_name) = if g.output.iter().any(|o| o.name == total)
+    {
+        (
+            1.0,
+            Head {
+                width: 1,
+                average: false,
+                base: Vec::new(),
+                pair: Pair::None,
+                post: Post::None,
+            },
+            1,
+            None,
+            total.clone(),
+        )
+    } else {
+        let neg = only(&total, "Neg").or_else(|_| {
+            consumers(&total)
+                .iter()
+                .find(|n| n.op_type == "Neg")
+                .and_then(|n| n.output.first().cloned())
+                .ok_or("the sum goes to no Neg".to_string())
+        })?;
+        let pair = only(&neg, "Concat")?;
+        let pair_node = producer[pair.as_str()];
+        if pair_node.input != [neg.clone(), total.clone()] {
+            return Err("the classifier's scores are not [-m, m]".into());
+        }
+        let after: Vec<&NodeProto> = consumers(&pair);
+        let mul = after
+            .iter()
+            .find(|n| n.op_type == "Mul")
+            .ok_or("no Mul after [-m, m]")?;
+        let argmax = after
+            .iter()
+            .find(|n| n.op_type == "ArgMax")
+            .ok_or("no ArgMax after [-m, m]")?;
+        if after.len() != 2 {
+            return Err("[-m, m] goes to other nodes than Mul and ArgMax".into());
+        }
+        let c = mul
+            .input
+            .get(1)
+            .and_then(|c| constant(c))
+            .filter(|c| c.len() == 1)
+            .ok_or("the Mul is not by one constant")?[0];
+        let e = only(&one(mul, "Mul")?, "Exp")?;
+        let add = consumers(&e);
+        let [add] = add.as_slice() else {
+            return Err("the Exp does not go to one Add".into());
+        };
+        if add.op_type != "Add" || add.input.get(1).and_then(|c| constant(c)) != Some(vec![1.0]) {
+            return Err("the Exp is not followed by adding 1".into());
+        }
+        let p = only(&one(add, "Add")?, "Reciprocal")?;
+        if !g.output.iter().any(|o| o.name == p) {
+            return Err("the probabilities are not a graph output".into());
+        }
+        let _ = argmax;
+        (
+            -c,
+            Head {
+                width: 1,
+                average: false,
+                base: Vec::new(),
+                pair: Pair::Negate,
+                post: Post::Logistic,
+            },
+            2,
+            Some(vec!["0".to_string(), "1".to_string()]),
+            p,
+        )
+    };
+    let allowed = [
+        "Concat",
+        "MatMul",
+        "Neg",
+        "Mul",
+        "Exp",
+        "Add",
+        "Reciprocal",
+        "ArgMax",
+        "Identity",
+        "Cast",
+    ];
+    if let Some(n) = g.node.iter().find(|n| {
+        !ENSEMBLES.contains(&n.op_type.as_str()) && !allowed.contains(&n.op_type.as_str())
+    }) {
+        return Err(format!("it also has a {} node", n.op_type));
+    }
+
+    // One ensemble: every tree's leaves times its weight (and the classifier's scale).
+    let mut merged = Ensemble::default();
+    let mut max_feature = None;
+    for (e, &w) in ensembles.iter().zip(&weights) {
+        let a = Attrs::of(e).map_err(|e| e.to_string())?;
+        let p = a.opset3(false).map_err(|e| e.to_string())?;
+        if p.average
+            || p.post != Post::None
+            || !p.base.iter().all(|&b| b == 0.0)
+            || p.n_targets != 1
+        {
+            return Err("an ensemble averages, has base values or a post_transform".into());
+        }
+        let at = merged.nodes.len();
+        let k = (w * scale) as f32;
+        merged.roots.extend(p.ensemble.roots.iter().map(|r| r + at));
+        merged
+            .nodes
+            .extend(p.ensemble.nodes.into_iter().map(|n| match n {
+                Node::Leaf(ws) => Node::Leaf(ws.into_iter().map(|(s, v)| (s, v * k)).collect()),
+                Node::Split {
+                    feature,
+                    value,
+                    mode,
+                    missing_true,
+                    yes,
+                    no,
+                } => Node::Split {
+                    feature,
+                    value,
+                    mode,
+                    missing_true,
+                    yes: yes + at,
+                    no: no + at,
+                },
+            }));
+        max_feature = max_feature.max(p.max_feature);
+    }
+    let (input_name, n_features) = graph_input(g, &producer, input).map_err(|e| e.to_string())?;
+    let parsed = Parsed {
+        ensemble: merged,
+        labels,
+        n_targets: 1,
+        weighted: BTreeSet::from([0]),
+        all_positive: false,
+        average: false,
+        base: Vec::new(),
+        post: head.post,
+        max_feature,
+    };
+    let graph = Graph {
+        input_name: input_name.to_string(),
+        output_name,
+        n_features,
+        post: None,
+    };
+    Ok((parsed, head, n_outputs, graph))
 }

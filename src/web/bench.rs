@@ -88,10 +88,12 @@ pub fn start_if_asked(ui: Ui) {
     spawn_local(async move {
         let r = match files {
             Some((model, csv)) => run_given(ui, &model, &csv, rows).await,
-            None => run(
-            ui, rows, trees, depth, features, train_rows, parts, variants,
-        )
-        .await,
+            None => {
+                run(
+                    ui, rows, trees, depth, features, train_rows, parts, variants,
+                )
+                .await
+            }
         };
         if let Err(e) = r {
             ui.error(&e);
@@ -109,7 +111,8 @@ fn own_path(p: &str) -> crate::Result<&str> {
     let ok = !p.is_empty()
         && !p.contains("//")
         && !p.contains(':')
-        && p.chars().all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c));
+        && p.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c));
     if ok {
         Ok(p)
     } else {
@@ -124,12 +127,13 @@ async fn run_given(ui: Ui, model: &str, csv: &str, rows: usize) -> crate::Result
     actions::load_csv(ui, csv, &csv_bytes);
     let model_bytes = super::files::fetch_asset(own_path(model)?).await?;
     actions::install_loaded(ui, model, &model_bytes)?;
-    let m = super::state::engine(|e| e.model.clone()).ok_or_else(|| {
-        crate::Error::InvalidParam("the model did not load".into())
-    })?;
-    log(json!({"bench": "model", "model": model, "csv": csv, "trees": m.forest.n_trees(),
+    let m = super::state::engine(|e| e.model.clone())
+        .ok_or_else(|| crate::Error::InvalidParam("the model did not load".into()))?;
+    log(
+        json!({"bench": "model", "model": model, "csv": csv, "trees": m.forest.n_trees(),
         "nodes": m.forest.n_nodes(), "features": m.forest.n_features,
-        "imported": m.imported_summary()}));
+        "imported": m.imported_summary()}),
+    );
     while ui.gpu.get_untracked() == GpuState::Checking {
         sleep_ms(50).await;
     }

@@ -236,7 +236,11 @@ fn main() {
                 )
             });
             println!("{about}");
-            println!("nodes         {} ({} bytes each)", m.forest.n_nodes(), m.forest.node_words() * 4);
+            println!(
+                "nodes         {} ({} bytes each)",
+                m.forest.n_nodes(),
+                m.forest.node_words() * 4
+            );
             println!("outputs       {}", m.forest.n_outputs);
         }),
         Command::Synth {

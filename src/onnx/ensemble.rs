@@ -99,14 +99,21 @@ impl Ensemble {
         max_nodes: usize,
     ) -> Result<FlatForest, String> {
         let width = head.width as usize;
+        // Copies of shared subtrees and set splits may multiply the nodes, within reason: a
+        // small file cannot ask for a huge forest.
+        let max_nodes = max_nodes.min(self.nodes.len().saturating_mul(16).max(1 << 20));
         let sets = self.sets()?;
         let mut b = Builder::with_head(n_features, n_outputs, head);
         let mut sums = vec![0.0f32; width];
         for &root in &self.roots {
             b.start_tree();
             // (what to place, the split whose far child it is)
-            let mut stack: Vec<(Task, Option<usize>)> = vec![(Task::Node(root), None)];
-            while let Some((task, parent)) = stack.pop() {
+            let mut stack: Vec<(Task, Option<usize>, usize)> = vec![(Task::Node(root), None, 0)];
+            while let Some((task, parent, depth)) = stack.pop() {
+                // A path longer than there are nodes goes round a cycle.
+                if depth > self.nodes.len() {
+                    return Err("a tree's splits lead back to themselves (a cycle)".into());
+                }
                 if b.len() >= max_nodes {
                     return Err(format!(
                         "the trees would take more than {max_nodes} nodes once shared subtrees \
@@ -166,13 +173,14 @@ impl Ensemble {
                                             nan_to_point: eq && m,
                                         },
                                         None,
+                                        depth,
                                     ));
                                     continue;
                                 }
                             };
                             let at = b.split(f, t, missing_left);
-                            stack.push((Task::Node(far), Some(at)));
-                            stack.push((Task::Node(near), None));
+                            stack.push((Task::Node(far), Some(at), depth + 1));
+                            stack.push((Task::Node(near), None, depth + 1));
                         }
                     },
                     Task::Set {
@@ -185,7 +193,7 @@ impl Ensemble {
                         nan_to_point,
                     } => {
                         if lo == hi {
-                            stack.push((Task::Node(gap), None));
+                            stack.push((Task::Node(gap), None, depth + 1));
                             continue;
                         }
                         let mid = (lo + hi) / 2;
@@ -198,7 +206,7 @@ impl Ensemble {
                             point,
                             gap,
                         };
-                        stack.push((upper, Some(at)));
+                        stack.push((upper, Some(at), depth));
                         let lower = Task::Set {
                             feature,
                             points,
@@ -208,7 +216,7 @@ impl Ensemble {
                             gap,
                             nan_to_point: false,
                         };
-                        stack.push((lower, None));
+                        stack.push((lower, None, depth));
                     }
                     Task::Upper {
                         feature,
@@ -228,8 +236,8 @@ impl Ensemble {
                             gap,
                             nan_to_point: false,
                         };
-                        stack.push((above, Some(at)));
-                        stack.push((Task::Node(point), None));
+                        stack.push((above, Some(at), depth));
+                        stack.push((Task::Node(point), None, depth + 1));
                     }
                 }
             }
@@ -395,6 +403,16 @@ mod tests {
         assert!(f64::from(lt(t)) < t && f64::from(lt(t).next_up()) >= t);
         assert_eq!(lt(1.0), 1.0f32.next_down());
         assert_eq!(le(1.0), 1.0);
+    }
+
+    #[test]
+    fn a_cycle_is_refused() {
+        let mut e = one_split(Mode::Leq, 0.5, false);
+        if let Node::Split { no, .. } = &mut e.nodes[0] {
+            *no = 0;
+        }
+        let err = e.flatten(1, 1, head(), 1 << 20).unwrap_err();
+        assert!(err.contains("cycle"), "{err}");
     }
 
     #[test]

@@ -333,3 +333,74 @@ fn id_like_columns_are_left_out_unless_kept_and_drop_leaves_out_any() {
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("--drop \"nope\": no such column"), "{e}");
 }
+
+#[test]
+fn onnx_models_predict_inspect_and_export_from_the_command_line() {
+    let fix = "tests/fixtures/onnx";
+    let out = tmp("xgb.csv");
+    ok(&[
+        "predict",
+        "--model",
+        &format!("{fix}/xgb_multi_nan.onnx"),
+        "--csv",
+        &format!("{fix}/rows_3_nan.csv"),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.starts_with("row,prediction,proba_0,proba_1,proba_2\n"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 65);
+
+    let about = ok(&["inspect", "--model", &format!("{fix}/skl_rf_multi.onnx")]);
+    let about = String::from_utf8_lossy(&about.stdout);
+    assert!(
+        about.contains("ONNX TreeEnsembleClassifier from skl2onnx")
+            && about.contains("3 classes (high, low, mid)"),
+        "{about}"
+    );
+
+    // Ours out to ONNX and back in: the same predictions within 1e-5.
+    let onnx = tmp("export.onnx");
+    ok(&[
+        "export",
+        "--model",
+        &format!("{fix}/export_binary.json"),
+        "--onnx",
+        onnx.to_str().unwrap(),
+    ]);
+    let rows = format!("{fix}/rows_2_nan.csv");
+    let a = ok(&[
+        "predict",
+        "--model",
+        &format!("{fix}/export_binary.json"),
+        "--csv",
+        &rows,
+    ]);
+    let b = ok(&["predict", "--model", onnx.to_str().unwrap(), "--csv", &rows]);
+    let probs = |o: &std::process::Output| -> Vec<f32> {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .skip(1)
+            .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    let (a, b) = (probs(&a), probs(&b));
+    assert_eq!(a.len(), 64);
+    assert!(
+        a.iter().zip(&b).all(|(x, y)| (x - y).abs() <= 1e-5),
+        "{a:?} {b:?}"
+    );
+
+    let refused = forest(&[
+        "export",
+        "--model",
+        &format!("{fix}/xgb_binary_nan.onnx"),
+        "--onnx",
+        onnx.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("imported from ONNX"));
+}

@@ -15,6 +15,9 @@ pub struct Table {
     pub separator: u8,
     /// Numbers are written `1,5` (the separator is then `;` or tab).
     pub decimal_comma: bool,
+    /// The text encoding the file was converted from, when it was not UTF-8 (Excel's
+    /// "CSV" in Western Europe is Windows-1252; its "Unicode text" is UTF-16).
+    pub converted_from: Option<&'static str>,
 }
 
 /// Cells that mean "no value". Compared after trimming, case-insensitively.
@@ -81,20 +84,49 @@ fn detect_decimal_comma(rows: &[StringRecord], separator: u8) -> bool {
     })
 }
 
+/// A spreadsheet saved as is, rather than as CSV, by its first bytes.
+fn spreadsheet_kind(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"PK\x03\x04") {
+        Some("an Excel workbook (.xlsx) or another zip file")
+    } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        Some("an Excel 97-2003 workbook (.xls)")
+    } else {
+        None
+    }
+}
+
+/// The file's text: UTF-8 (a BOM is dropped), UTF-16 with a BOM, or else Windows-1252, which
+/// decodes any bytes (Latin-1 files included), with the encoding it was converted from.
+fn decode(bytes: &[u8]) -> Result<(std::borrow::Cow<'_, str>, Option<&'static str>)> {
+    if let Some(kind) = spreadsheet_kind(bytes) {
+        return Err(Error::Csv {
+            line: None,
+            message: format!(
+                "this is {kind}, not a CSV file: in Excel, choose File > Save As > \
+                 \"CSV UTF-8 (Comma delimited)\" and load that file"
+            ),
+        });
+    }
+    if let Some((enc, _)) = encoding_rs::Encoding::for_bom(bytes)
+        && enc != encoding_rs::UTF_8
+    {
+        let (text, _) = enc.decode_with_bom_removal(bytes);
+        return Ok((text, Some(enc.name())));
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok((text.into(), None)),
+        Err(_) => {
+            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+            Ok((text, Some("windows-1252")))
+        }
+    }
+}
+
 /// Reads CSV bytes. Header row required; every data row must have the header's width.
 pub fn read_table(bytes: &[u8]) -> Result<Table> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64
-            + 1;
-        Error::Csv {
-            line: Some(line),
-            message: "the file is not valid UTF-8 text".into(),
-        }
-    })?;
+    let (text, converted_from) = decode(bytes)?;
+    let text: &str = &text;
     if text.trim().is_empty() {
         return Err(Error::EmptyFile);
     }
@@ -137,6 +169,7 @@ pub fn read_table(bytes: &[u8]) -> Result<Table> {
         rows,
         separator,
         decimal_comma,
+        converted_from,
     })
 }
 
@@ -168,6 +201,13 @@ fn csv_error(e: &csv::Error) -> Error {
 }
 
 impl Table {
+    /// What was converted on reading, to tell the user, if anything.
+    pub fn conversion_note(&self) -> Option<String> {
+        self.converted_from.map(|enc| {
+            format!("the file is {enc} text, not UTF-8: converted (accents read as {enc} has them)")
+        })
+    }
+
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.headers.iter().position(|h| h == name)
     }
@@ -264,9 +304,38 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_names_the_line() {
-        let e = read_table(b"a,b\n1,2\n\xff\xfe,3\n").unwrap_err();
-        assert!(matches!(e, Error::Csv { line: Some(3), .. }), "{e:?}");
+    fn windows_1252_text_is_converted_and_said() {
+        // European Excel's "CSV": `;`, decimal commas, accents as single bytes.
+        let t = read_table(b"ville;prix\nOrl\xe9ans;1,5\nM\xfcnchen;2\n").unwrap();
+        assert_eq!(&t.rows[0][0], "Orléans");
+        assert_eq!(&t.rows[1][0], "München");
+        assert!(t.decimal_comma);
+        assert_eq!(t.converted_from, Some("windows-1252"));
+        assert!(t.conversion_note().unwrap().contains("windows-1252"));
+        assert_eq!(read_table(b"a,b\n1,2\n").unwrap().conversion_note(), None);
+    }
+
+    #[test]
+    fn utf16_with_a_bom_is_converted() {
+        // Excel's "Unicode Text": UTF-16LE with a BOM, tab-separated.
+        let text = "x\ty\n1\tz\u{e9}\n";
+        let mut bytes = vec![0xFF, 0xFE];
+        bytes.extend(text.encode_utf16().flat_map(|u| u.to_le_bytes()));
+        let t = read_table(&bytes).unwrap();
+        assert_eq!(t.headers, ["x", "y"]);
+        assert_eq!(&t.rows[0][1], "zé");
+        assert_eq!(t.converted_from, Some("UTF-16LE"));
+    }
+
+    #[test]
+    fn excel_workbooks_are_recognised_and_the_way_out_said() {
+        for (bytes, kind) in [
+            (&b"PK\x03\x04\x14\x00rest"[..], ".xlsx"),
+            (&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0][..], ".xls"),
+        ] {
+            let e = read_table(bytes).unwrap_err().to_string();
+            assert!(e.contains(kind) && e.contains("CSV UTF-8"), "{e}");
+        }
     }
 
     #[test]

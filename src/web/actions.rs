@@ -137,7 +137,13 @@ pub fn load_csv(ui: Ui, name: &str, bytes: &[u8]) {
             ui.target.set(target);
             ui.task.set(None);
             ui.data.set(Some(view));
-            ui.info(format!("Loaded {name}."));
+            match engine(|e| match &e.source {
+                Some(Source::Table(t)) => t.conversion_note(),
+                _ => None,
+            }) {
+                Some(note) => ui.info(format!("Loaded {name}: {note}.")),
+                None => ui.info(format!("Loaded {name}.")),
+            }
         }
         Err(err) => ui.error(format!("{name}: {err}")),
     }

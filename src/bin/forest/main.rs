@@ -269,13 +269,22 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))
 }
 
+/// The CSV at `path`, saying on stderr what was converted.
+fn read_csv(path: &Path) -> Result<Table> {
+    let t = read_table(&read(path)?)?;
+    if let Some(note) = t.conversion_note() {
+        eprintln!("note: {}: {note}", path.display());
+    }
+    Ok(t)
+}
+
 fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text)
         .map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))
 }
 
 fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -> Result<()> {
-    let table = read_table(&read(csv)?)?;
+    let table = read_csv(csv)?;
     let prep = prepare(&table, &opts)?;
     let bar = ProgressBar::new(opts.params.n_trees as u64).with_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} trees ({elapsed})")
@@ -378,7 +387,7 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
 
 fn predict(model: &Path, csv: &Path, device: Device, out: Option<&Path>) -> Result<()> {
     let model = Model::load(model)?;
-    let table = read_table(&read(csv)?)?;
+    let table = read_csv(csv)?;
     let x = model.features_of(&table)?;
     let n_rows = x.len() / model.forest.n_features.max(1) as usize;
     let device = match device {

@@ -107,11 +107,16 @@ fn decode(bytes: &[u8]) -> Result<(std::borrow::Cow<'_, str>, Option<&'static st
             ),
         });
     }
-    if let Some((enc, _)) = encoding_rs::Encoding::for_bom(bytes)
-        && enc != encoding_rs::UTF_8
-    {
-        let (text, _) = enc.decode_with_bom_removal(bytes);
-        return Ok((text, Some(enc.name())));
+    // UTF-16 with its BOM (Excel's "Unicode Text"): std decodes it.
+    let utf16 = |rest: &[u8], unit: fn([u8; 2]) -> u16| {
+        let units: Vec<u16> = rest.chunks_exact(2).map(|c| unit([c[0], c[1]])).collect();
+        String::from_utf16_lossy(&units)
+    };
+    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+        return Ok((utf16(rest, u16::from_le_bytes).into(), Some("UTF-16LE")));
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+        return Ok((utf16(rest, u16::from_be_bytes).into(), Some("UTF-16BE")));
     }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {

@@ -49,9 +49,13 @@ pub fn init_gpu(ui: Ui) {
                 engine(|e| e.gpu_ctx = Some(ctx));
                 rebuild_gpu_forest(ui);
             }
-            Err(err) => ui.gpu.set(GpuState::Off(format!(
-                "WebGPU found no usable adapter ({err}), so scoring runs on the CPU only."
-            ))),
+            Err(err) => {
+                // The wgpu wording goes to the console, for whoever debugs it.
+                web_sys::console::warn_1(&format!("WebGPU: {err}").into());
+                ui.gpu.set(GpuState::Off(
+                    "This browser has WebGPU but gave this page no graphics card to use (the GPU may be blocked, busy or missing), so scoring runs on the CPU only.".into(),
+                ))
+            }
         }
     });
 }

@@ -91,7 +91,7 @@ fn DataSection(ui: Ui) -> impl IntoView {
                         }
                     }
                 >
-                    <input type="file" accept=".csv,.tsv,.txt,text/csv" data-testid="csv-input"
+                    <input type="file" accept=".csv,.tsv,.txt,text/csv" data-testid="csv-input" aria-label="Choose a CSV file"
                         on:change=move |ev| if let Some(f) = actions::input_file(&ev) { actions::load_file(ui, f) }/>
                     <b>"Drop a CSV here"</b>" or click to choose one"
                 </label>
@@ -233,7 +233,7 @@ fn ForestSection(ui: Ui) -> impl IntoView {
                 <button data-testid="save-model" disabled=move || ui.model.get().is_none()
                     on:click=move |_| actions::save_model(ui)>"Save model (JSON)"</button>
                 <label class="button">
-                    <input type="file" accept=".json,.onnx,application/json" data-testid="model-input"
+                    <input type="file" accept=".json,.onnx,application/json" data-testid="model-input" aria-label="Load a saved model file"
                         on:change=move |ev| if let Some(f) = actions::input_file(&ev) { actions::load_model(ui, f) }/>
                     "Load a saved model (JSON, or ONNX from scikit-learn, XGBoost, LightGBM, Spark)"
                 </label>

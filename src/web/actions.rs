@@ -128,6 +128,13 @@ fn data_view_of_table(name: &str, t: &crate::data::Table) -> DataView {
     }
 }
 
+/// New rows: the scores and the sweep of the old ones go (the model stays, to score these).
+fn forget_results(ui: Ui) {
+    engine(|e| e.predictions = None);
+    ui.score.set(None);
+    ui.sweep.set(Vec::new());
+}
+
 /// Reads CSV bytes into the page. On error the message names the row and column, and what
 /// was loaded before stays.
 pub fn load_csv(ui: Ui, name: &str, bytes: &[u8]) {
@@ -136,6 +143,7 @@ pub fn load_csv(ui: Ui, name: &str, bytes: &[u8]) {
             let view = data_view_of_table(name, &t);
             let target = view.headers.last().cloned().unwrap_or_default();
             engine(|e| e.source = Some(Source::Table(t)));
+            forget_results(ui);
             ui.columns_off.set(Vec::new());
             ui.columns_on.set(Vec::new());
             ui.target.set(target);
@@ -214,6 +222,7 @@ pub fn generate(ui: Ui, rows: usize, features: usize, seed: u64) {
     let mut detected = vec![Task::Regression; features];
     detected.push(Task::Classification);
     engine(|e| e.source = Some(Source::Synthetic(d)));
+    forget_results(ui);
     ui.columns_off.set(Vec::new());
     ui.columns_on.set(Vec::new());
     ui.target.set("class".into());

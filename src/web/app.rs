@@ -57,12 +57,13 @@ fn GpuBadge(ui: Ui) -> impl IntoView {
 fn NoticeBar(ui: Ui) -> impl IntoView {
     move || {
         ui.notice.get().map(|n| {
-            let (class, text) = match n {
-                Notice::Error(t) => ("notice error", t),
-                Notice::Info(t) => ("notice info", t),
+            // An error interrupts (alert); news waits its turn (status).
+            let (class, role, text) = match n {
+                Notice::Error(t) => ("notice error", "alert", t),
+                Notice::Info(t) => ("notice info", "status", t),
             };
             view! {
-                <div class=class role="status" data-testid="notice">
+                <div class=class role=role data-testid="notice">
                     <span>{text}</span>
                     <button class="close" aria-label="dismiss" on:click=move |_| ui.notice.set(None)>"×"</button>
                 </div>
@@ -217,7 +218,7 @@ fn ForestSection(ui: Ui) -> impl IntoView {
                 <Field label="Seed" value=ui.seed hint="same seed, same forest"/>
             </div>
             <div class="row">
-                <button class="primary" data-testid="train" disabled=training
+                <button class="primary" data-testid="train" disabled=move || training() || ui.busy.get().is_some()
                     on:click=move |_| actions::start_training(ui)>"Train forest"</button>
                 <button data-testid="cancel" disabled=move || !training()
                     on:click=move |_| actions::cancel_training()>"Cancel training"</button>

@@ -336,7 +336,10 @@ mod tests {
     fn excel_workbooks_are_recognised_and_the_way_out_said() {
         for (bytes, kind) in [
             (&b"PK\x03\x04\x14\x00rest"[..], ".xlsx"),
-            (&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0][..], ".xls"),
+            (
+                &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0][..],
+                ".xls",
+            ),
         ] {
             let e = read_table(bytes).unwrap_err().to_string();
             assert!(e.contains(kind) && e.contains("CSV UTF-8"), "{e}");

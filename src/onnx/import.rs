@@ -44,11 +44,6 @@ pub fn import(bytes: &[u8]) -> Result<Model> {
         .graph
         .as_ref()
         .ok_or_else(|| bad("not an ONNX model: it has no graph"))?;
-    let ml_opset = m
-        .opset_import
-        .iter()
-        .find(|o| o.domain == "ai.onnx.ml")
-        .map(|o| o.version);
     let found: Vec<&NodeProto> = g
         .node
         .iter()
@@ -127,7 +122,6 @@ pub fn import(bytes: &[u8]) -> Result<Model> {
         (n, "") => n.to_string(),
         (n, v) => format!("{n} {v}"),
     };
-    let _ = ml_opset;
     let mut model = Model::from_parts(schema, Params::default(), forest, Vec::new(), None, 0);
     model.imported = Some(Imported {
         format: "onnx".into(),
@@ -1059,10 +1053,9 @@ fn spark_gbt(
             .iter()
             .find(|n| n.op_type == "Mul")
             .ok_or("no Mul after [-m, m]")?;
-        let argmax = after
-            .iter()
-            .find(|n| n.op_type == "ArgMax")
-            .ok_or("no ArgMax after [-m, m]")?;
+        if !after.iter().any(|n| n.op_type == "ArgMax") {
+            return Err("no ArgMax after [-m, m]".into());
+        }
         if after.len() != 2 {
             return Err("[-m, m] goes to other nodes than Mul and ArgMax".into());
         }
@@ -1084,7 +1077,6 @@ fn spark_gbt(
         if !g.output.iter().any(|o| o.name == p) {
             return Err("the probabilities are not a graph output".into());
         }
-        let _ = argmax;
         (
             -c,
             Head {

@@ -587,7 +587,7 @@ impl GpuForest {
         let (no, lw) = (self.n_outputs as usize, self.leaf_width as usize);
         let (n_outputs, n_trees, head) = (self.n_outputs, self.n_trees as usize, &self.head);
         let mut outputs = vec![0.0f32; n_rows * no];
-        // Small enough that a head with a logistic or softmax (about 20 ns a row with libm's
+        // Small enough that a head with a logistic or softmax (about 28 ns a row with libm's
         // expf) spreads 100k rows over every core.
         const ROWS: usize = 1 << 13;
         crate::parallel::for_chunks(&mut outputs, ROWS * no, |c, o| {

@@ -56,6 +56,8 @@ pub enum Error {
     Gpu(String),
     /// A web worker failed or sent something unreadable.
     Worker(String),
+    /// The user stopped the run (not a failure: nothing is reported as wrong).
+    Cancelled,
 }
 
 impl fmt::Display for Error {
@@ -124,7 +126,8 @@ impl fmt::Display for Error {
             Error::BadModel(m) => write!(f, "not a usable model file: {m}"),
             Error::Io(m) => write!(f, "{m}"),
             Error::Gpu(m) => write!(f, "GPU: {m}"),
-            Error::Worker(m) => write!(f, "training worker: {m}"),
+            Error::Worker(m) => write!(f, "web worker: {m}"),
+            Error::Cancelled => write!(f, "cancelled"),
         }
     }
 }

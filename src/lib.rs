@@ -10,6 +10,7 @@ pub mod forest;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod gpu;
+pub mod human;
 pub mod onnx;
 pub mod parallel;
 pub mod pipeline;

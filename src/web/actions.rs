@@ -4,14 +4,16 @@
 use super::charts::SweepPoint;
 use super::files;
 use super::pool::{CpuRun, Scorer, Training};
+use super::race::RaceView;
 use super::state::{
-    ColumnView, CpuFigures, DataView, GpuState, ModelView, ScoreView, Source, Ui, engine,
+    ColumnView, CpuFigures, DataView, GpuState, ModelView, Place, ScoreView, Source, Ui, engine,
 };
 use crate::data::{Target, Task, detect_task, read_table, summarize, synth};
 use crate::error::{Error, Result};
 use crate::forest::model::Predictions;
 use crate::forest::{ClassWeight, Criterion, MaxFeatures, Model, Params, argmax};
 use crate::gpu::{GpuContext, GpuForest, Kernel};
+use crate::human;
 use crate::pipeline::{self, Prepared, TrainOptions};
 use crate::shard;
 use leptos::prelude::*;
@@ -128,10 +130,15 @@ fn data_view_of_table(name: &str, t: &crate::data::Table) -> DataView {
     }
 }
 
-/// New rows: the scores and the sweep of the old ones go (the model stays, to score these).
+/// New rows: the scores and the sweep of the old ones go (the model stays, to score these),
+/// and a scoring run on the old rows stops.
 fn forget_results(ui: Ui) {
+    if ui.busy.get_untracked().is_some() {
+        cancel_scoring();
+    }
     engine(|e| e.predictions = None);
     ui.score.set(None);
+    ui.race.set(None);
     ui.sweep.set(Vec::new());
 }
 
@@ -153,11 +160,11 @@ pub fn load_csv(ui: Ui, name: &str, bytes: &[u8]) {
                 Some(Source::Table(t)) => t.conversion_note(),
                 _ => None,
             }) {
-                Some(note) => ui.info(format!("Loaded {name}: {note}.")),
-                None => ui.info(format!("Loaded {name}.")),
+                Some(note) => ui.info(Place::Data, format!("Loaded {name}: {note}.")),
+                None => ui.info(Place::Data, format!("Loaded {name}.")),
             }
         }
-        Err(err) => ui.error(format!("{name}: {err}")),
+        Err(err) => ui.error(Place::Data, format!("{name}: {err}")),
     }
 }
 
@@ -166,7 +173,7 @@ pub fn load_file(ui: Ui, file: web_sys::File) {
         let name = file.name();
         match files::read(&file).await {
             Ok(bytes) => load_csv(ui, &name, &bytes),
-            Err(err) => ui.error(err),
+            Err(err) => ui.error(Place::Data, err),
         }
     });
 }
@@ -175,7 +182,7 @@ pub fn load_asset(ui: Ui, file: &'static str) {
     spawn_local(async move {
         match files::fetch_asset(&format!("./assets/{file}")).await {
             Ok(bytes) => load_csv(ui, file, &bytes),
-            Err(err) => ui.error(err),
+            Err(err) => ui.error(Place::Data, err),
         }
     });
 }
@@ -251,9 +258,9 @@ pub fn generate_from_ui(ui: Ui) {
     match rows {
         Ok(rows) => {
             generate(ui, rows, FEATURES, 7);
-            ui.info("Generated synthetic rows.");
+            ui.info(Place::Data, "Generated synthetic rows.");
         }
-        Err(err) => ui.error(err),
+        Err(err) => ui.error(Place::Data, err),
     }
 }
 
@@ -358,7 +365,10 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
     ui.progress.set(None);
     engine(|e| e.canceller = None);
     let Some((shards, grow)) = shards? else {
-        ui.info("Training cancelled; the previous model (if any) is kept.");
+        ui.info(
+            Place::Forest,
+            "Training cancelled; the previous model (if any) is kept.",
+        );
         return Ok(None);
     };
     let t_merge = super::now_ms();
@@ -383,11 +393,14 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
         view.scatter = Some((ev.truth, ev.predicted));
     }
     install_model(ui, model, view);
-    ui.info(format!(
-        "Trained {total} trees on {} rows in {:.1} s with {n_workers} workers.",
-        prep.train.n_rows,
-        train_ms / 1e3
-    ));
+    ui.info(
+        Place::Forest,
+        format!(
+            "Trained {total} trees on {} rows in {} with {n_workers} workers.",
+            human::count(prep.train.n_rows),
+            human::duration(train_ms)
+        ),
+    );
     Ok(Some(TrainTimes {
         prepare_ms,
         grow,
@@ -428,6 +441,10 @@ fn model_view(model: &Model, origin: &str, train_ms: Option<f64>, workers: usize
 }
 
 fn install_model(ui: Ui, model: Model, view: ModelView) {
+    // A run on the old model stops; its figures would belong to neither.
+    if ui.busy.get_untracked().is_some() {
+        cancel_scoring();
+    }
     engine(|e| {
         e.model = Some(Rc::new(model));
         e.generation += 1;
@@ -436,6 +453,7 @@ fn install_model(ui: Ui, model: Model, view: ModelView) {
     rebuild_gpu_forest(ui);
     ui.model.set(Some(view));
     ui.score.set(None);
+    ui.race.set(None);
     ui.sweep.set(Vec::new());
 }
 
@@ -443,7 +461,7 @@ pub fn start_training(ui: Ui) {
     spawn_local(async move {
         if let Err(err) = train(ui).await {
             ui.progress.set(None);
-            ui.error(err);
+            ui.error(Place::Forest, err);
         }
     });
 }
@@ -451,6 +469,39 @@ pub fn start_training(ui: Ui) {
 pub fn cancel_training() {
     engine(|e| {
         if let Some(c) = e.canceller.take() {
+            c.cancel();
+        }
+    });
+}
+
+/// A scoring run's ticket: the run stops with [`Error::Cancelled`] at its next step once the
+/// user cancels, or new data or a new model replaces what it scores.
+#[derive(Clone, Copy)]
+pub(super) struct Ticket(u64);
+
+impl Ticket {
+    pub(super) fn new() -> Ticket {
+        Ticket(engine(|e| {
+            e.scoring_run += 1;
+            e.scoring_run
+        }))
+    }
+
+    pub(super) fn check(self) -> Result<()> {
+        if engine(|e| e.scoring_run) == self.0 {
+            Ok(())
+        } else {
+            Err(Error::Cancelled)
+        }
+    }
+}
+
+/// Stops the scoring run in progress: the one in the scoring workers at once (they are
+/// terminated), the GPU after its current run.
+pub fn cancel_scoring() {
+    engine(|e| {
+        e.scoring_run += 1;
+        if let Some(c) = e.scorer_canceller.take() {
             c.cancel();
         }
     });
@@ -465,6 +516,7 @@ async fn cpu_score(key: u64, model: &Model, x: &[f32], workers: Option<usize>) -
         Some(s) => s,
         None => Scorer::new(self::workers()).await?,
     };
+    engine(|e| e.scorer_canceller = Some(scorer.canceller()));
     let r = async {
         if !loaded {
             scorer.load(&model.forest).await?;
@@ -474,7 +526,11 @@ async fn cpu_score(key: u64, model: &Model, x: &[f32], workers: Option<usize>) -
     }
     .await;
     engine(|e| {
-        e.scorer = Some(scorer);
+        e.scorer_canceller = None;
+        // Cancelled workers may still be busy with the old rows: they go, new ones start.
+        if !matches!(r, Err(Error::Cancelled)) {
+            e.scorer = Some(scorer);
+        }
         e.scorer_has = r.is_ok().then_some(key);
     });
     r
@@ -483,21 +539,33 @@ async fn cpu_score(key: u64, model: &Model, x: &[f32], workers: Option<usize>) -
 /// Scores `x` on all workers once untimed (the forest reaches them, their code warms up), then
 /// times all workers and one worker ([`runs_after`] their first run).
 /// Returns all workers' outputs and the figures.
-async fn cpu_timed(key: u64, model: &Model, x: &[f32]) -> Result<(Vec<f32>, CpuFigures)> {
+async fn cpu_timed(
+    ticket: Ticket,
+    phase: &dyn Fn(&str),
+    key: u64,
+    model: &Model,
+    x: &[f32],
+) -> Result<(Vec<f32>, CpuFigures)> {
+    let n = engine(|e| e.scorer.as_ref().map_or(self::workers(), Scorer::len));
+    phase(&format!("CPU, {}", human::cpu_workers(n)));
     let first = cpu_score(key, model, x, None).await?;
     let runs = runs_after(first.wall_ms);
     let (mut all, mut compute) = (Vec::new(), Vec::new());
     for _ in 0..runs {
+        ticket.check()?;
         let r = cpu_score(key, model, x, None).await?;
         all.push(r.wall_ms);
         compute.push(r.compute_ms);
     }
     // One worker: warm already; its own first run sets how many follow (a million rows take
     // seconds on one thread, where the workers together took a fraction of one).
+    ticket.check()?;
+    phase("CPU, 1 thread");
     let r = cpu_score(key, model, x, Some(1)).await?;
     let one_runs = runs_after(r.wall_ms);
     let (mut one, mut one_out) = (vec![r.wall_ms], r.outputs);
     for _ in 1..one_runs {
+        ticket.check()?;
         let r = cpu_score(key, model, x, Some(1)).await?;
         one.push(r.wall_ms);
         one_out = r.outputs;
@@ -579,16 +647,18 @@ const GPU_WARMUP_MS: f64 = 200.0;
 /// (the browser compiling pipelines, the tuner measuring the kernel variants on this batch
 /// size, buffers growing); then scores it [`GPU_RUNS`] times end to end (rows uploaded each
 /// time) and [`GPU_RUNS`] times while it stays on the GPU. Both must give the same bits.
-pub(super) async fn gpu_timed(gpu: &mut GpuForest, x: &[f32]) -> Result<GpuTiming> {
+pub(super) async fn gpu_timed(ticket: Ticket, gpu: &mut GpuForest, x: &[f32]) -> Result<GpuTiming> {
     let resident = gpu.upload(x).await?;
     let t0 = super::now_ms();
     let mut again = gpu.score(&resident, Kernel::Auto).await?;
     while super::now_ms() - t0 < GPU_WARMUP_MS {
+        ticket.check()?;
         again = gpu.score(&resident, Kernel::Auto).await?;
     }
     let mut run = gpu.predict(x, Kernel::Auto).await?;
     let (mut e2e, mut kernel) = (Vec::new(), Vec::new());
     for _ in 0..GPU_RUNS {
+        ticket.check()?;
         let t0 = super::now_ms();
         run = gpu.predict(x, Kernel::Auto).await?;
         e2e.push(super::now_ms() - t0);
@@ -596,6 +666,7 @@ pub(super) async fn gpu_timed(gpu: &mut GpuForest, x: &[f32]) -> Result<GpuTimin
     }
     let (mut res, mut res_kernel) = (Vec::new(), Vec::new());
     for _ in 0..GPU_RUNS {
+        ticket.check()?;
         let t0 = super::now_ms();
         again = gpu.score(&resident, Kernel::Auto).await?;
         res.push(super::now_ms() - t0);
@@ -627,11 +698,21 @@ pub(super) fn bits_differ(a: &[f32], b: &[f32]) -> usize {
 }
 
 /// Scores `x` on the CPU (all workers, one worker) and on the GPU, each timed as a median; the
-/// GPU's outputs and one worker's are checked against all workers' bit for bit.
-async fn side_by_side(ui: Ui, key: u64, model: &Model, x: &[f32]) -> Result<(ScoreView, Vec<f32>)> {
+/// GPU's outputs and one worker's are checked against all workers' bit for bit. The page's
+/// busy line reads "`label`: the side running…".
+async fn side_by_side(
+    ui: Ui,
+    ticket: Ticket,
+    label: &str,
+    key: u64,
+    model: &Model,
+    x: &[f32],
+) -> Result<(ScoreView, Vec<f32>)> {
     let nf = model.forest.n_features.max(1) as usize;
     let rows = x.len() / nf;
-    let (cpu, figures) = cpu_timed(key, model, x).await?;
+    let phase = |what: &str| ui.busy.set(Some(format!("{label}: {what}…")));
+    let (cpu, figures) = cpu_timed(ticket, &phase, key, model, x).await?;
+    ticket.check()?;
     let mut view = ScoreView {
         rows,
         cpu: figures,
@@ -649,7 +730,12 @@ async fn side_by_side(ui: Ui, key: u64, model: &Model, x: &[f32]) -> Result<(Sco
     let Some(mut gpu) = engine(|e| e.gpu.take()) else {
         return Ok((view, cpu));
     };
-    let r = gpu_timed(&mut gpu, x).await;
+    phase(if gpu.tuned_for(rows).is_some() {
+        "GPU"
+    } else {
+        "GPU (first use at this size: kernels compile and are tried)"
+    });
+    let r = gpu_timed(ticket, &mut gpu, x).await;
     if let Some(why) = gpu.context().lost() {
         reopen_gpu(ui);
         let e = format!(
@@ -689,34 +775,51 @@ async fn side_by_side(ui: Ui, key: u64, model: &Model, x: &[f32]) -> Result<(Sco
                 );
             }
         }
+        Err(Error::Cancelled) => return Err(Error::Cancelled),
         Err(err) => view.gpu_error = Some(err.to_string()),
     }
     Ok((view, cpu))
 }
 
-pub fn score(ui: Ui) {
-    if ui.busy.get_untracked().is_some() {
+/// Runs `job` as the page's one scoring run: the scoring buttons wait, Cancel stops it, and
+/// its error (or that it was cancelled) shows beside the scoring buttons.
+fn run_scoring<F>(ui: Ui, what: &'static str, job: impl FnOnce(Ticket) -> F + 'static)
+where
+    F: std::future::Future<Output = Result<()>> + 'static,
+{
+    if ui.busy.get_untracked().is_some() || ui.progress.get_untracked().is_some() {
         return;
     }
+    ui.busy.set(Some(format!("{what}…")));
+    let ticket = Ticket::new();
     spawn_local(async move {
-        ui.busy.set(Some("Scoring…".into()));
-        let r = async {
-            let (key, model, x) = scoring_rows()?;
-            let (view, cpu) = side_by_side(ui, key, &model, &x).await?;
-            engine(|e| {
-                e.predictions = Some(Predictions {
-                    outputs: cpu,
-                    n_outputs: model.forest.n_outputs as usize,
-                })
-            });
-            ui.score.set(Some(view));
-            Ok::<_, Error>(())
-        }
-        .await;
+        let r = job(ticket).await;
+        // No other run starts while this one's line shows, cancelled or not.
         ui.busy.set(None);
-        if let Err(err) = r {
-            ui.error(err);
+        ui.steps.set(None);
+        match r {
+            Ok(()) => {}
+            Err(Error::Cancelled) => ui.info(Place::Score, format!("{what} cancelled.")),
+            Err(err) => ui.error(Place::Score, err),
         }
+    });
+}
+
+pub fn score(ui: Ui) {
+    run_scoring(ui, "Scoring", move |ticket| async move {
+        let (key, model, x) = scoring_rows()?;
+        let rows = x.len() / model.forest.n_features.max(1) as usize;
+        let label = format!("Scoring {} rows", human::count(rows));
+        let (view, cpu) = side_by_side(ui, ticket, &label, key, &model, &x).await?;
+        engine(|e| {
+            e.predictions = Some(Predictions {
+                outputs: cpu,
+                n_outputs: model.forest.n_outputs as usize,
+            })
+        });
+        ui.race.set(Some(RaceView::of(&view)));
+        ui.score.set(Some(view));
+        Ok(())
     });
 }
 
@@ -734,17 +837,30 @@ pub(super) fn tile(x: &[f32], nf: usize, rows: usize) -> Vec<f32> {
 
 /// Runs every batch size on the CPU and the GPU, adding points to the chart as they come;
 /// `on_point` sees each one (the benchmark mode logs them).
-pub async fn sweep(ui: Ui, max: usize, on_point: impl Fn(&SweepPoint, &ScoreView)) -> Result<()> {
+pub async fn sweep(
+    ui: Ui,
+    ticket: Ticket,
+    max: usize,
+    on_point: impl Fn(&SweepPoint, &ScoreView),
+) -> Result<()> {
     let (key, model, x) = scoring_rows()?;
     let nf = model.forest.n_features.max(1) as usize;
     if x.is_empty() {
         return Err(Error::InvalidParam("no rows to score".into()));
     }
     ui.sweep.set(Vec::new());
-    for rows in sweep_sizes(max) {
-        ui.busy.set(Some(format!("Sweep: {rows} rows…")));
+    let sizes = sweep_sizes(max);
+    for (i, &rows) in sizes.iter().enumerate() {
+        ticket.check()?;
+        ui.steps.set(Some((i, sizes.len())));
+        let label = format!(
+            "Sweep {} of {}, {} rows",
+            i + 1,
+            sizes.len(),
+            human::count(rows)
+        );
         let batch = tile(&x, nf, rows);
-        let (view, _) = side_by_side(ui, key, &model, &batch).await?;
+        let (view, _) = side_by_side(ui, ticket, &label, key, &model, &batch).await?;
         if let Some(e) = &view.gpu_error {
             return Err(Error::Gpu(format!("at {rows} rows: {e}")));
         }
@@ -754,26 +870,19 @@ pub async fn sweep(ui: Ui, max: usize, on_point: impl Fn(&SweepPoint, &ScoreView
             cpu_one_ms: view.cpu.one_ms,
             gpu_ms: view.gpu_ms,
             kernel_ms: view.kernel_ms,
+            identical: view.cpu.bits_differ == 0 && view.bits_differ.is_none_or(|b| b == 0),
         };
         on_point(&p, &view);
+        ui.race.set(Some(RaceView::of(&view)));
         ui.sweep.update(|s| s.push(p));
     }
+    ui.steps.set(Some((sizes.len(), sizes.len())));
     Ok(())
 }
 
 pub fn start_sweep(ui: Ui) {
-    if ui.busy.get_untracked().is_some() {
-        return;
-    }
     let max = ui.sweep_max.get_untracked().parse().unwrap_or(100_000);
-    spawn_local(async move {
-        ui.busy.set(Some("Sweep…".into()));
-        let r = sweep(ui, max, |_, _| {}).await;
-        ui.busy.set(None);
-        if let Err(err) = r {
-            ui.error(err);
-        }
-    });
+    run_scoring(ui, "Sweep", move |ticket| sweep(ui, ticket, max, |_, _| {}));
 }
 
 pub fn save_model(ui: Ui) {
@@ -782,7 +891,7 @@ pub fn save_model(ui: Ui) {
         None => Err(Error::InvalidParam("no model to save yet".into())),
     });
     if let Err(err) = r {
-        ui.error(err);
+        ui.error(Place::Forest, err);
     }
 }
 
@@ -803,8 +912,8 @@ pub fn load_model(ui: Ui, file: web_sys::File) {
         }
         .await;
         match r {
-            Ok(()) => ui.info(format!("Loaded the model in {name}.")),
-            Err(err) => ui.error(format!("{name}: {err}")),
+            Ok(()) => ui.info(Place::Forest, format!("Loaded the model in {name}.")),
+            Err(err) => ui.error(Place::Forest, format!("{name}: {err}")),
         }
     });
 }
@@ -821,7 +930,7 @@ pub fn export_predictions(ui: Ui) {
         _ => Err(Error::InvalidParam("score rows first".into())),
     });
     if let Err(err) = r {
-        ui.error(err);
+        ui.error(Place::Score, err);
     }
 }
 

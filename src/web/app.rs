@@ -3,8 +3,10 @@
 
 use super::actions;
 use super::charts::{Bars, Confusion, Scatter, Sweep};
-use super::state::{GpuState, Notice, Ui};
+use super::race::{BenchCard, Race};
+use super::state::{GpuState, Place, Ui};
 use crate::data::Task;
+use crate::human;
 use leptos::prelude::*;
 
 #[component]
@@ -12,16 +14,22 @@ pub fn App() -> impl IntoView {
     let ui = Ui::new();
     actions::init_gpu(ui);
     super::bench::start_if_asked(ui);
+    // Esc leaves the presenter view.
+    let esc = leptos::prelude::window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            ui.stage.set(false);
+        }
+    });
+    on_cleanup(move || esc.remove());
     view! {
-        <header>
+        <header class:stage=move || ui.stage.get()>
             <div class="brand">
                 <h1>"GPU Forest"</h1>
                 <p class="tagline">"Train a random forest in your browser, then score it on the CPU and on the GPU."</p>
             </div>
             <GpuBadge ui=ui/>
         </header>
-        <NoticeBar ui=ui/>
-        <main>
+        <main class:stage=move || ui.stage.get()>
             <DataSection ui=ui/>
             <ForestSection ui=ui/>
             <QualitySection ui=ui/>
@@ -53,22 +61,23 @@ fn GpuBadge(ui: Ui) -> impl IntoView {
     }
 }
 
+/// The message that answers an action of section `place`, shown beside that section's
+/// buttons. The live region stays in the page, so screen readers hear what lands in it.
 #[component]
-fn NoticeBar(ui: Ui) -> impl IntoView {
-    move || {
-        ui.notice.get().map(|n| {
-            // An error interrupts (alert); news waits its turn (status).
-            let (class, role, text) = match n {
-                Notice::Error(t) => ("notice error", "alert", t),
-                Notice::Info(t) => ("notice info", "status", t),
-            };
-            view! {
-                <div class=class role=role data-testid="notice">
-                    <span>{text}</span>
-                    <button class="close" aria-label="dismiss" on:click=move |_| ui.notice.set(None)>"×"</button>
-                </div>
-            }
-        })
+fn Notice(ui: Ui, place: Place) -> impl IntoView {
+    view! {
+        <div class="notice-slot" aria-live="polite">
+            {move || ui.notice.get().filter(|n| n.place == place).map(|n| {
+                // An error interrupts (alert); news waits its turn (status).
+                let (class, role) = if n.error { ("notice error", "alert") } else { ("notice info", "status") };
+                view! {
+                    <div class=class role=role data-testid="notice">
+                        <span>{n.text}</span>
+                        <button class="close" aria-label="dismiss" on:click=move |_| ui.notice.set(None)>"×"</button>
+                    </div>
+                }
+            })}
+        </div>
     }
 }
 
@@ -108,6 +117,7 @@ fn DataSection(ui: Ui) -> impl IntoView {
                     </span>
                 </div>
             </div>
+            <Notice ui=ui place=Place::Data/>
             {move || ui.data.get().map(|d| {
                 let head = d.headers.iter().map(|h| view! { <th>{h.clone()}</th> }).collect_view();
                 let rows = d.preview.iter().map(|r| {
@@ -239,6 +249,7 @@ fn ForestSection(ui: Ui) -> impl IntoView {
                     "Load a saved model (JSON, or ONNX from scikit-learn, XGBoost, LightGBM, Spark)"
                 </label>
             </div>
+            <Notice ui=ui place=Place::Forest/>
         </section>
     }
 }
@@ -294,92 +305,142 @@ fn QualitySection(ui: Ui) -> impl IntoView {
     }
 }
 
-fn ms(v: f64) -> String {
-    if v >= 100.0 {
-        format!("{v:.0} ms")
-    } else if v >= 1.0 {
-        format!("{v:.2} ms")
-    } else {
-        format!("{v:.3} ms")
+#[component]
+fn ScoreSection(ui: Ui) -> impl IntoView {
+    let idle =
+        move || ui.busy.get().is_none() && ui.progress.get().is_none() && ui.model.get().is_some();
+    view! {
+        <section class="card score-card">
+            <h2><span class="step">"4"</span>"Score: CPU against GPU"
+                <button class="stage-toggle" data-testid="stage" aria-pressed=move || ui.stage.get().to_string()
+                    on:click=move |_| ui.stage.update(|s| *s = !*s)>
+                    {move || if ui.stage.get() { "Leave presenter view (Esc)" } else { "Presenter view" }}
+                </button>
+            </h2>
+            <div class="row">
+                <button class="primary" data-testid="score" disabled=move || !idle()
+                    on:click=move |_| actions::score(ui)>"Score on CPU and GPU"</button>
+                <label>"Sweep up to "
+                    <select data-testid="sweep-max" on:change=move |ev| ui.sweep_max.set(event_target_value(&ev))
+                        prop:value=move || ui.sweep_max.get()>
+                        <option value="1000">"1k rows"</option>
+                        <option value="10000">"10k rows"</option>
+                        <option value="100000">"100k rows"</option>
+                        <option value="1000000">"1M rows"</option>
+                    </select>
+                </label>
+                <button data-testid="sweep" disabled=move || !idle()
+                    on:click=move |_| actions::start_sweep(ui)>"Run batch-size sweep"</button>
+                <button data-testid="cancel-scoring" disabled=move || ui.busy.get().is_none()
+                    on:click=move |_| actions::cancel_scoring()>"Cancel"</button>
+                <button class="detail" data-testid="export" disabled=move || ui.score.get().is_none()
+                    on:click=move |_| actions::export_predictions(ui)>"Export predictions (CSV)"</button>
+            </div>
+            <Status ui=ui/>
+            <Notice ui=ui place=Place::Score/>
+            {move || ui.bench_summary.get().map(|s| view! { <BenchCard summary=s/> })}
+            <div class="stage-grid">
+                <div class="race-wrap">
+                    {move || match ui.race.get() {
+                        Some(r) => view! { <Race race=r/> }.into_any(),
+                        None => view! { <p class="muted race-empty">"Score the rows, or run the sweep, to race the CPU against the GPU."</p> }.into_any(),
+                    }}
+                </div>
+                {move || {
+                    let pts = ui.sweep.get();
+                    (!pts.is_empty()).then(|| view! {
+                        <div data-testid="sweep-chart" class="sweep-chart"><Sweep points=pts/>
+                            <p class="legend"><span class="key cpu-one"></span>"CPU, 1 thread "<span class="key cpu"></span>{format!("CPU, {} workers ", actions::workers())}<span class="key gpu"></span>"GPU end to end "<span class="key kernel"></span>"GPU kernel"</p>
+                        </div>
+                    })
+                }}
+            </div>
+            <ScoreDetails ui=ui/>
+        </section>
+    }
+}
+
+/// What runs now and how far it is: training's trees, or the scoring run's step.
+#[component]
+fn Status(ui: Ui) -> impl IntoView {
+    move || {
+        let busy = ui.busy.get();
+        let training = ui.progress.get();
+        (busy.is_some() || training.is_some()).then(|| {
+            let (text, done, total) = match (busy, training) {
+                (_, Some((d, t))) => (format!("Training: {d} of {t} trees"), d, t),
+                (Some(b), None) => {
+                    let (d, t) = ui.steps.get().unwrap_or((0, 0));
+                    (b, d, t)
+                }
+                (None, None) => unreachable!("one of the two is set"),
+            };
+            view! {
+                <div class="status" data-testid="busy" role="status">
+                    {(total > 0).then(|| view! { <progress max=total value=done></progress> })}
+                    <span>{text}</span>
+                </div>
+            }
+        })
+    }
+}
+
+/// Every figure of the last score and every size of the sweep, as numbers.
+#[component]
+fn ScoreDetails(ui: Ui) -> impl IntoView {
+    view! {
+        {move || ui.score.get().map(|s| {
+            let n = s.cpu.workers;
+            let identical = s.cpu.bits_differ == 0 && s.bits_differ.is_none_or(|b| b == 0);
+            let ms = human::duration;
+            view! {
+                <div class="metrics detail" data-testid="score-result">
+                    <div class="metric"><span>"CPU, 1 thread"</span><b data-testid="cpu-one-ms">{ms(s.cpu.one_ms)}</b></div>
+                    <div class="metric"><span data-testid="cpu-workers">{format!("CPU, {n} worker{}", if n == 1 { "" } else { "s" })}</span><b data-testid="cpu-ms">{ms(s.cpu.ms)}</b></div>
+                    <div class="metric"><span>"GPU, first run (upload included)"</span><b data-testid="gpu-ms">{s.gpu_ms.map_or("off".into(), ms)}</b></div>
+                    <div class="metric"><span>"GPU, rows already on the GPU"</span><b data-testid="gpu-resident-ms">{s.resident_ms.map_or("off".into(), ms)}</b></div>
+                    <div class="metric"><span>{format!("GPU kernel{}", s.variant.as_ref().map_or(String::new(), |v| format!(" ({v})")))}</span><b data-testid="kernel-ms">{s.kernel_ms.map_or("n/a".into(), ms)}</b></div>
+                    <div class="metric"><span>{format!("GPU first run against CPU, {n} workers")}</span><b data-testid="speedup">{s.gpu_ms.map_or("n/a".into(), |g| versus(s.cpu.ms, g))}</b></div>
+                    <div class="metric"><span>"Outputs: CPU 1 thread, CPU workers, GPU"</span><b data-testid="max-diff">{match (identical, s.bits_differ, s.max_diff) {
+                        (true, _, _) => "bit-identical".to_string(),
+                        (false, Some(g), Some(d)) if g > 0 => format!("{} GPU outputs differ (max {d:.2e})", human::count(g)),
+                        _ => format!("{} outputs of the workers differ from 1 thread", human::count(s.cpu.bits_differ)),
+                    }}</b></div>
+                    <div class="metric"><span>"Rows"</span><b>{human::count(s.rows)}</b></div>
+                </div>
+                <p class="muted detail" data-testid="timing-note">{format!(
+                    "Medians: CPU workers of {}, CPU 1 thread of {} (rows to the workers and back included), GPU of 5 runs. Every CPU worker is one wasm thread.",
+                    s.cpu.runs, s.cpu.one_runs)}</p>
+                {s.labels_agree.map(|a| view! { <p data-testid="agree" class=if a { "ok detail" } else { "bad detail" }>
+                    {if a { "CPU and GPU predict the same class for every row." } else { "CPU and GPU disagree on some rows." }}</p> })}
+                {s.gpu_error.map(|e| view! { <p class="bad" data-testid="gpu-error">"GPU scoring failed: " {e}</p> })}
+            }
+        })}
+        {move || {
+            let pts = ui.sweep.get();
+            (!pts.is_empty()).then(|| {
+                let ms = human::duration;
+                let rows = pts.iter().map(|p| view! {
+                    <tr><td class="num">{human::count(p.rows)}</td><td class="num">{ms(p.cpu_one_ms)}</td><td class="num">{ms(p.cpu_ms)}</td>
+                    <td class="num">{p.gpu_ms.map_or("off".into(), ms)}</td><td class="num">{p.kernel_ms.map_or("n/a".into(), ms)}</td>
+                    <td class="num">{p.gpu_ms.map_or("n/a".into(), |g| versus(p.cpu_ms, g))}</td>
+                    <td>{if p.identical { "bit-identical" } else { "differ" }}</td></tr>
+                }).collect_view();
+                view! {
+                    <div class="scroll detail">
+                        <table class="sweep-table" data-testid="sweep-table"><thead><tr><th>"rows"</th><th>"CPU, 1 thread"</th><th>"CPU, workers"</th><th>"GPU end to end"</th><th>"GPU kernel"</th><th>"GPU vs CPU workers"</th><th>"outputs"</th></tr></thead><tbody>{rows}</tbody></table>
+                    </div>
+                }
+            })
+        }}
     }
 }
 
 /// Which side is faster, by how much: "GPU 3.2x faster" or "CPU 1.5x faster".
 fn versus(cpu_ms: f64, gpu_ms: f64) -> String {
     if gpu_ms <= cpu_ms {
-        format!("GPU {:.1}x faster", cpu_ms / gpu_ms.max(1e-6))
+        format!("GPU {} faster", human::times(cpu_ms / gpu_ms.max(1e-6)))
     } else {
-        format!("CPU {:.1}x faster", gpu_ms / cpu_ms.max(1e-6))
-    }
-}
-
-#[component]
-fn ScoreSection(ui: Ui) -> impl IntoView {
-    let idle = move || ui.busy.get().is_none() && ui.model.get().is_some();
-    view! {
-        <section class="card">
-            <h2><span class="step">"4"</span>"Score: CPU against GPU"</h2>
-            <div class="row">
-                <button class="primary" data-testid="score" disabled=move || !idle()
-                    on:click=move |_| actions::score(ui)>"Score on CPU and GPU"</button>
-                <label>"Sweep up to "
-                    <select data-testid="sweep-max" on:change=move |ev| ui.sweep_max.set(event_target_value(&ev))>
-                        <option value="1000">"1k rows"</option>
-                        <option value="10000">"10k rows"</option>
-                        <option value="100000" selected=true>"100k rows"</option>
-                        <option value="1000000">"1M rows"</option>
-                    </select>
-                </label>
-                <button data-testid="sweep" disabled=move || !idle()
-                    on:click=move |_| actions::start_sweep(ui)>"Run batch-size sweep"</button>
-                <button data-testid="export" disabled=move || ui.score.get().is_none()
-                    on:click=move |_| actions::export_predictions(ui)>"Export predictions (CSV)"</button>
-                {move || ui.busy.get().map(|b| view! { <span class="muted" data-testid="busy">{b}</span> })}
-            </div>
-            {move || ui.score.get().map(|s| {
-                let n = s.cpu.workers;
-                let identical = s.cpu.bits_differ == 0 && s.bits_differ.is_none_or(|b| b == 0);
-                view! {
-                    <div class="metrics" data-testid="score-result">
-                        <div class="metric"><span>"CPU, 1 thread"</span><b data-testid="cpu-one-ms">{ms(s.cpu.one_ms)}</b></div>
-                        <div class="metric"><span data-testid="cpu-workers">{format!("CPU, {n} worker{}", if n == 1 { "" } else { "s" })}</span><b data-testid="cpu-ms">{ms(s.cpu.ms)}</b></div>
-                        <div class="metric"><span>"GPU, first run (upload included)"</span><b data-testid="gpu-ms">{s.gpu_ms.map_or("off".into(), ms)}</b></div>
-                        <div class="metric"><span>"GPU, rows already on the GPU"</span><b data-testid="gpu-resident-ms">{s.resident_ms.map_or("off".into(), ms)}</b></div>
-                        <div class="metric"><span>{format!("GPU kernel{}", s.variant.as_ref().map_or(String::new(), |v| format!(" ({v})")))}</span><b data-testid="kernel-ms">{s.kernel_ms.map_or("n/a".into(), ms)}</b></div>
-                        <div class="metric"><span>{format!("GPU first run against CPU, {n} workers")}</span><b data-testid="speedup">{s.gpu_ms.map_or("n/a".into(), |g| versus(s.cpu.ms, g))}</b></div>
-                        <div class="metric"><span>"Outputs: CPU 1 thread, CPU workers, GPU"</span><b data-testid="max-diff">{match (identical, s.bits_differ, s.max_diff) {
-                            (true, _, _) => "bit-identical".to_string(),
-                            (false, Some(g), Some(d)) if g > 0 => format!("{g} GPU outputs differ (max {d:.2e})"),
-                            _ => format!("{} outputs of the workers differ from 1 thread", s.cpu.bits_differ),
-                        }}</b></div>
-                        <div class="metric"><span>"Rows"</span><b>{s.rows}</b></div>
-                    </div>
-                    <p class="muted" data-testid="timing-note">{format!(
-                        "Medians: CPU workers of {}, CPU 1 thread of {} (rows to the workers and back included), GPU of 5 runs. Every CPU worker is one wasm thread.",
-                        s.cpu.runs, s.cpu.one_runs)}</p>
-                    {s.labels_agree.map(|a| view! { <p data-testid="agree" class=if a { "ok" } else { "bad" }>
-                        {if a { "CPU and GPU predict the same class for every row." } else { "CPU and GPU disagree on some rows." }}</p> })}
-                    {s.gpu_error.map(|e| view! { <p class="bad" data-testid="gpu-error">"GPU scoring failed: " {e}</p> })}
-                }
-            })}
-            {move || {
-                let pts = ui.sweep.get();
-                (!pts.is_empty()).then(|| {
-                    let rows = pts.iter().map(|p| view! {
-                        <tr><td class="num">{p.rows}</td><td class="num">{ms(p.cpu_one_ms)}</td><td class="num">{ms(p.cpu_ms)}</td>
-                        <td class="num">{p.gpu_ms.map_or("off".into(), ms)}</td><td class="num">{p.kernel_ms.map_or("n/a".into(), ms)}</td>
-                        <td class="num">{p.gpu_ms.map_or("n/a".into(), |g| versus(p.cpu_ms, g))}</td></tr>
-                    }).collect_view();
-                    view! {
-                        <div class="sweep-wrap">
-                            <div data-testid="sweep-chart"><Sweep points=pts.clone()/>
-                                <p class="legend"><span class="key cpu-one"></span>"CPU, 1 thread "<span class="key cpu"></span>{format!("CPU, {} workers ", actions::workers())}<span class="key gpu"></span>"GPU end to end "<span class="key kernel"></span>"GPU kernel"</p>
-                            </div>
-                            <table class="sweep-table" data-testid="sweep-table"><thead><tr><th>"rows"</th><th>"CPU, 1 thread"</th><th>"CPU, workers"</th><th>"GPU end to end"</th><th>"GPU kernel"</th><th>"GPU vs CPU workers"</th></tr></thead><tbody>{rows}</tbody></table>
-                        </div>
-                    }
-                })
-            }}
-        </section>
+        format!("CPU {} faster", human::times(gpu_ms / cpu_ms.max(1e-6)))
     }
 }

@@ -7,9 +7,10 @@
 //! or ONNX) on given rows instead, both fetched from the page's own origin (put them in `dist/`),
 //! the rows repeated up to `rows`: the same forest and rows as `forest bench --model --rows`.
 
-use super::actions;
-use super::state::{GpuState, Ui};
+use super::actions::{self, Ticket};
+use super::state::{BenchSummary, GpuState, Place, Ui, engine};
 use crate::gpu::Upload;
+use crate::human;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
@@ -72,7 +73,7 @@ pub fn start_if_asked(ui: Ui) {
                 .to_string()
                 .into(),
         );
-        ui.error(&e);
+        ui.error(Place::Score, &e);
         return;
     }
     // `parts=1,2,4,8`: after the sweep, time the GPU at `rows` rows with batches split into
@@ -85,6 +86,8 @@ pub fn start_if_asked(ui: Ui) {
     let variants = q.iter().any(|(k, _)| k == "variants");
     let given = |k: &str| q.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     let files = given("model").zip(given("csv"));
+    // A benchmark is watched: the race fills the screen from the start.
+    ui.stage.set(true);
     spawn_local(async move {
         let r = match files {
             Some((model, csv)) => run_given(ui, &model, &csv, rows).await,
@@ -95,8 +98,10 @@ pub fn start_if_asked(ui: Ui) {
                 .await
             }
         };
+        ui.busy.set(None);
+        ui.steps.set(None);
         if let Err(e) = r {
-            ui.error(&e);
+            ui.error(Place::Score, &e);
             web_sys::console::error_1(
                 &json!({"bench": "error", "message": e.to_string()})
                     .to_string()
@@ -122,41 +127,87 @@ fn own_path(p: &str) -> crate::Result<&str> {
     }
 }
 
+/// The GPU's name once the page has looked for it, or why there is none.
+async fn adapter(ui: Ui) -> String {
+    loop {
+        match ui.gpu.get_untracked() {
+            GpuState::Checking => sleep_ms(50).await,
+            GpuState::Ready { adapter, .. } => return adapter,
+            GpuState::Off(why) => return format!("none: {why}"),
+        }
+    }
+}
+
+/// The sweep up to `rows` rows, a JSON line per size (with `about`'s fields), then the summary
+/// card described by `setup`.
+async fn sweep_and_sum_up(
+    ui: Ui,
+    rows: usize,
+    setup: String,
+    about: serde_json::Value,
+) -> crate::Result<()> {
+    let adapter = adapter(ui).await;
+    ui.busy.set(Some("Benchmark sweep…".into()));
+    let ticket = Ticket::new();
+    actions::sweep(ui, ticket, rows, |p, v| {
+        let mut line = json!({"bench": "sweep", "rows": p.rows, "cpu_ms": p.cpu_ms, "cpu_one_ms": p.cpu_one_ms,
+            "cpu_compute_ms": v.cpu.compute_ms,
+            "cpu_workers": v.cpu.workers, "cpu_runs": v.cpu.runs, "cpu_one_runs": v.cpu.one_runs, "cpu_bits_differ": v.cpu.bits_differ,
+            "gpu_ms": p.gpu_ms,
+            "gpu_kernel_ms": p.kernel_ms, "max_diff": v.max_diff, "bits_differ": v.bits_differ,
+            "gpu_resident_ms": v.resident_ms, "gpu_resident_kernel_ms": v.resident_kernel_ms,
+            "variant": v.variant,
+            "gpu_submit_ms": v.phases.map(|p| p.submit_ms), "gpu_wait_ms": v.phases.map(|p| p.wait_ms),
+            "gpu_read_ms": v.phases.map(|p| p.read_ms), "labels_agree": v.labels_agree,
+            "adapter": adapter});
+        if let (Some(line), Some(about)) = (line.as_object_mut(), about.as_object()) {
+            line.extend(about.clone());
+        }
+        log(line);
+    })
+    .await?;
+    let points = ui.sweep.get_untracked();
+    ui.bench_summary.set(Some(BenchSummary {
+        setup,
+        adapter,
+        identical: points.iter().all(|p| p.identical),
+        points,
+        workers: engine(|e| e.scorer.as_ref().map_or(actions::workers(), |s| s.len())),
+    }));
+    Ok(())
+}
+
 async fn run_given(ui: Ui, model: &str, csv: &str, rows: usize) -> crate::Result<()> {
+    ui.busy
+        .set(Some(format!("Benchmark: loading {csv} and {model}…")));
     let csv_bytes = super::files::fetch_asset(own_path(csv)?).await?;
     actions::load_csv(ui, csv, &csv_bytes);
     let model_bytes = super::files::fetch_asset(own_path(model)?).await?;
     actions::install_loaded(ui, model, &model_bytes)?;
-    let m = super::state::engine(|e| e.model.clone())
+    let m = engine(|e| e.model.clone())
         .ok_or_else(|| crate::Error::InvalidParam("the model did not load".into()))?;
     log(
         json!({"bench": "model", "model": model, "csv": csv, "trees": m.forest.n_trees(),
         "nodes": m.forest.n_nodes(), "features": m.forest.n_features,
         "imported": m.imported_summary()}),
     );
-    while ui.gpu.get_untracked() == GpuState::Checking {
-        sleep_ms(50).await;
-    }
-    let adapter = match ui.gpu.get_untracked() {
-        GpuState::Ready { adapter, .. } => adapter,
-        GpuState::Off(why) => format!("none: {why}"),
-        GpuState::Checking => unreachable!("waited above"),
-    };
-    ui.busy.set(Some("Benchmark sweep…".into()));
-    let r = actions::sweep(ui, rows, |p, v| {
-        log(json!({"bench": "sweep", "rows": p.rows, "cpu_ms": p.cpu_ms, "cpu_one_ms": p.cpu_one_ms,
-            "cpu_workers": v.cpu.workers, "gpu_ms": p.gpu_ms, "gpu_kernel_ms": p.kernel_ms,
-            "gpu_resident_ms": v.resident_ms, "max_diff": v.max_diff, "bits_differ": v.bits_differ,
-            "cpu_bits_differ": v.cpu.bits_differ, "labels_agree": v.labels_agree, "adapter": adapter}));
-    })
-    .await;
-    ui.busy.set(None);
-    r?;
+    let setup = format!(
+        "{model}: {} trees, {} nodes, {} features; rows of {csv} repeated up to {}",
+        human::count(m.forest.n_trees()),
+        human::count(m.forest.n_nodes()),
+        m.forest.n_features,
+        human::count(rows)
+    );
+    sweep_and_sum_up(ui, rows, setup, json!({})).await?;
     log(json!({"bench": "done"}));
-    ui.info("Benchmark done: the sweep's points are in the chart and on the console.");
+    ui.info(
+        Place::Score,
+        "Benchmark done: the sweep's points are in the chart and on the console.",
+    );
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run(
     ui: Ui,
     rows: usize,
@@ -167,45 +218,39 @@ async fn run(
     parts: Option<Vec<usize>>,
     variants: bool,
 ) -> crate::Result<()> {
-    ui.info(format!(
-        "Benchmark: {trees} trees of depth {depth} on {train_rows} synthetic rows x {features} features, then a sweep up to {rows} rows."
-    ));
+    ui.busy.set(Some(format!(
+        "Benchmark: generating {} synthetic rows…",
+        human::count(train_rows)
+    )));
+    // The busy line paints before the page's thread is taken.
+    sleep_ms(0).await;
     actions::generate(ui, train_rows, features, 7);
     ui.synth_rows.set(train_rows.to_string());
     ui.trees.set(trees.to_string());
     ui.depth.set(depth.to_string());
     ui.max_features.set("sqrt".into());
     ui.sweep_max.set(rows.to_string());
+    ui.busy.set(Some(format!(
+        "Benchmark: training {trees} trees on {} rows…",
+        human::count(train_rows)
+    )));
     let t0 = super::now_ms();
     let times = actions::train(ui).await?;
     log(
         json!({"bench": "train", "train_rows": train_rows, "features": features, "trees": trees,
         "depth": depth, "workers": actions::workers(), "ms": super::now_ms() - t0, "phases": times}),
     );
-    while ui.gpu.get_untracked() == GpuState::Checking {
-        sleep_ms(50).await;
-    }
-    let adapter = match ui.gpu.get_untracked() {
-        GpuState::Ready { adapter, .. } => adapter,
-        GpuState::Off(why) => format!("none: {why}"),
-        GpuState::Checking => unreachable!("waited above"),
-    };
-    ui.busy.set(Some("Benchmark sweep…".into()));
-    let r = actions::sweep(ui, rows, |p, v| {
-        log(json!({"bench": "sweep", "rows": p.rows, "cpu_ms": p.cpu_ms, "cpu_one_ms": p.cpu_one_ms,
-            "cpu_compute_ms": v.cpu.compute_ms,
-            "cpu_workers": v.cpu.workers, "cpu_runs": v.cpu.runs, "cpu_one_runs": v.cpu.one_runs, "cpu_bits_differ": v.cpu.bits_differ,
-            "gpu_ms": p.gpu_ms,
-            "gpu_kernel_ms": p.kernel_ms, "max_diff": v.max_diff, "bits_differ": v.bits_differ,
-            "gpu_resident_ms": v.resident_ms, "gpu_resident_kernel_ms": v.resident_kernel_ms,
-            "variant": v.variant,
-            "gpu_submit_ms": v.phases.map(|p| p.submit_ms), "gpu_wait_ms": v.phases.map(|p| p.wait_ms),
-            "gpu_read_ms": v.phases.map(|p| p.read_ms), "labels_agree": v.labels_agree,
-            "adapter": adapter, "trees": trees, "depth": depth, "features": features}));
-    })
-    .await;
-    ui.busy.set(None);
-    r?;
+    let setup = format!(
+        "{trees} trees of depth {depth}, trained on {} synthetic rows x {features} features",
+        human::count(train_rows)
+    );
+    sweep_and_sum_up(
+        ui,
+        rows,
+        setup,
+        json!({"trees": trees, "depth": depth, "features": features}),
+    )
+    .await?;
     if let Some(parts) = parts {
         split_experiment(rows, &parts).await?;
     }
@@ -213,14 +258,16 @@ async fn run(
         every_variant(rows).await?;
     }
     log(json!({"bench": "done"}));
-    ui.info("Benchmark done: the sweep's points are in the chart and on the console.");
+    ui.info(
+        Place::Score,
+        "Benchmark done: the sweep's points are in the chart and on the console.",
+    );
     Ok(())
 }
 
 /// Scores `rows` rows with each kernel variant that fits, logging its kernel time and how many
 /// outputs differ in their bits from the CPU's (the e2e tests require none).
 async fn every_variant(rows: usize) -> crate::Result<()> {
-    use super::state::engine;
     use crate::gpu::Kernel;
     let (_, model, x) = actions::scoring_rows()?;
     let nf = model.forest.n_features.max(1) as usize;
@@ -247,7 +294,6 @@ async fn every_variant(rows: usize) -> crate::Result<()> {
 /// through the staging buffers and through `writeBuffer`. The forest keeps
 /// the last split; the next model gets the default again.
 async fn split_experiment(rows: usize, parts: &[usize]) -> crate::Result<()> {
-    use super::state::engine;
     let (_, model, x) = actions::scoring_rows()?;
     let nf = model.forest.n_features.max(1) as usize;
     let batch = actions::tile(&x, nf, rows);
@@ -258,7 +304,7 @@ async fn split_experiment(rows: usize, parts: &[usize]) -> crate::Result<()> {
         gpu.set_upload(upload);
         for &p in parts {
             gpu.set_parts(p, 0);
-            let t = match actions::gpu_timed(&mut gpu, &batch).await {
+            let t = match actions::gpu_timed(Ticket::new(), &mut gpu, &batch).await {
                 Ok(t) => t,
                 Err(e) => {
                     engine(|en| en.gpu = Some(gpu));

@@ -146,6 +146,8 @@ pub struct SweepPoint {
     pub cpu_one_ms: f64,
     pub gpu_ms: Option<f64>,
     pub kernel_ms: Option<f64>,
+    /// One thread, the workers and the GPU gave the same bits.
+    pub identical: bool,
 }
 
 fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -161,16 +163,11 @@ fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo, if hi > lo { hi } else { lo + 1.0 })
 }
 
-fn fmt_pow(e: f64) -> String {
-    let v = 10f64.powf(e);
-    if v >= 1e6 {
-        format!("{}M", v / 1e6)
-    } else if v >= 1e3 {
-        format!("{}k", v / 1e3)
-    } else {
-        format!("{v}")
-    }
-}
+/// The sweep's frame: wider margins than the other charts, for its larger labels (20 units:
+/// 16 px or more wherever the chart is 512 px wide or more).
+const SW_LEFT: f64 = 100.0;
+const SW_BOTTOM: f64 = 64.0;
+const SW_RIGHT: f64 = 36.0;
 
 /// Time against batch size on log axes: CPU (one worker, all workers), GPU end to end and GPU
 /// kernel.
@@ -183,8 +180,10 @@ pub fn Sweep(points: Vec<SweepPoint>) -> impl IntoView {
             .flat_map(|p| [Some(p.cpu_ms), Some(p.cpu_one_ms), p.gpu_ms, p.kernel_ms])
             .flatten(),
     );
-    let sx = move |v: f64| LEFT + (v.log10() - x0) / (x1 - x0) * (W - LEFT - RIGHT);
-    let sy = move |v: f64| H - BOTTOM - (v.max(1e-9).log10() - y0) / (y1 - y0) * (H - TOP - BOTTOM);
+    let sx = move |v: f64| SW_LEFT + (v.log10() - x0) / (x1 - x0) * (W - SW_LEFT - SW_RIGHT);
+    let sy = move |v: f64| {
+        H - SW_BOTTOM - (v.max(1e-9).log10() - y0) / (y1 - y0) * (H - TOP - SW_BOTTOM)
+    };
     let series = move |get: fn(&SweepPoint) -> Option<f64>, class: &'static str| {
         let pts: Vec<(f64, f64)> = points
             .iter()
@@ -209,28 +208,28 @@ pub fn Sweep(points: Vec<SweepPoint>) -> impl IntoView {
         .map(|e| {
             let x = sx(10f64.powi(e));
             view! {
-                <line x1=x y1=TOP x2=x y2=H - BOTTOM class="grid"></line>
-                <text x=x y=H - BOTTOM + 16.0 text-anchor="middle" class="tick">{fmt_pow(f64::from(e))}</text>
+                <line x1=x y1=TOP x2=x y2=H - SW_BOTTOM class="grid"></line>
+                <text x=x y=H - SW_BOTTOM + 24.0 text-anchor="middle" class="tick">{crate::human::pow10_rows(e)}</text>
             }
         })
         .collect_view();
     let yt = (y0 as i32..=y1 as i32)
         .map(|e| {
             let y = sy(10f64.powi(e));
-            let label = format!("{} ms", 10f64.powi(e));
+            let label = crate::human::pow10_ms(e);
             view! {
-                <line x1=LEFT y1=y x2=W - RIGHT y2=y class="grid"></line>
-                <text x=LEFT - 6.0 y=y + 4.0 text-anchor="end" class="tick">{label}</text>
+                <line x1=SW_LEFT y1=y x2=W - SW_RIGHT y2=y class="grid"></line>
+                <text x=SW_LEFT - 8.0 y=y + 7.0 text-anchor="end" class="tick">{label}</text>
             }
         })
         .collect_view();
     view! {
         <svg class="chart sweep" viewBox=format!("0 0 {W} {H}") role="img" aria-label="scoring time against batch size">
             {xt}{yt}
-            <line x1=LEFT y1=H - BOTTOM x2=W - RIGHT y2=H - BOTTOM class="axis"></line>
-            <line x1=LEFT y1=TOP x2=LEFT y2=H - BOTTOM class="axis"></line>
+            <line x1=SW_LEFT y1=H - SW_BOTTOM x2=W - SW_RIGHT y2=H - SW_BOTTOM class="axis"></line>
+            <line x1=SW_LEFT y1=TOP x2=SW_LEFT y2=H - SW_BOTTOM class="axis"></line>
             {cpu_one}{cpu}{gpu}{kernel}
-            <text x=(LEFT + W - RIGHT) / 2.0 y=H - 6.0 text-anchor="middle" class="label">"rows in the batch"</text>
+            <text x=(SW_LEFT + W - SW_RIGHT) / 2.0 y=H - 8.0 text-anchor="middle" class="label">"rows in the batch"</text>
         </svg>
     }
 }

@@ -10,6 +10,7 @@ mod charts;
 mod files;
 mod messages;
 mod pool;
+mod race;
 mod state;
 pub mod worker;
 

@@ -98,13 +98,16 @@ async fn ready(rx: &flume::Receiver<Event>, n: usize) -> Result<bool> {
     Ok(true)
 }
 
-/// Stops a training in progress (its workers are terminated).
+/// Stops a run of workers in progress: whatever waits on them returns at once, and the
+/// workers, still busy, are terminated when their owner drops them.
 #[derive(Clone)]
-pub struct Canceller(flume::Sender<Event>);
+pub struct Canceller(Vec<flume::Sender<Event>>);
 
 impl Canceller {
     pub fn cancel(&self) {
-        let _ = self.0.send(Event::Cancel);
+        for tx in &self.0 {
+            let _ = tx.send(Event::Cancel);
+        }
     }
 }
 
@@ -142,7 +145,7 @@ impl Training {
     }
 
     pub fn canceller(&self) -> Canceller {
-        Canceller(self.tx.clone())
+        Canceller(vec![self.tx.clone()])
     }
 
     /// Grows the forest; `on_tree(done)` after each tree. `Ok(None)` when cancelled.
@@ -215,23 +218,32 @@ pub struct CpuRun {
 /// Workers that each hold the forest and score their share of a batch on their one thread.
 pub struct Scorer {
     workers: Vec<(Handle, flume::Receiver<Event>)>,
+    senders: Vec<flume::Sender<Event>>,
     next_id: u32,
 }
 
 impl Scorer {
     pub async fn new(n: usize) -> Result<Scorer> {
-        let mut workers = Vec::new();
+        let (mut workers, mut senders) = (Vec::new(), Vec::new());
         for _ in 0..n.max(1) {
             let (tx, rx) = flume::unbounded();
-            workers.push((spawn(tx)?, rx));
+            workers.push((spawn(tx.clone())?, rx));
+            senders.push(tx);
         }
         for (_, rx) in &workers {
             ready(rx, 1).await?;
         }
         Ok(Scorer {
             workers,
+            senders,
             next_id: 0,
         })
+    }
+
+    /// Makes the run in flight return [`Error::Cancelled`]; the scorer is then dropped, as its
+    /// workers may still be busy.
+    pub fn canceller(&self) -> Canceller {
+        Canceller(self.senders.clone())
     }
 
     pub fn len(&self) -> usize {
@@ -247,7 +259,8 @@ impl Scorer {
                 }
                 Ok(m)
             }
-            _ => Err(Error::Worker("a scoring worker is gone".into())),
+            Ok(Event::Cancel) => Err(Error::Cancelled),
+            Err(_) => Err(Error::Worker("a scoring worker is gone".into())),
         }
     }
 

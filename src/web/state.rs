@@ -3,6 +3,7 @@
 
 use super::charts::SweepPoint;
 use super::pool::{Canceller, Scorer};
+use super::race::RaceView;
 use crate::data::dataset::ColumnSummary;
 use crate::data::{Dataset, Table, Task};
 use crate::forest::Model;
@@ -12,10 +13,19 @@ use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+/// Where a message shows: beside the buttons of the section whose action it answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    Data,
+    Forest,
+    Score,
+}
+
 #[derive(Debug, Clone, PartialEq)]
-pub enum Notice {
-    Error(String),
-    Info(String),
+pub struct Notice {
+    pub place: Place,
+    pub error: bool,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -151,10 +161,30 @@ pub struct Ui {
     pub progress: RwSignal<Option<(usize, usize)>>,
     pub model: RwSignal<Option<ModelView>>,
     pub score: RwSignal<Option<ScoreView>>,
+    /// The latest side-by-side run (a score, or the sweep's latest size), as the race shows it.
+    pub race: RwSignal<Option<RaceView>>,
     pub sweep: RwSignal<Vec<SweepPoint>>,
     pub sweep_max: RwSignal<String>,
     /// Scoring or sweeping: the scoring buttons wait.
     pub busy: RwSignal<Option<String>>,
+    /// Steps done of steps planned, while a sweep or a benchmark runs.
+    pub steps: RwSignal<Option<(usize, usize)>>,
+    /// The presenter view: the race alone, filling the screen.
+    pub stage: RwSignal<bool>,
+    /// A benchmark's summary, once it is done.
+    pub bench_summary: RwSignal<Option<BenchSummary>>,
+}
+
+/// What a benchmark found, for its summary card.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchSummary {
+    /// The forest and rows, in words.
+    pub setup: String,
+    pub adapter: String,
+    pub points: Vec<SweepPoint>,
+    pub workers: usize,
+    /// Every size gave bit-identical outputs on the CPU (1 thread, workers) and the GPU.
+    pub identical: bool,
 }
 
 impl Ui {
@@ -179,17 +209,29 @@ impl Ui {
             progress: RwSignal::new(None),
             model: RwSignal::new(None),
             score: RwSignal::new(None),
+            race: RwSignal::new(None),
             sweep: RwSignal::new(Vec::new()),
             sweep_max: RwSignal::new("100000".into()),
             busy: RwSignal::new(None),
+            steps: RwSignal::new(None),
+            stage: RwSignal::new(false),
+            bench_summary: RwSignal::new(None),
         }
     }
 
-    pub fn error(&self, e: impl std::fmt::Display) {
-        self.notice.set(Some(Notice::Error(e.to_string())));
+    pub fn error(&self, place: Place, e: impl std::fmt::Display) {
+        self.notice.set(Some(Notice {
+            place,
+            error: true,
+            text: e.to_string(),
+        }));
     }
-    pub fn info(&self, m: impl Into<String>) {
-        self.notice.set(Some(Notice::Info(m.into())));
+    pub fn info(&self, place: Place, m: impl Into<String>) {
+        self.notice.set(Some(Notice {
+            place,
+            error: false,
+            text: m.into(),
+        }));
     }
 }
 
@@ -215,6 +257,10 @@ pub struct Engine {
     /// Counts models installed; names the current one.
     pub generation: u64,
     pub canceller: Option<Canceller>,
+    /// Counts scoring runs started or cancelled: a run that sees it change stops.
+    pub scoring_run: u64,
+    /// Stops the scoring workers' run in flight.
+    pub scorer_canceller: Option<Canceller>,
     pub predictions: Option<Predictions>,
 }
 

@@ -1,0 +1,111 @@
+// The presenter view: the race's verdict large and in words, the race and the sweep in one
+// screen at 1920x1080 and 1280x720, legible axes, human numbers; a benchmark shows its progress
+// and lands on a summary card; scoring runs can be cancelled, and new data cancels them.
+const { test, expect, gpuSettled } = require('./fixtures');
+
+const VERDICT = /^(GPU [\d.,]+x faster than \d+ CPU workers? at [\d,]+ rows|\d+ CPU workers? [\d.,]+x faster than the GPU at [\d,]+ rows|GPU and \d+ CPU workers? tie at [\d,]+ rows|\d+ CPU workers?: .* \(no GPU\))$/;
+
+async function trained(page, trees = '20') {
+  await page.goto('/');
+  await gpuSettled(page);
+  await page.getByRole('button', { name: /Breast cancer/ }).click();
+  await expect(page.getByTestId('data-summary')).toContainText('569 rows');
+  await page.getByRole('textbox', { name: 'Trees' }).fill(trees);
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('model-summary')).toContainText('trained here');
+}
+
+/// What a viewer at the back of the room sees: sizes in CSS pixels, as rendered.
+async function measure(page) {
+  return page.evaluate(() => {
+    const px = (el) => parseFloat(getComputedStyle(el).fontSize);
+    const svg = document.querySelector('.chart.sweep');
+    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    const ticks = [...svg.querySelectorAll('.tick')].map((t) => px(t) * scale);
+    const bars = [...document.querySelectorAll('.lane')].map((t) => t.getBoundingClientRect().height);
+    return { verdict: px(document.querySelector('[data-testid=verdict]')), smallestTick: Math.min(...ticks), bars };
+  });
+}
+
+test('presenter view: the verdict, the race and the sweep fill one screen', async ({ page }, testInfo) => {
+  await trained(page);
+  await page.getByTestId('stage').click();
+  await expect(page.getByTestId('stage')).toHaveAttribute('aria-pressed', 'true');
+  // The other sections step aside.
+  await expect(page.getByTestId('train')).toBeHidden();
+  await page.getByTestId('sweep-max').selectOption('10000');
+  await page.getByTestId('sweep').click();
+  // Each step says where the sweep is, with a progress bar.
+  await expect(page.getByTestId('busy')).toContainText(/Sweep \d of 3, [\d,]+ rows: (CPU|GPU)/);
+  await expect(page.getByTestId('busy').locator('progress')).toHaveCount(1);
+  await expect(page.getByTestId('busy')).toHaveCount(0, { timeout: 150_000 });
+  await expect(page.getByTestId('verdict')).toHaveText(VERDICT);
+  await expect(page.getByTestId('verdict')).toContainText('10,000 rows');
+
+  for (const [width, height] of [[1920, 1080], [1280, 720]]) {
+    await page.setViewportSize({ width, height });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.waitForTimeout(2600); // the race's bars finish growing
+    for (const id of ['verdict', 'race', 'sweep-chart']) {
+      await expect(page.getByTestId(id), `${id} at ${width}x${height}`).toBeInViewport({ ratio: 1 });
+    }
+    const m = await measure(page);
+    expect(m.verdict, 'verdict font size').toBeGreaterThanOrEqual(48);
+    expect(m.smallestTick, 'axis label size').toBeGreaterThanOrEqual(16);
+    for (const h of m.bars) expect(h, 'racing bar height').toBeGreaterThanOrEqual(48);
+    const shot = testInfo.outputPath(`presenter-${width}x${height}.png`);
+    await page.screenshot({ path: shot });
+    await testInfo.attach(`presenter ${width}x${height}`, { path: shot, contentType: 'image/png' });
+  }
+
+  // Numbers read as people say them: no exponents, separators in large counts.
+  const race = await page.getByTestId('race').innerText();
+  expect(race).not.toMatch(/\de[+-]?\d/);
+  expect(race).toMatch(/10,000 rows/);
+  for (const t of await page.locator('.lane .time').allInnerTexts()) expect(t).toMatch(/^[\d.,]+ (ms|s)$/);
+
+  // Esc leaves the presenter view; the details are back.
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('train')).toBeVisible();
+  await expect(page.getByTestId('sweep-table').locator('tbody tr')).toHaveCount(3);
+});
+
+test('benchmark mode: progress on screen, then a summary card', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.goto('/?bench&rows=1000&train_rows=2000&trees=10&depth=6&features=8');
+  await expect(page.getByTestId('stage')).toHaveAttribute('aria-pressed', 'true');
+  await expect(page.getByTestId('busy')).toContainText(/Benchmark|Training|Sweep/);
+  const card = page.getByTestId('bench-summary');
+  await expect(card).toBeVisible({ timeout: 150_000 });
+  await expect(card).toBeInViewport();
+  await expect(card).toContainText(/faster|tie|no GPU/);
+  await expect(card).toContainText('1,000 rows');
+  await expect(card).toContainText('bit-identical');
+  await expect(page.getByTestId('busy')).toHaveCount(0);
+});
+
+test('a sweep can be cancelled, and new data cancels it', async ({ page }) => {
+  await trained(page, '10');
+  await page.getByTestId('sweep-max').selectOption('1000000');
+  await page.getByTestId('sweep').click();
+  await expect(page.getByTestId('busy')).toContainText('Sweep 2 of 5', { timeout: 60_000 });
+  await page.getByTestId('cancel-scoring').click();
+  await expect(page.getByTestId('busy')).toHaveCount(0, { timeout: 60_000 });
+  await expect(page.getByTestId('notice')).toHaveText(/Sweep cancelled/);
+  await expect(page.getByTestId('notice')).toBeInViewport();
+  // The points measured before the cancel stay.
+  await expect(page.getByTestId('sweep-table').locator('tbody tr')).not.toHaveCount(0);
+
+  // Scoring again works (the cancelled workers were replaced).
+  await page.getByTestId('score').click();
+  await expect(page.getByTestId('verdict')).toHaveText(VERDICT);
+  await expect(page.getByTestId('busy')).toHaveCount(0);
+
+  // Other data mid-sweep: the sweep stops, and its points, which belong to the old rows, go.
+  await page.getByTestId('sweep').click();
+  await expect(page.getByTestId('busy')).toContainText('Sweep 2 of 5', { timeout: 60_000 });
+  await page.getByRole('button', { name: /Diabetes/ }).click();
+  await expect(page.getByTestId('busy')).toHaveCount(0, { timeout: 60_000 });
+  await expect(page.getByTestId('sweep-chart')).toHaveCount(0);
+  await expect(page.getByTestId('race')).toHaveCount(0);
+});

@@ -252,11 +252,55 @@ impl Model {
         self.schema.task
     }
 
+    /// How this model reads rows and writes predictions, apart from its trees.
+    pub fn reader(&self) -> Reader {
+        Reader {
+            schema: self.schema.clone(),
+            by_position: self.imported.is_some(),
+            id_columns: self.id_columns.clone(),
+        }
+    }
+
+    /// Encodes every row of `table` as [`Reader::features_of`].
+    pub fn features_of(&self, table: &Table) -> Result<Vec<f32>> {
+        self.reader().features_of(table)
+    }
+
+    /// Predicts already-encoded rows on the CPU (all cores natively).
+    pub fn predict_x(&self, x: &[f32]) -> Predictions {
+        Predictions {
+            outputs: self.forest.predict(x),
+            n_outputs: self.forest.n_outputs as usize,
+        }
+    }
+
+    /// Predictions as CSV, as [`Reader::predictions_csv`], with the ID column of `table`.
+    pub fn predictions_csv(&self, p: &Predictions, table: &Table) -> String {
+        let r = self.reader();
+        r.predictions_csv(p, r.ids_of(table))
+    }
+}
+
+/// What a model needs to read a table's rows and to write its predictions out: its schema,
+/// whether it takes columns by position (an imported model names none), and the ID columns
+/// that label its predictions. The page's data worker holds one, not the trees.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reader {
+    pub schema: Schema,
+    pub by_position: bool,
+    pub id_columns: Vec<String>,
+}
+
+impl Reader {
+    fn task(&self) -> Task {
+        self.schema.task
+    }
+
     /// Encodes every row of `table` with the model's schema (the target may be absent). An
     /// imported model's features are the table's columns in order, as many as it reads.
     pub fn features_of(&self, table: &Table) -> Result<Vec<f32>> {
         let rows: Vec<usize> = (0..table.n_rows()).collect();
-        if self.imported.is_none() {
+        if !self.by_position {
             return self.schema.encode_features(table, &rows);
         }
         let n = self.schema.n_features();
@@ -281,15 +325,6 @@ impl Model {
         by_position.encode_features(table, &rows)
     }
 
-    /// Predicts already-encoded rows on the CPU (all cores natively).
-    pub fn predict_x(&self, x: &[f32]) -> Predictions {
-        Predictions {
-            outputs: self.forest.predict(x),
-            n_outputs: self.forest.n_outputs as usize,
-        }
-    }
-
-    /// The predictions as CSV: `prediction` then, for classification, `proba_<class>` columns.
     /// The first of [`Self::id_columns`] that `table` has, as (name, value per row).
     pub fn ids_of<'t>(&self, table: &'t Table) -> Option<(&str, Vec<&'t str>)> {
         self.id_columns.iter().find_map(|name| {

@@ -3,27 +3,23 @@
 
 use super::charts::SweepPoint;
 use super::files;
-use super::pool::{CpuRun, Scorer, Training};
+use super::messages::JsMessage;
+use super::pool::{CpuRun, DataWorker, DatasetParts, Scorer, Training};
 use super::race::RaceView;
-use super::state::{
-    ColumnView, CpuFigures, DataView, GpuState, ModelView, Place, ScoreView, Source, Ui, engine,
-};
-use crate::data::{Target, Task, detect_task, read_table, summarize, synth};
+use super::rows::{Choice, PreparedHeader, TEST_FRACTION};
+use super::state::{CpuFigures, DataView, GpuState, ModelView, Place, ScoreView, Ui, engine};
+use crate::data::Task;
 use crate::error::{Error, Result};
 use crate::forest::model::Predictions;
 use crate::forest::{ClassWeight, Criterion, MaxFeatures, Model, Params, argmax};
 use crate::gpu::{GpuContext, GpuForest, Kernel};
 use crate::human;
-use crate::pipeline::{self, Prepared, TrainOptions};
+use crate::pipeline;
 use crate::shard;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
-
-const PREVIEW_ROWS: usize = 8;
-/// Held-out share of the rows.
-const TEST_FRACTION: f64 = 0.25;
 
 /// Looks for WebGPU and opens the device once, for every later model.
 pub fn init_gpu(ui: Ui) {
@@ -113,21 +109,29 @@ fn reopen_gpu(ui: Ui) {
     init_gpu(ui);
 }
 
-fn data_view_of_table(name: &str, t: &crate::data::Table) -> DataView {
-    let summary = summarize(t);
-    DataView {
-        name: name.into(),
-        rows: t.n_rows(),
-        headers: t.headers.clone(),
-        preview: t
-            .rows
-            .iter()
-            .take(PREVIEW_ROWS)
-            .map(|r| r.iter().map(String::from).collect())
-            .collect(),
-        columns: summary.iter().map(ColumnView::from_summary).collect(),
-        detected: summary.iter().map(detect_task).collect(),
+/// The data worker, started on first use.
+async fn data_worker() -> Result<Rc<DataWorker>> {
+    if let Some(dw) = engine(|e| e.data.clone()) {
+        return Ok(dw);
     }
+    let dw = Rc::new(DataWorker::new().await?);
+    // Two first uses at once: the one that finishes first stays.
+    Ok(engine(|e| e.data.get_or_insert(dw).clone()))
+}
+
+/// New rows are in the data worker: the page shows them and forgets what belonged to the old.
+fn show_data(ui: Ui, view: DataView) {
+    let target = view.headers.last().cloned().unwrap_or_default();
+    engine(|e| {
+        e.data_generation += 1;
+        e.rows = None;
+    });
+    forget_results(ui);
+    ui.columns_off.set(Vec::new());
+    ui.columns_on.set(Vec::new());
+    ui.target.set(target);
+    ui.task.set(None);
+    ui.data.set(Some(view));
 }
 
 /// New rows: the scores and the sweep of the old ones go (the model stays, to score these),
@@ -142,47 +146,44 @@ fn forget_results(ui: Ui) {
     ui.sweep.set(Vec::new());
 }
 
-/// Reads CSV bytes into the page. On error the message names the row and column, and what
-/// was loaded before stays.
-pub fn load_csv(ui: Ui, name: &str, bytes: &[u8]) {
-    match read_table(bytes) {
-        Ok(t) => {
-            let view = data_view_of_table(name, &t);
-            let target = view.headers.last().cloned().unwrap_or_default();
-            engine(|e| e.source = Some(Source::Table(t)));
-            forget_results(ui);
-            ui.columns_off.set(Vec::new());
-            ui.columns_on.set(Vec::new());
-            ui.target.set(target);
-            ui.task.set(None);
-            ui.data.set(Some(view));
-            match engine(|e| match &e.source {
-                Some(Source::Table(t)) => t.conversion_note(),
-                _ => None,
-            }) {
-                Some(note) => ui.info(Place::Data, format!("Loaded {name}: {note}.")),
-                None => ui.info(Place::Data, format!("Loaded {name}.")),
-            }
-        }
-        Err(err) => ui.error(Place::Data, format!("{name}: {err}")),
+/// Reads CSV bytes in the data worker (decoding and parsing off the page's thread). On error
+/// the message names the row and column, and what was loaded before stays.
+pub async fn load_csv(ui: Ui, name: &str, bytes: &[u8]) -> Result<()> {
+    ui.loading.set(Some(format!("Reading {name}…")));
+    let r = async { data_worker().await?.read(name, bytes).await }.await;
+    ui.loading.set(None);
+    let (view, note) = r.map_err(|err| Error::Io(format!("{name}: {err}")))?;
+    show_data(ui, view);
+    match note {
+        Some(note) => ui.info(Place::Data, format!("Loaded {name}: {note}.")),
+        None => ui.info(Place::Data, format!("Loaded {name}.")),
     }
+    Ok(())
 }
 
 pub fn load_file(ui: Ui, file: web_sys::File) {
     spawn_local(async move {
         let name = file.name();
-        match files::read(&file).await {
-            Ok(bytes) => load_csv(ui, &name, &bytes),
-            Err(err) => ui.error(Place::Data, err),
+        ui.loading.set(Some(format!("Reading {name}…")));
+        let r = match files::read(&file).await {
+            Ok(bytes) => load_csv(ui, &name, &bytes).await,
+            Err(err) => Err(err),
+        };
+        ui.loading.set(None);
+        if let Err(err) = r {
+            ui.error(Place::Data, err);
         }
     });
 }
 
 pub fn load_asset(ui: Ui, file: &'static str) {
     spawn_local(async move {
-        match files::fetch_asset(&format!("./assets/{file}")).await {
-            Ok(bytes) => load_csv(ui, file, &bytes),
-            Err(err) => ui.error(Place::Data, err),
+        let r = match files::fetch_asset(&format!("./assets/{file}")).await {
+            Ok(bytes) => load_csv(ui, file, &bytes).await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = r {
+            ui.error(Place::Data, err);
         }
     });
 }
@@ -199,49 +200,16 @@ where
     }
 }
 
-/// Synthetic classification rows: `features` features, half informative, two classes.
-pub fn generate(ui: Ui, rows: usize, features: usize, seed: u64) {
-    let d = synth::classification(rows, features, (features / 2).max(1), 2, seed);
-    let headers: Vec<String> = (0..features)
-        .map(|i| format!("f{i}"))
-        .chain(["class".to_string()])
-        .collect();
-    let preview = (0..rows.min(PREVIEW_ROWS))
-        .map(|r| {
-            let mut v: Vec<String> = d.row(r).iter().map(|x| format!("{x:.3}")).collect();
-            if let Target::Classes(c) = &d.target {
-                v.push(c[r].to_string());
-            }
-            v
-        })
-        .collect();
-    let columns = headers
-        .iter()
-        .enumerate()
-        .map(|(i, h)| ColumnView {
-            name: h.clone(),
-            kind: if i < features { "number" } else { "integer" },
-            missing: 0,
-            distinct: if i < features { rows } else { 2 },
-            id_like: None,
-        })
-        .collect();
-    let mut detected = vec![Task::Regression; features];
-    detected.push(Task::Classification);
-    engine(|e| e.source = Some(Source::Synthetic(d)));
-    forget_results(ui);
-    ui.columns_off.set(Vec::new());
-    ui.columns_on.set(Vec::new());
+/// Synthetic classification rows (generated in the data worker): `features` features, half
+/// informative, two classes.
+pub async fn generate(ui: Ui, rows: usize, features: usize, seed: u64) -> Result<()> {
+    ui.loading
+        .set(Some(format!("Generating {} rows…", human::count(rows))));
+    let r = async { data_worker().await?.generate(rows, features, seed).await }.await;
+    ui.loading.set(None);
+    show_data(ui, r?);
     ui.target.set("class".into());
-    ui.task.set(None);
-    ui.data.set(Some(DataView {
-        name: format!("synthetic ({rows} rows x {features} features)"),
-        rows,
-        headers,
-        preview,
-        columns,
-        detected,
-    }));
+    Ok(())
 }
 
 pub fn generate_from_ui(ui: Ui) {
@@ -255,13 +223,12 @@ pub fn generate_from_ui(ui: Ui) {
         }
         Ok(rows)
     });
-    match rows {
-        Ok(rows) => {
-            generate(ui, rows, FEATURES, 7);
-            ui.info(Place::Data, "Generated synthetic rows.");
+    spawn_local(async move {
+        match async { generate(ui, rows?, FEATURES, 7).await }.await {
+            Ok(()) => ui.info(Place::Data, "Generated synthetic rows."),
+            Err(err) => ui.error(Place::Data, err),
         }
-        Err(err) => ui.error(Place::Data, err),
-    }
+    });
 }
 
 pub fn params_from_ui(ui: Ui) -> Result<Params> {
@@ -295,35 +262,22 @@ pub fn params_from_ui(ui: Ui) -> Result<Params> {
     })
 }
 
-fn prepare(ui: Ui, params: &Params) -> Result<Prepared> {
-    let target = ui.target.get_untracked();
-    let task = ui.task.get_untracked();
-    engine(|e| match &e.source {
-        None => Err(Error::InvalidParam(
+/// The loaded rows split and encoded (in the data worker) with the page's choices: the
+/// header and the buffers, still JS arrays, to pass on to the training workers.
+async fn prepare(ui: Ui, params: &Params) -> Result<(PreparedHeader, JsMessage)> {
+    if ui.data.get_untracked().is_none() {
+        return Err(Error::InvalidParam(
             "load a CSV or pick a dataset first".into(),
-        )),
-        Some(Source::Table(t)) => pipeline::prepare(
-            t,
-            &TrainOptions {
-                target,
-                task,
-                params: params.clone(),
-                test_fraction: TEST_FRACTION,
-                columns: pipeline::Columns {
-                    drop: ui.columns_off.get_untracked(),
-                    keep: ui.columns_on.get_untracked(),
-                },
-            },
-        ),
-        Some(Source::Synthetic(d)) => {
-            if task == Some(Task::Regression) {
-                return Err(Error::InvalidParam(
-                    "the synthetic data has a class target: choose classification".into(),
-                ));
-            }
-            pipeline::prepare_dataset(d, &target, TEST_FRACTION, params.seed)
-        }
-    })
+        ));
+    }
+    let choice = Choice {
+        target: ui.target.get_untracked(),
+        task: ui.task.get_untracked(),
+        params: params.clone(),
+        drop: ui.columns_off.get_untracked(),
+        keep: ui.columns_on.get_untracked(),
+    };
+    data_worker().await?.prepare(choice).await
 }
 
 pub fn workers() -> usize {
@@ -349,7 +303,12 @@ pub struct TrainTimes {
 pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
     let t_prepare = super::now_ms();
     let params = params_from_ui(ui)?;
-    let prep = prepare(ui, &params)?;
+    let (prep, parts) = prepare(ui, &params).await?;
+    let k = prep.train_buffers;
+    let train_data = parts.to_message(prep.train.clone(), 0..k)?;
+    let train_set = shard::dataset_from(&train_data)?;
+    drop(train_data);
+    let test = shard::dataset_from(&parts.to_message(prep.test.clone(), k..parts.buffers.len())?)?;
     let prepare_ms = super::now_ms() - t_prepare;
     let n_workers = workers().min(params.n_trees);
     let training = Training::new(n_workers);
@@ -358,10 +317,17 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
     let t0 = super::now_ms();
     let total = params.n_trees;
     let shards = training
-        .run(&prep.train, &params, |done| {
-            ui.progress.set(Some((done, total)))
-        })
+        .run(
+            &DatasetParts {
+                header: prep.train.clone(),
+                buffers: &parts.buffers[..k],
+            },
+            &params,
+            |done| ui.progress.set(Some((done, total))),
+        )
         .await;
+    // The shared rows go once the workers have their copies.
+    drop(parts);
     ui.progress.set(None);
     engine(|e| e.canceller = None);
     let Some((shards, grow)) = shards? else {
@@ -372,20 +338,21 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
         return Ok(None);
     };
     let t_merge = super::now_ms();
-    let mut model = shard::merge(shards, prep.schema.clone(), params, &prep.train)?;
-    model.id_columns = prep.id_columns();
+    let mut model = shard::merge(shards, prep.schema.clone(), params, &train_set)?;
+    model.id_columns = prep.id_columns.clone();
     let train_ms = super::now_ms() - t0;
     let merge_ms = super::now_ms() - t_merge;
     let key = engine(|e| e.generation + 1);
-    let outputs = cpu_score(key, &model, &prep.test.x, None).await?.outputs;
+    let outputs = cpu_score(key, &model, &test.x, None).await?.outputs;
     let p = Predictions {
         outputs,
         n_outputs: model.forest.n_outputs as usize,
     };
-    let ev = pipeline::evaluate_predictions(&model, &prep.test, &p);
+    let ev = pipeline::evaluate_predictions(&model, &test, &p);
     model.evaluation = Some(ev.held_out(TEST_FRACTION, model.params.seed));
     let mut view = model_view(&model, "trained here", Some(train_ms), n_workers);
-    view.test_rows = prep.test.n_rows;
+    view.data_name = ui.data.get_untracked().map(|d| d.name);
+    view.test_rows = test.n_rows;
     view.accuracy = ev.accuracy;
     view.r2 = ev.r2;
     view.confusion = ev.confusion.map(|c| (model.schema.classes.clone(), c));
@@ -397,7 +364,7 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
         Place::Forest,
         format!(
             "Trained {total} trees on {} rows in {} with {n_workers} workers.",
-            human::count(prep.train.n_rows),
+            human::count(train_set.n_rows),
             human::duration(train_ms)
         ),
     );
@@ -437,6 +404,14 @@ fn model_view(model: &Model, origin: &str, train_ms: Option<f64>, workers: usize
         train_ms,
         workers,
         imported: model.imported_summary(),
+        data_name: None,
+        columns: model
+            .schema
+            .features
+            .iter()
+            .map(|f| f.name.clone())
+            .collect(),
+        by_position: model.imported.is_some(),
     }
 }
 
@@ -595,24 +570,30 @@ fn runs_after(ms: f64) -> usize {
 
 /// The rows that "Score" runs: every row of the loaded data, encoded with the model's schema
 /// (so a model loaded back scores the same rows as the one saved).
-pub(super) fn scoring_rows() -> Result<(u64, Rc<Model>, Vec<f32>)> {
-    engine(|e| {
+pub(super) async fn scoring_rows() -> Result<(u64, Rc<Model>, Rc<Vec<f32>>)> {
+    let (model, key, data, cached) = engine(|e| {
         let model = e
             .model
             .clone()
             .ok_or_else(|| Error::InvalidParam("train or load a model first".into()))?;
-        let x = match &e.source {
-            Some(Source::Table(t)) => model.features_of(t)?,
-            Some(Source::Synthetic(d)) if d.n_features == model.schema.n_features() => d.x.clone(),
-            _ => {
-                return Err(Error::InvalidParam(format!(
-                    "load data with the model's {} feature columns to score",
-                    model.schema.n_features()
-                )));
-            }
-        };
-        Ok((e.generation, model, x))
-    })
+        let cached = e
+            .rows
+            .as_ref()
+            .filter(|(d, m, _)| *d == e.data_generation && *m == e.generation)
+            .map(|(_, _, x)| x.clone());
+        Ok::<_, Error>((model, e.generation, e.data_generation, cached))
+    })?;
+    if let Some(x) = cached {
+        return Ok((key, model, x));
+    }
+    let x = Rc::new(data_worker().await?.rows(model.reader()).await?);
+    engine(|e| {
+        // Unless other rows or another model came meanwhile.
+        if e.data_generation == data && e.generation == key {
+            e.rows = Some((data, key, x.clone()));
+        }
+    });
+    Ok((key, model, x))
 }
 
 /// Timed GPU runs per measurement, after one untimed run; the median is reported (as the
@@ -807,7 +788,7 @@ where
 
 pub fn score(ui: Ui) {
     run_scoring(ui, "Scoring", move |ticket| async move {
-        let (key, model, x) = scoring_rows()?;
+        let (key, model, x) = scoring_rows().await?;
         let rows = x.len() / model.forest.n_features.max(1) as usize;
         let label = format!("Scoring {} rows", human::count(rows));
         let (view, cpu) = side_by_side(ui, ticket, &label, key, &model, &x).await?;
@@ -843,7 +824,7 @@ pub async fn sweep(
     max: usize,
     on_point: impl Fn(&SweepPoint, &ScoreView),
 ) -> Result<()> {
-    let (key, model, x) = scoring_rows()?;
+    let (key, model, x) = scoring_rows().await?;
     let nf = model.forest.n_features.max(1) as usize;
     if x.is_empty() {
         return Err(Error::InvalidParam("no rows to score".into()));
@@ -919,19 +900,21 @@ pub fn load_model(ui: Ui, file: web_sys::File) {
 }
 
 pub fn export_predictions(ui: Ui) {
-    let r = engine(|e| match (&e.model, &e.predictions) {
-        (Some(m), Some(p)) => {
-            let ids = match &e.source {
-                Some(Source::Table(t)) => m.ids_of(t),
-                _ => None,
+    spawn_local(async move {
+        let r = async {
+            let (m, p) = engine(|e| (e.model.clone(), e.predictions.clone()));
+            let (Some(m), Some(p)) = (m, p) else {
+                return Err(Error::InvalidParam("score rows first".into()));
             };
-            files::download("predictions.csv", &m.predictions_csv(p, ids), "text/csv")
+            // The CSV is written where the rows (and their ID column) are.
+            let csv = data_worker().await?.export(m.reader(), &p).await?;
+            files::download("predictions.csv", &csv, "text/csv")
         }
-        _ => Err(Error::InvalidParam("score rows first".into())),
+        .await;
+        if let Err(err) = r {
+            ui.error(Place::Score, err);
+        }
     });
-    if let Err(err) = r {
-        ui.error(Place::Score, err);
-    }
 }
 
 /// The files of a file input's change event.

@@ -117,6 +117,9 @@ fn DataSection(ui: Ui) -> impl IntoView {
                     </span>
                 </div>
             </div>
+            {move || ui.loading.get().map(|t| view! {
+                <div class="status" data-testid="loading" role="status"><progress></progress><span>{t}</span></div>
+            })}
             <Notice ui=ui place=Place::Data/>
             {move || ui.data.get().map(|d| {
                 let head = d.headers.iter().map(|h| view! { <th>{h.clone()}</th> }).collect_view();
@@ -144,7 +147,7 @@ fn DataSection(ui: Ui) -> impl IntoView {
                     view! {
                         <tr><td><label class="train-col"><input type="checkbox" aria-label=format!("train on {name}")
                             prop:checked=trains on:change=toggle disabled=is_target/>{name.clone()}</label></td>
-                        <td>{c.kind}{c.id_like.clone().map(|r| view! { <span class="muted">" · " {r}</span> })}</td>
+                        <td>{c.kind.clone()}{c.id_like.clone().map(|r| view! { <span class="muted">" · " {r}</span> })}</td>
                         <td class="num">{c.missing}</td><td class="num">{c.distinct}</td></tr>
                     }
                 }).collect_view();
@@ -283,12 +286,23 @@ fn QualitySection(ui: Ui) -> impl IntoView {
                             <p class="muted">"An imported model carries no held-out score. It reads a CSV's columns in order: exactly its features, no target column."</p>
                         }.into_any();
                     }
+                    // Copy, so both the note and the dimmed figures can follow it.
+                    let trained_on = StoredValue::new(m.data_name.clone());
+                    let stale = move || {
+                        let now = ui.data.get().map(|d| d.name);
+                        trained_on.get_value().filter(|t| now.as_ref() != Some(t))
+                    };
                     view! {
+                        {move || stale().map(|t| view! {
+                            <p class="stale-note" data-testid="stale">{format!(
+                                "These figures are from {t}, the rows this forest was trained on, not from the rows loaded now."
+                            )}</p>
+                        })}
                         <p class="muted" data-testid="model-summary">
                             {m.trees} " trees, " {m.nodes} " nodes, " {m.task.name()} " of \"" {m.target.clone()} "\", " {m.origin.clone()}
                             {m.train_ms.map(|t| format!(" in {:.1} s on {} workers", t / 1e3, m.workers))}
                         </p>
-                        <div class="metrics">
+                        <div class="metrics" class:stale=move || stale().is_some()>
                             {headline.map(|(k, v)| view! { <div class="metric"><span>{k}</span><b data-testid="headline">{v}</b></div> })}
                             <div class="metric"><span title="Each training row scored by the trees that did not train on it">"Out-of-bag score (training rows)"</span><b data-testid="oob">{oob.unwrap_or_else(|| "n/a".into())}</b></div>
                             <div class="metric"><span>"Rows"</span><b>{m.train_rows} " train · " {m.test_rows} " test"</b></div>
@@ -307,8 +321,17 @@ fn QualitySection(ui: Ui) -> impl IntoView {
 
 #[component]
 fn ScoreSection(ui: Ui) -> impl IntoView {
-    let idle =
-        move || ui.busy.get().is_none() && ui.progress.get().is_none() && ui.model.get().is_some();
+    let blocked = move || match (ui.model.get(), ui.data.get()) {
+        (Some(m), Some(d)) => m.cannot_score(&d),
+        (Some(_), None) => Some("Load rows to score them.".to_string()),
+        _ => None,
+    };
+    let idle = move || {
+        ui.busy.get().is_none()
+            && ui.progress.get().is_none()
+            && ui.model.get().is_some()
+            && blocked().is_none()
+    };
     view! {
         <section class="card score-card">
             <h2><span class="step">"4"</span>"Score: CPU against GPU"
@@ -336,6 +359,7 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                 <button class="detail" data-testid="export" disabled=move || ui.score.get().is_none()
                     on:click=move |_| actions::export_predictions(ui)>"Export predictions (CSV)"</button>
             </div>
+            {move || blocked().map(|why| view! { <p class="muted" data-testid="score-blocked">{why}</p> })}
             <Status ui=ui/>
             <Notice ui=ui place=Place::Score/>
             {move || ui.bench_summary.get().map(|s| view! { <BenchCard summary=s/> })}

@@ -181,7 +181,7 @@ async fn run_given(ui: Ui, model: &str, csv: &str, rows: usize) -> crate::Result
     ui.busy
         .set(Some(format!("Benchmark: loading {csv} and {model}…")));
     let csv_bytes = super::files::fetch_asset(own_path(csv)?).await?;
-    actions::load_csv(ui, csv, &csv_bytes);
+    actions::load_csv(ui, csv, &csv_bytes).await?;
     let model_bytes = super::files::fetch_asset(own_path(model)?).await?;
     actions::install_loaded(ui, model, &model_bytes)?;
     let m = engine(|e| e.model.clone())
@@ -222,9 +222,7 @@ async fn run(
         "Benchmark: generating {} synthetic rows…",
         human::count(train_rows)
     )));
-    // The busy line paints before the page's thread is taken.
-    sleep_ms(0).await;
-    actions::generate(ui, train_rows, features, 7);
+    actions::generate(ui, train_rows, features, 7).await?;
     ui.synth_rows.set(train_rows.to_string());
     ui.trees.set(trees.to_string());
     ui.depth.set(depth.to_string());
@@ -269,7 +267,7 @@ async fn run(
 /// outputs differ in their bits from the CPU's (the e2e tests require none).
 async fn every_variant(rows: usize) -> crate::Result<()> {
     use crate::gpu::Kernel;
-    let (_, model, x) = actions::scoring_rows()?;
+    let (_, model, x) = actions::scoring_rows().await?;
     let nf = model.forest.n_features.max(1) as usize;
     let batch = actions::tile(&x, nf, rows);
     let cpu = model.forest.predict(&batch);
@@ -294,7 +292,7 @@ async fn every_variant(rows: usize) -> crate::Result<()> {
 /// through the staging buffers and through `writeBuffer`. The forest keeps
 /// the last split; the next model gets the default again.
 async fn split_experiment(rows: usize, parts: &[usize]) -> crate::Result<()> {
-    let (_, model, x) = actions::scoring_rows()?;
+    let (_, model, x) = actions::scoring_rows().await?;
     let nf = model.forest.n_features.max(1) as usize;
     let batch = actions::tile(&x, nf, rows);
     let Some(mut gpu) = engine(|e| e.gpu.take()) else {

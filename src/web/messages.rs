@@ -26,7 +26,47 @@ pub fn parts_to_js(header: &str, buffers: &[&[u8]]) -> (Array, Array) {
     (arr, transfer)
 }
 
-pub fn from_js(v: &JsValue) -> Result<Message> {
+/// [`to_js`] with each buffer in a `SharedArrayBuffer`, which any number of workers can be
+/// sent without a copy; `None` where the page is not cross-origin isolated (no shared memory).
+pub fn shared_to_js(m: &Message) -> Option<Array> {
+    let isolated = js_sys::Reflect::get(&js_sys::global(), &"crossOriginIsolated".into())
+        .ok()?
+        .as_bool()?;
+    if !isolated {
+        return None;
+    }
+    let arr = Array::new();
+    arr.push(&JsValue::from_str(&m.header));
+    for b in &m.buffers {
+        let shared = js_sys::SharedArrayBuffer::new(u32::try_from(b.len()).ok()?);
+        let u = Uint8Array::new(&shared);
+        u.copy_from(b);
+        arr.push(&u);
+    }
+    Some(arr)
+}
+
+/// A message whose buffers stay JS arrays (not copied into wasm memory), to pass on.
+pub struct JsMessage {
+    pub header: String,
+    pub buffers: Vec<Uint8Array>,
+}
+
+impl JsMessage {
+    /// Buffers `range` copied into wasm memory, under `header`.
+    pub fn to_message(&self, header: String, range: std::ops::Range<usize>) -> Result<Message> {
+        let buffers = self
+            .buffers
+            .get(range)
+            .ok_or_else(|| Error::Worker("a message with too few buffers".into()))?
+            .iter()
+            .map(Uint8Array::to_vec)
+            .collect();
+        Ok(Message { header, buffers })
+    }
+}
+
+pub fn js_message(v: &JsValue) -> Result<JsMessage> {
     let arr: &Array = v
         .dyn_ref()
         .ok_or_else(|| Error::Worker("a message that is not an array".into()))?;
@@ -35,10 +75,17 @@ pub fn from_js(v: &JsValue) -> Result<Message> {
         .as_string()
         .ok_or_else(|| Error::Worker("a message without its header".into()))?;
     let buffers = (1..arr.length())
-        .map(|i| arr.get(i).dyn_into::<Uint8Array>().map(|u| u.to_vec()))
+        .map(|i| arr.get(i).dyn_into::<Uint8Array>())
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|_| Error::Worker("a message buffer that is not bytes".into()))?;
-    Ok(Message { header, buffers })
+    Ok(JsMessage { header, buffers })
+}
+
+/// [`JsMessage`] with its buffers copied into wasm memory.
+pub fn from_js(v: &JsValue) -> Result<Message> {
+    let m = js_message(v)?;
+    let n = m.buffers.len();
+    m.to_message(m.header.clone(), 0..n)
 }
 
 /// A message with a header only.

@@ -11,6 +11,7 @@ mod files;
 mod messages;
 mod pool;
 mod race;
+mod rows;
 mod state;
 pub mod worker;
 

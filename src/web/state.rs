@@ -2,10 +2,10 @@
 //! workers, the GPU; not `Send`, so kept in a thread-local beside the signals).
 
 use super::charts::SweepPoint;
-use super::pool::{Canceller, Scorer};
+use super::pool::{Canceller, DataWorker, Scorer};
 use super::race::RaceView;
+use crate::data::Task;
 use crate::data::dataset::ColumnSummary;
-use crate::data::{Dataset, Table, Task};
 use crate::forest::Model;
 use crate::forest::model::Predictions;
 use crate::gpu::{GpuContext, GpuForest};
@@ -35,10 +35,10 @@ pub enum GpuState {
     Off(String),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ColumnView {
     pub name: String,
-    pub kind: &'static str,
+    pub kind: String,
     pub missing: usize,
     pub distinct: usize,
     /// Why the column is left out of training by default (an identifier), if it is.
@@ -53,7 +53,8 @@ impl ColumnView {
                 (true, true) => "integer",
                 (true, false) => "number",
                 _ => "text",
-            },
+            }
+            .into(),
             missing: s.missing,
             distinct: s.distinct,
             id_like: crate::pipeline::id_like(s),
@@ -61,8 +62,8 @@ impl ColumnView {
     }
 }
 
-/// The loaded data, as the page previews it.
-#[derive(Debug, Clone, PartialEq)]
+/// The loaded data, as the page previews it (made in the data worker).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DataView {
     pub name: String,
     pub rows: usize,
@@ -93,6 +94,44 @@ pub struct ModelView {
     pub workers: usize,
     /// What an imported (ONNX) model is; it has no training figures.
     pub imported: Option<String>,
+    /// The data it was trained on (its figures belong to those rows), when trained here.
+    pub data_name: Option<String>,
+    /// The columns it reads, by name; an imported model takes this many by position.
+    pub columns: Vec<String>,
+    pub by_position: bool,
+}
+
+impl ModelView {
+    /// Why this model cannot score `data`, if it cannot: the columns it reads that the data
+    /// lacks.
+    pub fn cannot_score(&self, data: &DataView) -> Option<String> {
+        if self.by_position {
+            let n = self.columns.len();
+            return (data.headers.len() != n).then(|| {
+                format!(
+                    "This model reads {n} columns in order; {} has {}.",
+                    data.name,
+                    data.headers.len()
+                )
+            });
+        }
+        let missing: Vec<&str> = self
+            .columns
+            .iter()
+            .filter(|c| !data.headers.contains(c))
+            .map(String::as_str)
+            .collect();
+        (!missing.is_empty()).then(|| {
+            let shown = missing.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+            let more = if missing.len() > 5 { ", …" } else { "" };
+            format!(
+                "This model reads {} column{} that {} lacks: {shown}{more}. Load rows with its columns to score them.",
+                missing.len(),
+                if missing.len() == 1 { "" } else { "s" },
+                data.name
+            )
+        })
+    }
 }
 
 /// The CPU's side of a scoring run: medians on the page's clock, rows to the workers and
@@ -143,6 +182,8 @@ pub struct Ui {
     /// fit the GPU's limits). Cleared by the next model that fits.
     pub gpu_note: RwSignal<Option<String>>,
     pub data: RwSignal<Option<DataView>>,
+    /// Reading or generating rows (in the data worker), in words.
+    pub loading: RwSignal<Option<String>>,
     pub target: RwSignal<String>,
     /// `None`: as detected.
     pub task: RwSignal<Option<Task>>,
@@ -194,6 +235,7 @@ impl Ui {
             gpu: RwSignal::new(GpuState::Checking),
             gpu_note: RwSignal::new(None),
             data: RwSignal::new(None),
+            loading: RwSignal::new(None),
             target: RwSignal::new(String::new()),
             task: RwSignal::new(None),
             trees: RwSignal::new("100".into()),
@@ -235,16 +277,14 @@ impl Ui {
     }
 }
 
-/// The data the user loaded.
-pub enum Source {
-    Table(Table),
-    /// Generated rows: already numbers, with a class target.
-    Synthetic(Dataset),
-}
-
 #[derive(Default)]
 pub struct Engine {
-    pub source: Option<Source>,
+    /// The worker that holds the loaded rows (started on first use).
+    pub data: Option<Rc<DataWorker>>,
+    /// Counts data loads; names the current rows.
+    pub data_generation: u64,
+    /// The current rows, encoded for the current model: (data, model generation, rows).
+    pub rows: Option<(u64, u64, Rc<Vec<f32>>)>,
     /// Shared, so a scoring run holds it across awaits without copying the forest.
     pub model: Option<Rc<Model>>,
     pub gpu_ctx: Option<GpuContext>,

@@ -1,10 +1,13 @@
 //! The worker's side: grows a shard of trees, or scores rows on its one thread with a loaded
 //! forest. Requests and replies are [`Request`] and [`Reply`] headers over `messages`.
 
-use super::messages::{from_js, header_only, to_js};
+use super::messages::{from_js, header_only, shared_to_js, to_js};
+use super::rows::{self, Choice};
+use super::state::DataView;
 use crate::error::{Error, Result};
 use crate::flat::Prepared;
 use crate::forest::Params;
+use crate::forest::model::{Predictions, Reader};
 use crate::shard::{self, Message, Shard};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -25,6 +28,20 @@ pub enum Request {
     Load { forest: String },
     /// Score the rows in buffer 0 (f32, row-major) with the loaded forest, on one thread.
     Score { id: u32 },
+    /// Data worker: read the CSV bytes in buffer 0 and keep the rows.
+    Read { name: String },
+    /// Data worker: generate synthetic rows and keep them.
+    Generate {
+        rows: usize,
+        features: usize,
+        seed: u64,
+    },
+    /// Data worker: split and encode the kept rows for training.
+    Prepare { choice: Choice },
+    /// Data worker: every kept row, encoded for a model (f32, row-major).
+    Rows { reader: Reader },
+    /// Data worker: the predictions in buffer 0 (f32) as CSV.
+    Export { reader: Reader, n_outputs: usize },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -46,6 +63,16 @@ pub enum Reply {
     },
     Failed {
         message: String,
+    },
+    /// The data worker read or generated rows; `note` says what was converted.
+    Rows {
+        view: DataView,
+        note: Option<String>,
+    },
+    /// The data worker's answer in the buffers: a [`rows::PreparedHeader`] for `Prepare`
+    /// (in `prepared`), the rows for `Rows`, the CSV's bytes for `Export`.
+    Data {
+        prepared: Option<String>,
     },
 }
 
@@ -117,6 +144,50 @@ fn handle(m: Message) -> Result<Message> {
                 })
             })
         }
+        Request::Read { name } => {
+            let bytes = m
+                .buffers
+                .first()
+                .ok_or_else(|| Error::Worker("no file to read".into()))?;
+            let (view, note) = rows::read(&name, bytes)?;
+            Ok(header_only(Reply::Rows { view, note }))
+        }
+        Request::Generate {
+            rows: n,
+            features,
+            seed,
+        } => Ok(header_only(Reply::Rows {
+            view: rows::generate(n, features, seed),
+            note: None,
+        })),
+        Request::Prepare { choice } => {
+            let p = rows::prepared(choice)?;
+            Ok(data_reply(Some(p.header), p.buffers))
+        }
+        Request::Rows { reader } => {
+            let x = rows::rows_for(&reader)?;
+            Ok(data_reply(None, vec![bytemuck::cast_slice(&x).to_vec()]))
+        }
+        Request::Export { reader, n_outputs } => {
+            let outputs: Vec<f32> = bytemuck::pod_collect_to_vec(
+                m.buffers
+                    .first()
+                    .ok_or_else(|| Error::Worker("no predictions to write".into()))?,
+            );
+            let p = Predictions {
+                outputs,
+                n_outputs: n_outputs.max(1),
+            };
+            let csv = rows::predictions_csv(&reader, &p)?;
+            Ok(data_reply(None, vec![csv.into_bytes()]))
+        }
+    }
+}
+
+fn data_reply(prepared: Option<String>, buffers: Vec<Vec<u8>>) -> Message {
+    Message {
+        header: serde_json::to_string(&Reply::Data { prepared }).expect("plain header"),
+        buffers,
     }
 }
 
@@ -129,7 +200,17 @@ pub fn start() {
                 message: err.to_string(),
             })
         });
-        post(&reply);
+        // Prepared rows go on to every training worker: in shared memory, the page passes
+        // them on without a copy.
+        let prepared = reply.header.starts_with(r#"{"kind":"data","prepared":"#);
+        match prepared.then(|| shared_to_js(&reply)).flatten() {
+            Some(msg) => {
+                if let Err(e) = scope().post_message(&msg) {
+                    web_sys::console::error_2(&"worker: cannot post".into(), &e);
+                }
+            }
+            None => post(&reply),
+        }
     });
     scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     // The handler lives as long as the worker.

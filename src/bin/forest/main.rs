@@ -434,7 +434,7 @@ fn predict(model: &Path, csv: &Path, device: Device, out: Option<&Path>) -> Resu
 }
 
 fn finish_predict(model: &Model, table: &Table, p: &Predictions, out: Option<&Path>) -> Result<()> {
-    let text = model.predictions_csv(p, model.ids_of(table));
+    let text = model.predictions_csv(p, table);
     match out {
         Some(path) => write(path, &text),
         None => {

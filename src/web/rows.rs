@@ -1,0 +1,190 @@
+//! The rows the page loaded, held in a worker of their own (the data worker): decoding and
+//! parsing a CSV, generating synthetic rows, splitting and encoding them for training, encoding
+//! them for a model to score, and writing predictions out all run there, never on the page's
+//! thread, which only draws what comes back.
+
+use super::state::{ColumnView, DataView};
+use crate::data::{Dataset, Table, Target, Task, detect_task, read_table, summarize, synth};
+use crate::error::{Error, Result};
+use crate::forest::Params;
+use crate::forest::model::{Predictions, Reader};
+use crate::pipeline::{self, Columns, TrainOptions};
+use crate::shard::{self, Message};
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+
+const PREVIEW_ROWS: usize = 8;
+/// Held-out share of the rows.
+pub const TEST_FRACTION: f64 = 0.25;
+
+/// The data the user loaded.
+enum Source {
+    Table(Table),
+    /// Generated rows: already numbers, with a class target.
+    Synthetic(Dataset),
+}
+
+thread_local! {
+    static SOURCE: RefCell<Option<Source>> = const { RefCell::new(None) };
+}
+
+/// What to train on: the page's choices of target, task, columns and forest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Choice {
+    pub target: String,
+    pub task: Option<Task>,
+    pub params: Params,
+    pub drop: Vec<String>,
+    pub keep: Vec<String>,
+}
+
+/// The split, encoded: the header of [`prepared`]'s message. Its buffers are the training
+/// rows' dataset message, then the held-out rows'.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PreparedHeader {
+    pub schema: crate::data::Schema,
+    pub id_columns: Vec<String>,
+    pub train: String,
+    pub test: String,
+    pub train_buffers: usize,
+}
+
+/// Reads a CSV file's bytes and keeps the table; on error the rows loaded before stay.
+pub fn read(name: &str, bytes: &[u8]) -> Result<(DataView, Option<String>)> {
+    let t = read_table(bytes)?;
+    let view = view_of_table(name, &t);
+    let note = t.conversion_note();
+    SOURCE.with(|s| *s.borrow_mut() = Some(Source::Table(t)));
+    Ok((view, note))
+}
+
+fn view_of_table(name: &str, t: &Table) -> DataView {
+    let summary = summarize(t);
+    DataView {
+        name: name.into(),
+        rows: t.n_rows(),
+        headers: t.headers.clone(),
+        preview: t
+            .rows
+            .iter()
+            .take(PREVIEW_ROWS)
+            .map(|r| r.iter().map(String::from).collect())
+            .collect(),
+        columns: summary.iter().map(ColumnView::from_summary).collect(),
+        detected: summary.iter().map(detect_task).collect(),
+    }
+}
+
+/// Synthetic classification rows: `features` features, half informative, two classes.
+pub fn generate(rows: usize, features: usize, seed: u64) -> DataView {
+    let d = synth::classification(rows, features, (features / 2).max(1), 2, seed);
+    let headers: Vec<String> = (0..features)
+        .map(|i| format!("f{i}"))
+        .chain(["class".to_string()])
+        .collect();
+    let preview = (0..rows.min(PREVIEW_ROWS))
+        .map(|r| {
+            let mut v: Vec<String> = d.row(r).iter().map(|x| format!("{x:.3}")).collect();
+            if let Target::Classes(c) = &d.target {
+                v.push(c[r].to_string());
+            }
+            v
+        })
+        .collect();
+    let columns = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| ColumnView {
+            name: h.clone(),
+            kind: if i < features { "number" } else { "integer" }.into(),
+            missing: 0,
+            distinct: if i < features { rows } else { 2 },
+            id_like: None,
+        })
+        .collect();
+    let mut detected = vec![Task::Regression; features];
+    detected.push(Task::Classification);
+    SOURCE.with(|s| *s.borrow_mut() = Some(Source::Synthetic(d)));
+    DataView {
+        name: format!("synthetic ({rows} rows x {features} features)"),
+        rows,
+        headers,
+        preview,
+        columns,
+        detected,
+    }
+}
+
+fn with_source<R>(f: impl FnOnce(&Source) -> Result<R>) -> Result<R> {
+    SOURCE.with(|s| match &*s.borrow() {
+        Some(src) => f(src),
+        None => Err(Error::InvalidParam(
+            "load a CSV or pick a dataset first".into(),
+        )),
+    })
+}
+
+/// Splits and encodes the rows for training, as a message (see [`PreparedHeader`]).
+pub fn prepared(c: Choice) -> Result<Message> {
+    let prep = with_source(|src| match src {
+        Source::Table(t) => pipeline::prepare(
+            t,
+            &TrainOptions {
+                target: c.target.clone(),
+                task: c.task,
+                params: c.params.clone(),
+                test_fraction: TEST_FRACTION,
+                columns: Columns {
+                    drop: c.drop.clone(),
+                    keep: c.keep.clone(),
+                },
+            },
+        ),
+        Source::Synthetic(d) => {
+            if c.task == Some(Task::Regression) {
+                return Err(Error::InvalidParam(
+                    "the synthetic data has a class target: choose classification".into(),
+                ));
+            }
+            pipeline::prepare_dataset(d, &c.target, TEST_FRACTION, c.params.seed)
+        }
+    })?;
+    let train = shard::dataset_message(&prep.train);
+    let test = shard::dataset_message(&prep.test);
+    let header = PreparedHeader {
+        schema: prep.schema.clone(),
+        id_columns: prep.id_columns(),
+        train: train.header,
+        test: test.header,
+        train_buffers: train.buffers.len(),
+    };
+    let mut buffers = train.buffers;
+    buffers.extend(test.buffers);
+    Ok(Message {
+        header: serde_json::to_string(&header).expect("plain header"),
+        buffers,
+    })
+}
+
+/// Every loaded row, encoded as `reader`'s model reads it (f32, row-major).
+pub fn rows_for(reader: &Reader) -> Result<Vec<f32>> {
+    with_source(|src| match src {
+        Source::Table(t) => reader.features_of(t),
+        Source::Synthetic(d) if d.n_features == reader.schema.n_features() => Ok(d.x.clone()),
+        Source::Synthetic(_) => Err(Error::InvalidParam(format!(
+            "load data with the model's {} feature columns to score",
+            reader.schema.n_features()
+        ))),
+    })
+}
+
+/// Predictions as CSV, with the loaded rows' ID column when the model names one they have.
+pub fn predictions_csv(reader: &Reader, p: &Predictions) -> Result<String> {
+    with_source(|src| {
+        let ids = match src {
+            Source::Table(t) => reader.ids_of(t),
+            Source::Synthetic(_) => None,
+        };
+        Ok(reader.predictions_csv(p, ids))
+    })
+}

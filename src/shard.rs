@@ -69,11 +69,8 @@ pub fn dataset_message(d: &Dataset) -> Message {
 pub fn dataset_from(m: &Message) -> Result<Dataset> {
     let h: DatasetHeader = header(m)?;
     let x: Vec<f32> = pods(m.buffers.first(), "rows")?;
-    let target = match h.task {
-        Task::Classification => Target::Classes(pods(m.buffers.get(1), "target")?),
-        Task::Regression => Target::Values(pods(m.buffers.get(1), "target")?),
-    };
-    if Some(x.len()) != h.n_rows.checked_mul(h.n_features) || target.len() != h.n_rows {
+    let (n_features, target) = target_from(&m.header, m.buffers.get(1))?;
+    if Some(x.len()) != h.n_rows.checked_mul(n_features) {
         return Err(Error::Worker("rows and header disagree".into()));
     }
     Ok(Dataset {
@@ -83,6 +80,21 @@ pub fn dataset_from(m: &Message) -> Result<Dataset> {
         target,
         n_classes: h.n_classes,
     })
+}
+
+/// The feature count and the target of a dataset message (its header and its second buffer),
+/// without its rows: what [`merge`] needs of the training rows.
+pub fn target_from(header_json: &str, target: Option<&Vec<u8>>) -> Result<(usize, Target)> {
+    let h: DatasetHeader = serde_json::from_str(header_json)
+        .map_err(|e| Error::Worker(format!("unreadable dataset header: {e}")))?;
+    let target = match h.task {
+        Task::Classification => Target::Classes(pods(target, "target")?),
+        Task::Regression => Target::Values(pods(target, "target")?),
+    };
+    if target.len() != h.n_rows {
+        return Err(Error::Worker("rows and header disagree".into()));
+    }
+    Ok((h.n_features, target))
 }
 
 /// The trees `trees` of a forest, flattened, with what merging needs.
@@ -193,7 +205,8 @@ pub fn merge(
     mut shards: Vec<Shard>,
     schema: Schema,
     params: Params,
-    train: &Dataset,
+    n_features: usize,
+    target: &Target,
 ) -> Result<Model> {
     shards.sort_by_key(|s| s.trees.start);
     let mut next = 0;
@@ -218,7 +231,7 @@ pub fn merge(
         .iter()
         .flat_map(|s| s.importances.iter().map(|v| v.as_slice()))
         .collect();
-    let importances = importances(&per_tree, train.n_features);
+    let importances = importances(&per_tree, n_features);
     let mut votes: Option<OobVotes> = None;
     for s in &shards {
         match (&mut votes, &s.oob) {
@@ -227,14 +240,14 @@ pub fn merge(
             _ => {}
         }
     }
-    let oob = votes.and_then(|v| oob_finish(&v, &train.target));
+    let oob = votes.and_then(|v| oob_finish(&v, target));
     Ok(Model::from_parts(
         schema,
         params,
         forest,
         importances,
         oob,
-        train.n_rows,
+        target.len(),
     ))
 }
 
@@ -299,7 +312,7 @@ mod tests {
                 .into_iter()
                 .map(|r| roundtrip(&grow(&d, &params, r, &|| {}).unwrap()))
                 .collect();
-            let merged = merge(shards, schema, params, &d).unwrap();
+            let merged = merge(shards, schema, params, d.n_features, &d.target).unwrap();
             assert_eq!(merged.forest, whole.forest);
             assert_eq!(merged.oob_score, whole.oob_score);
             for (a, b) in merged.importances.iter().zip(&whole.importances) {
@@ -323,7 +336,7 @@ mod tests {
             classes: vec!["0".into(), "1".into()],
         };
         assert!(matches!(
-            merge(vec![s], schema, params, &d),
+            merge(vec![s], schema, params, d.n_features, &d.target),
             Err(Error::Worker(_))
         ));
     }

@@ -148,7 +148,7 @@ fn forget_results(ui: Ui) {
 
 /// Reads CSV bytes in the data worker (decoding and parsing off the page's thread). On error
 /// the message names the row and column, and what was loaded before stays.
-pub async fn load_csv(ui: Ui, name: &str, bytes: &[u8]) -> Result<()> {
+pub async fn load_csv(ui: Ui, name: &str, bytes: &js_sys::Uint8Array) -> Result<()> {
     ui.loading.set(Some(format!("Reading {name}…")));
     let r = async { data_worker().await?.read(name, bytes).await }.await;
     ui.loading.set(None);
@@ -165,7 +165,7 @@ pub fn load_file(ui: Ui, file: web_sys::File) {
     spawn_local(async move {
         let name = file.name();
         ui.loading.set(Some(format!("Reading {name}…")));
-        let r = match files::read(&file).await {
+        let r = match files::read_js(&file).await {
             Ok(bytes) => load_csv(ui, &name, &bytes).await,
             Err(err) => Err(err),
         };
@@ -178,7 +178,7 @@ pub fn load_file(ui: Ui, file: web_sys::File) {
 
 pub fn load_asset(ui: Ui, file: &'static str) {
     spawn_local(async move {
-        let r = match files::fetch_asset(&format!("./assets/{file}")).await {
+        let r = match files::fetch_asset_js(&format!("./assets/{file}")).await {
             Ok(bytes) => load_csv(ui, file, &bytes).await,
             Err(err) => Err(err),
         };
@@ -305,9 +305,9 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
     let params = params_from_ui(ui)?;
     let (prep, parts) = prepare(ui, &params).await?;
     let k = prep.train_buffers;
-    let train_data = parts.to_message(prep.train.clone(), 0..k)?;
-    let train_set = shard::dataset_from(&train_data)?;
-    drop(train_data);
+    // Of the training rows the page keeps the target alone (for the out-of-bag score).
+    let target_bytes = parts.buffers.get(1).map(js_sys::Uint8Array::to_vec);
+    let (n_features, target) = shard::target_from(&prep.train, target_bytes.as_ref())?;
     let test = shard::dataset_from(&parts.to_message(prep.test.clone(), k..parts.buffers.len())?)?;
     let prepare_ms = super::now_ms() - t_prepare;
     let n_workers = workers().min(params.n_trees);
@@ -338,7 +338,7 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
         return Ok(None);
     };
     let t_merge = super::now_ms();
-    let mut model = shard::merge(shards, prep.schema.clone(), params, &train_set)?;
+    let mut model = shard::merge(shards, prep.schema.clone(), params, n_features, &target)?;
     model.id_columns = prep.id_columns.clone();
     let train_ms = super::now_ms() - t0;
     let merge_ms = super::now_ms() - t_merge;
@@ -364,7 +364,7 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
         Place::Forest,
         format!(
             "Trained {total} trees on {} rows in {} with {n_workers} workers.",
-            human::count(train_set.n_rows),
+            human::count(target.len()),
             human::duration(train_ms)
         ),
     );

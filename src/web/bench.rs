@@ -180,7 +180,7 @@ async fn sweep_and_sum_up(
 async fn run_given(ui: Ui, model: &str, csv: &str, rows: usize) -> crate::Result<()> {
     ui.busy
         .set(Some(format!("Benchmark: loading {csv} and {model}…")));
-    let csv_bytes = super::files::fetch_asset(own_path(csv)?).await?;
+    let csv_bytes = super::files::fetch_asset_js(own_path(csv)?).await?;
     actions::load_csv(ui, csv, &csv_bytes).await?;
     let model_bytes = super::files::fetch_asset(own_path(model)?).await?;
     actions::install_loaded(ui, model, &model_bytes)?;

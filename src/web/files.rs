@@ -9,6 +9,11 @@ use wasm_bindgen_futures::JsFuture;
 pub const MAX_FILE_BYTES: f64 = 256.0 * 1024.0 * 1024.0;
 
 pub async fn read(file: &web_sys::File) -> Result<Vec<u8>> {
+    Ok(read_js(file).await?.to_vec())
+}
+
+/// [`read`], leaving the bytes in a JS array (to hand to a worker without a copy in wasm).
+pub async fn read_js(file: &web_sys::File) -> Result<js_sys::Uint8Array> {
     if file.size() > MAX_FILE_BYTES {
         return Err(Error::Io(format!(
             "\"{}\" is {:.0} MB; the page reads files up to {:.0} MB (use the command-line `forest` for larger ones)",
@@ -20,11 +25,16 @@ pub async fn read(file: &web_sys::File) -> Result<Vec<u8>> {
     let buf = JsFuture::from(file.array_buffer())
         .await
         .map_err(|e| Error::Io(format!("cannot read \"{}\": {e:?}", file.name())))?;
-    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+    Ok(js_sys::Uint8Array::new(&buf))
 }
 
 /// Fetches a file the page ships (`assets/`), from the page's own origin.
 pub async fn fetch_asset(path: &str) -> Result<Vec<u8>> {
+    Ok(fetch_asset_js(path).await?.to_vec())
+}
+
+/// [`fetch_asset`], leaving the bytes in a JS array.
+pub async fn fetch_asset_js(path: &str) -> Result<js_sys::Uint8Array> {
     let window = web_sys::window().ok_or_else(|| Error::Io("no window".into()))?;
     let resp = JsFuture::from(window.fetch_with_str(path))
         .await
@@ -42,7 +52,7 @@ pub async fn fetch_asset(path: &str) -> Result<Vec<u8>> {
     )
     .await
     .map_err(|e| Error::Io(format!("cannot load {path}: {e:?}")))?;
-    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+    Ok(js_sys::Uint8Array::new(&buf))
 }
 
 /// Offers `text` as a file download named `name`.

@@ -9,6 +9,7 @@ use crate::flat::FlatForest;
 use crate::forest::Params;
 use crate::forest::model::{Predictions, Reader};
 use crate::shard::{Message, Shard};
+use js_sys::Uint8Array;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -379,14 +380,28 @@ impl DataWorker {
         Ok(dw)
     }
 
-    /// Sends `req` (with `buffers`, transferred) and waits for its answer.
+    /// Sends `req` (with `buffers`, copied out of wasm memory) and waits for its answer.
     async fn ask(&self, req: Request, buffers: &[&[u8]]) -> Result<(Reply, JsMessage)> {
+        let arrays: Vec<Uint8Array> = buffers.iter().map(|b| Uint8Array::from(*b)).collect();
+        self.ask_js(req, &arrays).await
+    }
+
+    /// Sends `req` with `arrays`, whose buffers are transferred (the page's copies are gone
+    /// after), and waits for its answer.
+    async fn ask_js(&self, req: Request, arrays: &[Uint8Array]) -> Result<(Reply, JsMessage)> {
         let (tx, rx) = flume::bounded(1);
         self.waiting.borrow_mut().push_back(tx);
-        let header = serde_json::to_string(&req).expect("plain header");
-        if let Err(e) = send_parts(&self.worker, &header, buffers) {
+        let msg = js_sys::Array::of1(&serde_json::to_string(&req).expect("plain header").into());
+        let transfer = js_sys::Array::new();
+        for a in arrays {
+            msg.push(a);
+            transfer.push(&a.buffer());
+        }
+        if let Err(e) = self.worker.post_message_with_transfer(&msg, &transfer) {
             self.waiting.borrow_mut().pop_back();
-            return Err(e);
+            return Err(Error::Worker(format!(
+                "cannot message the data worker: {e:?}"
+            )));
         }
         let m = rx
             .recv_async()
@@ -401,9 +416,9 @@ impl DataWorker {
     }
 
     /// Reads a CSV file's bytes; the rows stay in the worker.
-    pub async fn read(&self, name: &str, bytes: &[u8]) -> Result<(DataView, Option<String>)> {
+    pub async fn read(&self, name: &str, bytes: &Uint8Array) -> Result<(DataView, Option<String>)> {
         let req = Request::Read { name: name.into() };
-        match self.ask(req, &[bytes]).await? {
+        match self.ask_js(req, std::slice::from_ref(bytes)).await? {
             (Reply::Rows { view, note }, _) => Ok((view, note)),
             _ => Err(Error::Worker("unexpected reply to reading".into())),
         }

@@ -50,3 +50,25 @@ test('the sweep chart lines have 3:1 contrast against the card', async ({ page }
     expect(contrast(stroke, 'rgb(255, 255, 255)'), cls).toBeGreaterThanOrEqual(3);
   }
 });
+
+test('at 390 px wide (a phone) nothing is cut off: the page, the race and the sweep fit the width', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto('/');
+  await gpuSettled(page);
+  await page.getByRole('button', { name: /Breast cancer/ }).click();
+  await expect(page.getByTestId('data-summary')).toContainText('569 rows');
+  await page.getByRole('textbox', { name: 'Trees' }).fill('10');
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('model-summary')).toContainText('trained here');
+  await page.getByTestId('sweep-max').selectOption('1000');
+  await page.getByTestId('sweep').click();
+  await expect(page.getByTestId('sweep-table').locator('tbody tr')).toHaveCount(2);
+  await expect(page.getByTestId('busy')).toHaveCount(0);
+  const overflow = await page.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth);
+  expect(overflow, 'the page scrolls sideways by this many px').toBeLessThanOrEqual(0);
+  for (const id of ['race', 'sweep-chart', 'verdict']) {
+    const box = await page.getByTestId(id).boundingBox();
+    expect(box.x, `${id} starts on screen`).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width, `${id} ends on screen`).toBeLessThanOrEqual(390);
+  }
+});

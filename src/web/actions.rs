@@ -177,11 +177,14 @@ pub fn load_file(ui: Ui, file: web_sys::File) {
 }
 
 pub fn load_asset(ui: Ui, file: &'static str) {
+    // Train waits from the click on, not from when the bytes arrive.
+    ui.loading.set(Some(format!("Reading {file}…")));
     spawn_local(async move {
         let r = match files::fetch_asset_js(&format!("./assets/{file}")).await {
             Ok(bytes) => load_csv(ui, file, &bytes).await,
             Err(err) => Err(err),
         };
+        ui.loading.set(None);
         if let Err(err) = r {
             ui.error(Place::Data, err);
         }

@@ -231,7 +231,7 @@ fn ForestSection(ui: Ui) -> impl IntoView {
                 <Field label="Seed" value=ui.seed hint="same seed, same forest"/>
             </div>
             <div class="row">
-                <button class="primary" data-testid="train" disabled=move || training() || ui.busy.get().is_some()
+                <button class="primary" data-testid="train" disabled=move || training() || ui.busy.get().is_some() || ui.loading.get().is_some()
                     on:click=move |_| actions::start_training(ui)>"Train forest"</button>
                 <button data-testid="cancel" disabled=move || !training()
                     on:click=move |_| actions::cancel_training()>"Cancel training"</button>

@@ -17,9 +17,12 @@ onnxruntime wheel:
 Our outputs are checked against ONNX Runtime's on every row (largest difference). Prints a
 Markdown table.
 """
-import argparse, datetime, json, os, platform, statistics, subprocess, sys, time
+import argparse, datetime, json, os, platform, subprocess, sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_bench import median_ms  # one timing rule for both reference scripts
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N_FEAT, N_TRAIN, N_ROWS = 32, 100_000, 100_000
@@ -54,15 +57,6 @@ def make(d):
     for f in sorted(os.listdir(d)):
         print(f, os.path.getsize(os.path.join(d, f)))
 
-
-def median_ms(f, runs):
-    f()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        f()
-        times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
 
 
 def cpu_name():

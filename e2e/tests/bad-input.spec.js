@@ -51,12 +51,14 @@ test('a text cell in a regression target names its row and column', async ({ pag
 });
 
 test('Excel exports: Windows-1252 text is converted and said, a workbook gets the way out', async ({ page }) => {
-  // European Excel's "CSV": `;`, decimal commas, and é as the single byte 0xE9.
-  const latin = Buffer.concat([Buffer.from('ville;prix\nOrl'), Buffer.from([0xe9]), Buffer.from('ans;1,5\nLyon;2\n')]);
+  // European Excel's "CSV": `;`, decimal commas, é as the single byte 0xE9, and € as 0x80
+  // (where Windows-1252 and Latin-1 differ).
+  const latin = Buffer.concat([Buffer.from('ville;prix\nOrl'), Buffer.from([0xe9]), Buffer.from('ans '),
+    Buffer.from([0x80]), Buffer.from(';1,5\nLyon;2\n')]);
   await page.getByTestId('csv-input').setInputFiles({ name: 'prix.csv', mimeType: 'text/csv', buffer: latin });
   await expect(page.getByTestId('notice')).toContainText('windows-1252');
   await expect(page.getByTestId('data-summary')).toContainText('prix.csv');
-  await expect(page.getByTestId('preview')).toContainText('Orléans');
+  await expect(page.getByTestId('preview')).toContainText('Orléans €');
   await page.getByTestId('csv-input').setInputFiles({
     name: 'book.csv', mimeType: 'text/csv', buffer: Buffer.from('PK\x03\x04\x14\x00\x06\x00rest', 'latin1'),
   });

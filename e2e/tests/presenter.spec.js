@@ -78,8 +78,12 @@ test('benchmark mode: progress on screen, then a summary card', async ({ page })
   const card = page.getByTestId('bench-summary');
   await expect(card).toBeVisible({ timeout: 150_000 });
   await expect(card).toBeInViewport();
-  await expect(card).toContainText(/faster|tie|no GPU/);
+  await expect(card).toContainText(/is ahead of \d+ CPU workers? from [\d,]+ rows|stays behind \d+ CPU workers?|did not run/);
   await expect(card).toContainText('1,000 rows');
+  // The largest batch's verdict leads the race under the card, all in one screen.
+  await expect(page.getByTestId('verdict')).toHaveText(VERDICT);
+  await expect(page.getByTestId('verdict')).toContainText('1,000 rows');
+  await expect(page.getByTestId('race')).toBeInViewport({ ratio: 1 });
   await expect(card).toContainText('bit-identical');
   await expect(page.getByTestId('busy')).toHaveCount(0);
 });

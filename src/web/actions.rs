@@ -267,7 +267,7 @@ pub fn params_from_ui(ui: Ui) -> Result<Params> {
 
 /// The loaded rows split and encoded (in the data worker) with the page's choices: the
 /// header and the buffers, still JS arrays, to pass on to the training workers.
-async fn prepare(ui: Ui, params: &Params) -> Result<(PreparedHeader, JsMessage)> {
+async fn prepare(ui: Ui, params: &Params, copies: usize) -> Result<(PreparedHeader, JsMessage)> {
     if ui.data.get_untracked().is_none() {
         return Err(Error::InvalidParam(
             "load a CSV or pick a dataset first".into(),
@@ -280,7 +280,7 @@ async fn prepare(ui: Ui, params: &Params) -> Result<(PreparedHeader, JsMessage)>
         drop: ui.columns_off.get_untracked(),
         keep: ui.columns_on.get_untracked(),
     };
-    data_worker().await?.prepare(choice).await
+    data_worker().await?.prepare(choice, copies).await
 }
 
 pub fn workers() -> usize {
@@ -306,31 +306,33 @@ pub struct TrainTimes {
 pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
     let t_prepare = super::now_ms();
     let params = params_from_ui(ui)?;
-    let (prep, parts) = prepare(ui, &params).await?;
+    let n_workers = workers().min(params.n_trees);
+    let (prep, parts) = prepare(ui, &params, n_workers).await?;
     let k = prep.train_buffers;
     // Of the training rows the page keeps the target alone (for the out-of-bag score).
     let target_bytes = parts.buffers.get(1).map(js_sys::Uint8Array::to_vec);
     let (n_features, target) = shard::target_from(&prep.train, target_bytes.as_ref())?;
-    let test = shard::dataset_from(&parts.to_message(prep.test.clone(), k..parts.buffers.len())?)?;
+    let test_at = k * n_workers;
+    let test =
+        shard::dataset_from(&parts.to_message(prep.test.clone(), test_at..parts.buffers.len())?)?;
+    let copies: Vec<DatasetParts> = parts.buffers[..test_at]
+        .chunks_exact(k.max(1))
+        .map(|buffers| DatasetParts {
+            header: prep.train.clone(),
+            buffers,
+        })
+        .collect();
     let prepare_ms = super::now_ms() - t_prepare;
-    let n_workers = workers().min(params.n_trees);
     let training = Training::new(n_workers);
     engine(|e| e.canceller = Some(training.canceller()));
     ui.progress.set(Some((0, params.n_trees)));
     let t0 = super::now_ms();
     let total = params.n_trees;
     let shards = training
-        .run(
-            &DatasetParts {
-                header: prep.train.clone(),
-                buffers: &parts.buffers[..k],
-            },
-            &params,
-            |done| ui.progress.set(Some((done, total))),
-        )
+        .run(&copies, &params, |done| {
+            ui.progress.set(Some((done, total)))
+        })
         .await;
-    // The shared rows go once the workers have their copies.
-    drop(parts);
     ui.progress.set(None);
     engine(|e| e.canceller = None);
     let Some((shards, grow)) = shards? else {

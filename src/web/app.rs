@@ -362,7 +362,6 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
             {move || blocked().map(|why| view! { <p class="muted" data-testid="score-blocked">{why}</p> })}
             <Status ui=ui/>
             <Notice ui=ui place=Place::Score/>
-            {move || ui.bench_summary.get().map(|s| view! { <BenchCard summary=s/> })}
             <div class="stage-grid">
                 <div class="race-wrap">
                     {move || match ui.race.get() {
@@ -370,6 +369,8 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                         None => view! { <p class="muted race-empty">"Score the rows, or run the sweep, to race the CPU against the GPU."</p> }.into_any(),
                     }}
                 </div>
+                <div class="stage-right">
+                {move || ui.bench_summary.get().map(|s| view! { <BenchCard summary=s/> })}
                 {move || {
                     let pts = ui.sweep.get();
                     (!pts.is_empty()).then(|| view! {
@@ -378,6 +379,7 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                         </div>
                     })
                 }}
+                </div>
             </div>
             <ScoreDetails ui=ui/>
         </section>

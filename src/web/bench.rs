@@ -35,15 +35,6 @@ fn log(v: serde_json::Value) {
     web_sys::console::log_1(&v.to_string().into());
 }
 
-async fn sleep_ms(ms: i32) {
-    let p = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
-}
-
 pub fn start_if_asked(ui: Ui) {
     let q = query();
     if !q.iter().any(|(k, _)| k == "bench") {
@@ -131,7 +122,7 @@ fn own_path(p: &str) -> crate::Result<&str> {
 async fn adapter(ui: Ui) -> String {
     loop {
         match ui.gpu.get_untracked() {
-            GpuState::Checking => sleep_ms(50).await,
+            GpuState::Checking => super::sleep_ms(50).await,
             GpuState::Ready { adapter, .. } => return adapter,
             GpuState::Off(why) => return format!("none: {why}"),
         }
@@ -200,10 +191,6 @@ async fn run_given(ui: Ui, model: &str, csv: &str, rows: usize) -> crate::Result
     );
     sweep_and_sum_up(ui, rows, setup, json!({})).await?;
     log(json!({"bench": "done"}));
-    ui.info(
-        Place::Score,
-        "Benchmark done: the sweep's points are in the chart and on the console.",
-    );
     Ok(())
 }
 
@@ -256,10 +243,6 @@ async fn run(
         every_variant(rows).await?;
     }
     log(json!({"bench": "done"}));
-    ui.info(
-        Place::Score,
-        "Benchmark done: the sweep's points are in the chart and on the console.",
-    );
     Ok(())
 }
 

@@ -26,24 +26,31 @@ pub fn parts_to_js(header: &str, buffers: &[&[u8]]) -> (Array, Array) {
     (arr, transfer)
 }
 
-/// [`to_js`] with each buffer in a `SharedArrayBuffer`, which any number of workers can be
-/// sent without a copy; `None` where the page is not cross-origin isolated (no shared memory).
-pub fn shared_to_js(m: &Message) -> Option<Array> {
-    let isolated = js_sys::Reflect::get(&js_sys::global(), &"crossOriginIsolated".into())
-        .ok()?
-        .as_bool()?;
-    if !isolated {
-        return None;
+/// [`to_js`] of a prepared split (see `rows::PreparedHeader`), its training buffers made
+/// `copies` times over in JS memory; `None` for any other message.
+pub fn replicated_to_js(m: &Message) -> Option<(Array, Array)> {
+    #[derive(serde::Deserialize)]
+    struct Data {
+        prepared: Option<String>,
     }
+    #[derive(serde::Deserialize)]
+    struct Split {
+        train_buffers: usize,
+        copies: usize,
+    }
+    let prepared = serde_json::from_str::<Data>(&m.header).ok()?.prepared?;
+    let split: Split = serde_json::from_str(&prepared).ok()?;
+    let (train, test) = m.buffers.split_at(split.train_buffers.min(m.buffers.len()));
     let arr = Array::new();
+    let transfer = Array::new();
     arr.push(&JsValue::from_str(&m.header));
-    for b in &m.buffers {
-        let shared = js_sys::SharedArrayBuffer::new(u32::try_from(b.len()).ok()?);
-        let u = Uint8Array::new(&shared);
-        u.copy_from(b);
+    let copies = std::iter::repeat_n(train, split.copies.max(1)).flatten();
+    for b in copies.chain(test) {
+        let u = Uint8Array::from(b.as_slice());
+        transfer.push(&u.buffer());
         arr.push(&u);
     }
-    Some(arr)
+    Some((arr, transfer))
 }
 
 /// A message whose buffers stay JS arrays (not copied into wasm memory), to pass on.

@@ -36,3 +36,13 @@ pub fn start_page() {
 fn now_ms() -> f64 {
     crate::gpu::now_ms()
 }
+
+/// Resolves after `ms` milliseconds on the page (a timer: its thread is free meanwhile).
+async fn sleep_ms(ms: i32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+}

@@ -125,7 +125,10 @@ pub struct GrowTimes {
     pub grown_ms: f64,
 }
 
-/// A dataset message whose buffers are JS arrays (from the data worker), to pass on as is.
+/// Between starting one training worker and the next.
+const STAGGER_MS: i32 = 10;
+
+/// A dataset message whose buffers are JS arrays (from the data worker), to transfer on.
 pub struct DatasetParts<'a> {
     pub header: String,
     pub buffers: &'a [js_sys::Uint8Array],
@@ -151,7 +154,7 @@ impl Training {
     /// Grows the forest; `on_tree(done)` after each tree. `Ok(None)` when cancelled.
     pub async fn run(
         self,
-        data: &DatasetParts<'_>,
+        data: &[DatasetParts<'_>],
         params: &Params,
         on_tree: impl Fn(usize),
     ) -> Result<Option<(Vec<Shard>, GrowTimes)>> {
@@ -165,22 +168,31 @@ impl Training {
             return Ok(None);
         }
         let ready_ms = super::now_ms() - t0;
-        for (h, r) in handles.iter().zip(&ranges) {
-            // The rows' buffers are shared memory where the page is cross-origin isolated: every
-            // worker reads the one copy. Elsewhere postMessage copies them for each worker.
+        if data.len() < handles.len() {
+            return Err(Error::Worker(
+                "fewer copies of the rows than workers".into(),
+            ));
+        }
+        for ((h, r), d) in handles.iter().zip(&ranges).zip(data) {
+            // Each worker its own copy, made by the data worker and transferred: the page's
+            // thread copies nothing.
             let req = Request::Grow {
                 params: params.clone(),
                 trees: r.clone(),
-                data: data.header.clone(),
+                data: d.header.clone(),
             };
             let msg =
                 js_sys::Array::of1(&serde_json::to_string(&req).expect("plain header").into());
-            for b in data.buffers {
+            let transfer = js_sys::Array::new();
+            for b in d.buffers {
                 msg.push(b);
+                transfer.push(&b.buffer());
             }
             h.worker
-                .post_message(&msg)
+                .post_message_with_transfer(&msg, &transfer)
                 .map_err(|e| Error::Worker(format!("cannot message a worker: {e:?}")))?;
+            // One worker starting at a time (measured: all at once made growing slower).
+            super::sleep_ms(STAGGER_MS).await;
         }
         let sent_ms = super::now_ms() - t0;
         let (mut done, mut shards) = (0, Vec::new());
@@ -437,8 +449,12 @@ impl DataWorker {
     }
 
     /// The rows split and encoded for training: the header, and the buffers to pass on.
-    pub async fn prepare(&self, choice: Choice) -> Result<(PreparedHeader, JsMessage)> {
-        match self.ask(Request::Prepare { choice }, &[]).await? {
+    pub async fn prepare(
+        &self,
+        choice: Choice,
+        copies: usize,
+    ) -> Result<(PreparedHeader, JsMessage)> {
+        match self.ask(Request::Prepare { choice, copies }, &[]).await? {
             (Reply::Data { prepared: Some(h) }, m) => {
                 let h = serde_json::from_str(&h)
                     .map_err(|e| Error::Worker(format!("unreadable split: {e}")))?;

@@ -2,7 +2,6 @@
 //! whose bar grows for as long as that engine took (scaled so the slowest takes
 //! [`RACE_S`]), and a benchmark's summary card.
 
-use super::charts::SweepPoint;
 use super::state::{BenchSummary, ScoreView};
 use crate::human;
 use leptos::prelude::*;
@@ -136,47 +135,38 @@ pub fn Race(race: RaceView) -> impl IntoView {
     }
 }
 
-/// A benchmark's outcome on one card: the largest batch's verdict, where the GPU overtakes the
-/// CPU workers, and what ran.
+/// A benchmark's outcome on one card, above the race (whose verdict is the largest batch's):
+/// where the GPU overtakes the CPU workers, whether every output agreed, and what ran.
 #[component]
 pub fn BenchCard(summary: BenchSummary) -> impl IntoView {
-    let last = summary.points.last().cloned();
-    let headline = last.as_ref().map(|p: &SweepPoint| match p.gpu_ms {
-        Some(g) => human::verdict(p.cpu_ms, summary.workers, g, p.rows),
-        None => format!(
-            "no GPU: {} for {} rows",
-            human::duration(p.cpu_ms),
-            human::count(p.rows)
-        ),
-    });
+    let largest = summary.points.last().map_or(0, |p| p.rows);
     let pts: Vec<(usize, f64, f64)> = summary
         .points
         .iter()
         .filter_map(|p| Some((p.rows, p.cpu_ms, p.gpu_ms?)))
         .collect();
+    let cpu = human::cpu_workers(summary.workers);
     let cross = match human::crossover(&pts) {
+        _ if pts.is_empty() => "The GPU did not run.".to_string(),
         Some(rows) if pts.len() == summary.points.len() => format!(
-            "The GPU is ahead of {} from {} rows on.",
-            human::cpu_workers(summary.workers),
-            human::count(rows)
+            "The GPU is ahead of {cpu} from {} rows up to the largest batch, {} rows.",
+            human::count(rows),
+            human::count(largest)
         ),
-        _ if pts.is_empty() => "The GPU did not run.".into(),
         _ => format!(
-            "The GPU stays behind {} up to the largest batch.",
-            human::cpu_workers(summary.workers)
+            "The GPU stays behind {cpu} at the largest batch, {} rows.",
+            human::count(largest)
         ),
     };
     view! {
         <div class="bench-card" data-testid="bench-summary">
-            <h3>"Benchmark done"</h3>
-            {headline.map(|h| view! { <p class="bench-verdict">{h}</p> })}
-            <p>{cross}</p>
-            <p class=if summary.identical { "ok" } else { "bad" }>{if summary.identical {
-                "Every batch size: CPU (1 thread and workers) and GPU outputs bit-identical."
-            } else {
-                "Some outputs differ between the engines: see the table below."
-            }}</p>
-            <p class="muted">{summary.setup} " · GPU: " {summary.adapter} " · medians, as the table below"</p>
+            <p><b>"Benchmark done. "</b>{cross}" "
+                <span class=if summary.identical { "ok" } else { "bad" }>{if summary.identical {
+                    "Every batch size: CPU (1 thread and workers) and GPU outputs bit-identical."
+                } else {
+                    "Some outputs differ between the engines: see the table below."
+                }}</span></p>
+            <p class="muted">{summary.setup} " · GPU: " {summary.adapter} " · medians"</p>
         </div>
     }
 }

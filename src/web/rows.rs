@@ -39,7 +39,8 @@ pub struct Choice {
 }
 
 /// The split, encoded: the header of [`prepared`]'s message. Its buffers are the training
-/// rows' dataset message, then the held-out rows'.
+/// rows' dataset message (`train_buffers` of them; the worker posts them `copies` times), then
+/// the held-out rows'.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PreparedHeader {
     pub schema: crate::data::Schema,
@@ -47,6 +48,7 @@ pub struct PreparedHeader {
     pub train: String,
     pub test: String,
     pub train_buffers: usize,
+    pub copies: usize,
 }
 
 /// Reads a CSV file's bytes and keeps the table; on error the rows loaded before stay.
@@ -125,7 +127,7 @@ fn with_source<R>(f: impl FnOnce(&Source) -> Result<R>) -> Result<R> {
 }
 
 /// Splits and encodes the rows for training, as a message (see [`PreparedHeader`]).
-pub fn prepared(c: Choice) -> Result<Message> {
+pub fn prepared(c: Choice, copies: usize) -> Result<Message> {
     let prep = with_source(|src| match src {
         Source::Table(t) => pipeline::prepare(
             t,
@@ -157,6 +159,7 @@ pub fn prepared(c: Choice) -> Result<Message> {
         train: train.header,
         test: test.header,
         train_buffers: train.buffers.len(),
+        copies,
     };
     let mut buffers = train.buffers;
     buffers.extend(test.buffers);

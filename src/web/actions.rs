@@ -856,7 +856,7 @@ pub async fn sweep(
             cpu_one_ms: view.cpu.one_ms,
             gpu_ms: view.gpu_ms,
             kernel_ms: view.kernel_ms,
-            identical: view.cpu.bits_differ == 0 && view.bits_differ.is_none_or(|b| b == 0),
+            identical: view.identical(),
         };
         on_point(&p, &view);
         ui.race.set(Some(RaceView::of(&view)));

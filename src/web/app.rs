@@ -417,7 +417,7 @@ fn ScoreDetails(ui: Ui) -> impl IntoView {
     view! {
         {move || ui.score.get().map(|s| {
             let n = s.cpu.workers;
-            let identical = s.cpu.bits_differ == 0 && s.bits_differ.is_none_or(|b| b == 0);
+            let identical = s.identical();
             let ms = human::duration;
             view! {
                 <div class="metrics detail" data-testid="score-result">

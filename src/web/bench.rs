@@ -161,7 +161,6 @@ async fn sweep_and_sum_up(
     ui.bench_summary.set(Some(BenchSummary {
         setup,
         adapter,
-        identical: points.iter().all(|p| p.identical),
         points,
         workers: engine(|e| e.scorer.as_ref().map_or(actions::workers(), |s| s.len())),
     }));

@@ -32,7 +32,7 @@ impl RaceView {
             cpu_ms: s.cpu.ms,
             gpu_ms: s.gpu_ms,
             resident_ms: s.resident_ms,
-            identical: s.cpu.bits_differ == 0 && s.bits_differ.is_none_or(|b| b == 0),
+            identical: s.identical(),
             gpu_off: s.gpu_error.clone(),
         }
     }
@@ -57,28 +57,24 @@ pub fn Race(race: RaceView) -> impl IntoView {
     let n = race.workers;
     let lanes: Vec<(String, &'static str, f64)> = [
         (
-            Some("CPU, 1 thread".to_string()),
+            "CPU, 1 thread".to_string(),
             "cpu-one",
             Some(race.cpu_one_ms),
         ),
         (
-            Some(format!("CPU, {n} worker{}", if n == 1 { "" } else { "s" })),
+            format!("CPU, {n} worker{}", if n == 1 { "" } else { "s" }),
             "cpu",
             Some(race.cpu_ms),
         ),
+        ("GPU, first run (rows uploaded)".into(), "gpu", race.gpu_ms),
         (
-            Some("GPU, first run (rows uploaded)".into()),
-            "gpu",
-            race.gpu_ms,
-        ),
-        (
-            Some("GPU, rows already on the GPU".into()),
+            "GPU, rows already on the GPU".into(),
             "gpu-resident",
             race.resident_ms,
         ),
     ]
     .into_iter()
-    .filter_map(|(name, class, ms)| Some((name?, class, ms?)))
+    .filter_map(|(name, class, ms)| Some((name, class, ms?)))
     .collect();
     let slowest = lanes.iter().map(|l| l.2).fold(1e-9, f64::max);
     let fastest = lanes.iter().map(|l| l.2).fold(f64::INFINITY, f64::min);
@@ -140,6 +136,7 @@ pub fn Race(race: RaceView) -> impl IntoView {
 #[component]
 pub fn BenchCard(summary: BenchSummary) -> impl IntoView {
     let largest = summary.points.last().map_or(0, |p| p.rows);
+    let identical = summary.points.iter().all(|p| p.identical);
     let pts: Vec<(usize, f64, f64)> = summary
         .points
         .iter()
@@ -161,7 +158,7 @@ pub fn BenchCard(summary: BenchSummary) -> impl IntoView {
     view! {
         <div class="bench-card" data-testid="bench-summary">
             <p><b>"Benchmark done. "</b>{cross}" "
-                <span class=if summary.identical { "ok" } else { "bad" }>{if summary.identical {
+                <span class=if identical { "ok" } else { "bad" }>{if identical {
                     "Every batch size: CPU (1 thread and workers) and GPU outputs bit-identical."
                 } else {
                     "Some outputs differ between the engines: see the table below."

@@ -173,6 +173,13 @@ pub struct ScoreView {
     pub bits_differ: Option<usize>,
 }
 
+impl ScoreView {
+    /// One thread, the workers and the GPU (where it ran) gave the same bits.
+    pub fn identical(&self) -> bool {
+        self.cpu.bits_differ == 0 && self.bits_differ.is_none_or(|b| b == 0)
+    }
+}
+
 /// Every signal the page draws from. `Copy`, so views and handlers capture it freely.
 #[derive(Clone, Copy)]
 pub struct Ui {
@@ -224,8 +231,6 @@ pub struct BenchSummary {
     pub adapter: String,
     pub points: Vec<SweepPoint>,
     pub workers: usize,
-    /// Every size gave bit-identical outputs on the CPU (1 thread, workers) and the GPU.
-    pub identical: bool,
 }
 
 impl Ui {

@@ -1,6 +1,6 @@
 // Accessibility basics: file pickers in the tab order with a visible focus, a name for every
 // control, chart lines at 3:1 contrast or more.
-const { test, expect, gpuSettled } = require('./fixtures');
+const { test, expect, gpuSettled, trained } = require('./fixtures');
 
 /// WCAG relative luminance contrast of two `rgb(...)` colours.
 function contrast(a, b) {
@@ -34,12 +34,7 @@ test('file pickers take the keyboard focus and show it; every control has a name
 });
 
 test('the sweep chart lines have 3:1 contrast against the card', async ({ page }) => {
-  await page.goto('/');
-  await gpuSettled(page);
-  await page.getByRole('button', { name: /Breast cancer/ }).click();
-  await page.getByRole('textbox', { name: 'Trees' }).fill('10');
-  await page.getByTestId('train').click();
-  await expect(page.getByTestId('model-summary')).toContainText('trained here');
+  await trained(page);
   await page.getByTestId('sweep-max').selectOption('1000');
   await page.getByTestId('sweep').click();
   await expect(page.getByTestId('sweep-table').locator('tbody tr')).toHaveCount(2);
@@ -53,13 +48,7 @@ test('the sweep chart lines have 3:1 contrast against the card', async ({ page }
 
 test('at 390 px wide (a phone) nothing is cut off: the page, the race and the sweep fit the width', async ({ page }) => {
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.goto('/');
-  await gpuSettled(page);
-  await page.getByRole('button', { name: /Breast cancer/ }).click();
-  await expect(page.getByTestId('data-summary')).toContainText('569 rows');
-  await page.getByRole('textbox', { name: 'Trees' }).fill('10');
-  await page.getByTestId('train').click();
-  await expect(page.getByTestId('model-summary')).toContainText('trained here');
+  await trained(page);
   await page.getByTestId('sweep-max').selectOption('1000');
   await page.getByTestId('sweep').click();
   await expect(page.getByTestId('sweep-table').locator('tbody tr')).toHaveCount(2);

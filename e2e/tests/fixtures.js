@@ -40,6 +40,17 @@ exports.gpuSettled = async (page) => {
   await base.expect(page.getByTestId('gpu-status')).not.toContainText('Looking for WebGPU', { timeout: 60_000 });
 };
 
+/// The page opened, the bundled breast-cancer rows loaded and a forest of `trees` trained.
+exports.trained = async (page, trees = '10') => {
+  await page.goto('/');
+  await exports.gpuSettled(page);
+  await page.getByRole('button', { name: /Breast cancer/ }).click();
+  await base.expect(page.getByTestId('data-summary')).toContainText('569 rows');
+  await page.getByRole('textbox', { name: 'Trees' }).fill(trees);
+  await page.getByTestId('train').click();
+  await base.expect(page.getByTestId('model-summary')).toContainText('trained here');
+};
+
 /// Text of a download triggered by `click`.
 exports.download = async (page, click) => {
   const [dl] = await Promise.all([page.waitForEvent('download'), click()]);

@@ -1,19 +1,9 @@
 // The presenter view: the race's verdict large and in words, the race and the sweep in one
 // screen at 1920x1080 and 1280x720, legible axes, human numbers; a benchmark shows its progress
 // and lands on a summary card; scoring runs can be cancelled, and new data cancels them.
-const { test, expect, gpuSettled } = require('./fixtures');
+const { test, expect, trained } = require('./fixtures');
 
 const VERDICT = /^(GPU [\d.,]+x faster than \d+ CPU workers? at [\d,]+ rows|\d+ CPU workers? [\d.,]+x faster than the GPU at [\d,]+ rows|GPU and \d+ CPU workers? tie at [\d,]+ rows|\d+ CPU workers?: .* \(no GPU\))$/;
-
-async function trained(page, trees = '20') {
-  await page.goto('/');
-  await gpuSettled(page);
-  await page.getByRole('button', { name: /Breast cancer/ }).click();
-  await expect(page.getByTestId('data-summary')).toContainText('569 rows');
-  await page.getByRole('textbox', { name: 'Trees' }).fill(trees);
-  await page.getByTestId('train').click();
-  await expect(page.getByTestId('model-summary')).toContainText('trained here');
-}
 
 /// What a viewer at the back of the room sees: sizes in CSS pixels, as rendered.
 async function measure(page) {
@@ -28,7 +18,7 @@ async function measure(page) {
 }
 
 test('presenter view: the verdict, the race and the sweep fill one screen', async ({ page }, testInfo) => {
-  await trained(page);
+  await trained(page, '20');
   await page.getByTestId('stage').click();
   await expect(page.getByTestId('stage')).toHaveAttribute('aria-pressed', 'true');
   // The other sections step aside.

@@ -1,15 +1,9 @@
 // Feedback where the click happened: an error shows beside its button and is announced, new
 // data clears the old scores and marks the old figures, and Train waits while a sweep runs.
-const { test, expect, gpuSettled } = require('./fixtures');
+const { test, expect, trained } = require('./fixtures');
 
 test('errors show in view, new data clears old scores, Train waits for the sweep', async ({ page }) => {
-  await page.goto('/');
-  await gpuSettled(page);
-  await page.getByRole('button', { name: /Breast cancer/ }).click();
-  await expect(page.getByTestId('data-summary')).toContainText('569 rows');
-  await page.getByRole('textbox', { name: 'Trees' }).fill('10');
-  await page.getByTestId('train').click();
-  await expect(page.getByTestId('model-summary')).toContainText('trained here');
+  await trained(page);
   await page.getByTestId('score').click();
   await expect(page.getByTestId('score-result')).toBeVisible();
 

@@ -1,13 +1,14 @@
 // No freezes: while a 300k x 30 CSV (about 60 MB) is read, trained on and scored, and while 1M
 // synthetic rows are generated, the page's thread runs no long task over LIMIT_MS. Reading,
-// generating and encoding happen in the data worker, trees grow in the training workers and
-// the page only draws. The long-task observer (fixtures.js) records every task over 50 ms.
+// generating and encoding happen in the data worker, trees grow in the training workers, the
+// GPU runs in the data worker too (its first use compiles kernels there) and the page only
+// draws. The long-task observer (fixtures.js) records every task over 50 ms.
 const fs = require('fs');
 const { test, expect, gpuSettled } = require('./fixtures');
 
-// 100 ms on a presenter's laptop; this runner may have two busy cores, so the check allows
-// half again before it calls a task a freeze.
-const LIMIT_MS = 150;
+// The limit. On the 2-core dev machine the longest seen was 56 ms (the page copying
+// the rows for its CPU workers), with SwiftShader's GPU work on the same two cores.
+const LIMIT_MS = 100;
 
 function bigCsv(path, rows, features) {
   if (fs.existsSync(path)) return;

@@ -47,7 +47,7 @@ pub struct GpuRun {
 }
 
 /// Milliseconds of one batch by phase, summed over its chunks.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Phases {
     /// Copying rows to the GPU's side, recording and submitting the passes.
     pub submit_ms: f64,

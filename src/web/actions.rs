@@ -3,16 +3,17 @@
 
 use super::charts::SweepPoint;
 use super::files;
+use super::gpu_side::Outcome;
 use super::messages::JsMessage;
 use super::pool::{CpuRun, DataWorker, DatasetParts, Scorer, Training};
 use super::race::RaceView;
 use super::rows::{Choice, PreparedHeader, TEST_FRACTION};
 use super::state::{CpuFigures, DataView, GpuState, ModelView, Place, ScoreView, Ui, engine};
+use super::{bits_differ, median};
 use crate::data::Task;
 use crate::error::{Error, Result};
 use crate::forest::model::Predictions;
 use crate::forest::{ClassWeight, Criterion, MaxFeatures, Model, Params, argmax};
-use crate::gpu::{GpuContext, GpuForest, Kernel};
 use crate::human;
 use crate::pipeline;
 use crate::shard;
@@ -21,7 +22,7 @@ use leptos::task::spawn_local;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 
-/// Looks for WebGPU and opens the device once, for every later model.
+/// Looks for WebGPU and opens the device (in the data worker) once, for every later model.
 pub fn init_gpu(ui: Ui) {
     spawn_local(async move {
         let has_gpu = web_sys::window()
@@ -33,18 +34,12 @@ pub fn init_gpu(ui: Ui) {
             ));
             return;
         }
-        match GpuContext::new().await {
-            Ok(ctx) => {
-                let i = &ctx.adapter_info;
-                let mut name = browser_adapter_name().await;
-                if name.is_empty() {
-                    name = format!("{} ({:?})", i.name, i.device_type);
-                }
+        match async { data_worker().await?.gpu_open().await }.await {
+            Ok((adapter, timestamps)) => {
                 ui.gpu.set(GpuState::Ready {
-                    adapter: name,
-                    timestamps: ctx.timestamps,
+                    adapter,
+                    timestamps,
                 });
-                engine(|e| e.gpu_ctx = Some(ctx));
                 rebuild_gpu_forest(ui);
             }
             Err(err) => {
@@ -58,53 +53,40 @@ pub fn init_gpu(ui: Ui) {
     });
 }
 
-/// "vendor · architecture · description" from WebGPU's own adapter info, which names the
-/// GPU better than wgpu's (empty in Chrome).
-async fn browser_adapter_name() -> String {
-    use js_sys::{Function, Promise, Reflect};
-    let get = |o: &wasm_bindgen::JsValue, k: &str| Reflect::get(o, &k.into()).ok();
-    let r = async {
-        let gpu = get(&web_sys::window()?.navigator().into(), "gpu")?;
-        let request: Function = get(&gpu, "requestAdapter")?.dyn_into().ok()?;
-        let p: Promise = request.call0(&gpu).ok()?.dyn_into().ok()?;
-        let adapter = wasm_bindgen_futures::JsFuture::from(p).await.ok()?;
-        let info = get(&adapter, "info")?;
-        let parts: Vec<String> = ["vendor", "architecture", "description"]
-            .iter()
-            .filter_map(|k| get(&info, k)?.as_string())
-            .filter(|s| !s.is_empty())
-            .collect();
-        Some(parts.join(" · "))
-    }
-    .await;
-    r.unwrap_or_default()
-}
-
 /// Puts the current model on the GPU, if both exist. A model too large for the GPU scores on
 /// the CPU, with a note; the next model that fits goes on the GPU again.
 fn rebuild_gpu_forest(ui: Ui) {
-    let r = engine(|e| {
-        e.gpu = None;
-        match (&e.gpu_ctx, &e.model) {
-            (Some(ctx), Some(m)) => GpuForest::new(ctx.clone(), &m.forest, None).map(|g| {
-                e.gpu = Some(g);
-            }),
-            _ => Ok(()),
+    let ready = matches!(ui.gpu.get_untracked(), GpuState::Ready { .. });
+    let Some((key, model)) = engine(|e| {
+        e.gpu_model = None;
+        Some((e.generation, e.model.clone().filter(|_| ready)?))
+    }) else {
+        return;
+    };
+    // Requests are answered in order: a score asked for meanwhile finds the forest there.
+    engine(|e| e.gpu_model = Some(key));
+    spawn_local(async move {
+        let r = async { data_worker().await?.gpu_load(key, &model.forest).await }.await;
+        if r.is_err() {
+            engine(|e| {
+                if e.gpu_model == Some(key) {
+                    e.gpu_model = None;
+                }
+            });
+        }
+        if engine(|e| e.generation) == key {
+            ui.gpu_note.set(
+                r.err()
+                    .map(|err| format!("this model scores on the CPU only: {err}")),
+            );
         }
     });
-    ui.gpu_note.set(
-        r.err()
-            .map(|err| format!("this model scores on the CPU only: {err}")),
-    );
 }
 
-/// After the device was lost (driver reset, GPU removed, browser reclaimed it): lets it go and
-/// opens the GPU again, so the next score uses a new device.
+/// After the device was lost (driver reset, GPU removed, browser reclaimed it): the worker let
+/// it go; the page opens the GPU again, so the next score uses a new device.
 fn reopen_gpu(ui: Ui) {
-    engine(|e| {
-        e.gpu = None;
-        e.gpu_ctx = None;
-    });
+    engine(|e| e.gpu_model = None);
     ui.gpu.set(GpuState::Checking);
     init_gpu(ui);
 }
@@ -484,6 +466,9 @@ pub fn cancel_scoring() {
         if let Some(c) = e.scorer_canceller.take() {
             c.cancel();
         }
+        if let Some(dw) = &e.data {
+            dw.cancel();
+        }
     });
 }
 
@@ -569,7 +554,7 @@ fn runs_after(ms: f64) -> usize {
     } else if ms > 300.0 {
         3
     } else {
-        GPU_RUNS
+        super::gpu_side::GPU_RUNS
     }
 }
 
@@ -592,6 +577,8 @@ pub(super) async fn scoring_rows() -> Result<(u64, Rc<Model>, Rc<Vec<f32>>)> {
         return Ok((key, model, x));
     }
     let x = Rc::new(data_worker().await?.rows(model.reader()).await?);
+    // The copy into the page's memory was one task; the workers' copies are the next.
+    super::sleep_ms(0).await;
     engine(|e| {
         // Unless other rows or another model came meanwhile.
         if e.data_generation == data && e.generation == key {
@@ -599,88 +586,6 @@ pub(super) async fn scoring_rows() -> Result<(u64, Rc<Model>, Rc<Vec<f32>>)> {
         }
     });
     Ok((key, model, x))
-}
-
-/// Timed GPU runs per measurement, after one untimed run; the median is reported (as the
-/// native harness does).
-const GPU_RUNS: usize = 5;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// A GPU measurement: medians over [`GPU_RUNS`] runs.
-pub(super) struct GpuTiming {
-    pub outputs: Vec<f32>,
-    /// Rows from wasm memory in, outputs in wasm memory out (the upload included).
-    pub e2e_ms: f64,
-    pub kernel_ms: Option<f64>,
-    /// The same rows scored again while they stay on the GPU (outputs still read back).
-    pub resident_ms: f64,
-    pub resident_kernel_ms: Option<f64>,
-    /// The kernel variant the tuner chose for this batch size.
-    pub variant: String,
-    /// Of the last end-to-end run.
-    pub phases: crate::gpu::Phases,
-}
-
-/// Keeps the GPU busy this long before timing: after the CPU's run it idles at low clocks
-/// (the native harness does the same, `forest bench --gpu-warmup-ms`).
-const GPU_WARMUP_MS: f64 = 200.0;
-
-/// Uploads `x` and scores it untimed for [`GPU_WARMUP_MS`], which also pays the one-off costs
-/// (the browser compiling pipelines, the tuner measuring the kernel variants on this batch
-/// size, buffers growing); then scores it [`GPU_RUNS`] times end to end (rows uploaded each
-/// time) and [`GPU_RUNS`] times while it stays on the GPU. Both must give the same bits.
-pub(super) async fn gpu_timed(ticket: Ticket, gpu: &mut GpuForest, x: &[f32]) -> Result<GpuTiming> {
-    let resident = gpu.upload(x).await?;
-    let t0 = super::now_ms();
-    let mut again = gpu.score(&resident, Kernel::Auto).await?;
-    while super::now_ms() - t0 < GPU_WARMUP_MS {
-        ticket.check()?;
-        again = gpu.score(&resident, Kernel::Auto).await?;
-    }
-    let mut run = gpu.predict(x, Kernel::Auto).await?;
-    let (mut e2e, mut kernel) = (Vec::new(), Vec::new());
-    for _ in 0..GPU_RUNS {
-        ticket.check()?;
-        let t0 = super::now_ms();
-        run = gpu.predict(x, Kernel::Auto).await?;
-        e2e.push(super::now_ms() - t0);
-        kernel.extend(run.kernel_ms);
-    }
-    let (mut res, mut res_kernel) = (Vec::new(), Vec::new());
-    for _ in 0..GPU_RUNS {
-        ticket.check()?;
-        let t0 = super::now_ms();
-        again = gpu.score(&resident, Kernel::Auto).await?;
-        res.push(super::now_ms() - t0);
-        res_kernel.extend(again.kernel_ms);
-    }
-    if bits_differ(&run.outputs, &again.outputs) > 0 {
-        return Err(Error::Gpu(
-            "rows kept on the GPU scored differently from rows uploaded anew".into(),
-        ));
-    }
-    Ok(GpuTiming {
-        outputs: run.outputs,
-        e2e_ms: median(e2e),
-        kernel_ms: (kernel.len() == GPU_RUNS).then(|| median(kernel)),
-        resident_ms: median(res),
-        resident_kernel_ms: (res_kernel.len() == GPU_RUNS).then(|| median(res_kernel)),
-        variant: run.variant.name(),
-        phases: run.phases,
-    })
-}
-
-/// Outputs whose bits differ.
-pub(super) fn bits_differ(a: &[f32], b: &[f32]) -> usize {
-    a.iter()
-        .zip(b)
-        .filter(|(x, y)| x.to_bits() != y.to_bits())
-        .count()
-        + a.len().abs_diff(b.len())
 }
 
 /// Scores `x` on the CPU (all workers, one worker) and on the GPU, each timed as a median; the
@@ -713,32 +618,33 @@ async fn side_by_side(
         variant: None,
         bits_differ: None,
     };
-    let Some(mut gpu) = engine(|e| e.gpu.take()) else {
+    let ready = matches!(ui.gpu.get_untracked(), GpuState::Ready { .. });
+    if !ready || engine(|e| e.gpu_model) != Some(key) {
         return Ok((view, cpu));
-    };
-    phase(if gpu.tuned_for(rows).is_some() {
+    }
+    let dw = data_worker().await?;
+    phase(if dw.gpu_tuned(rows).await? {
         "GPU"
     } else {
         "GPU (first use at this size: kernels compile and are tried)"
     });
-    let r = gpu_timed(ticket, &mut gpu, x).await;
-    if let Some(why) = gpu.context().lost() {
-        reopen_gpu(ui);
-        let e = format!(
-            "the GPU device was lost ({why}); the CPU figures stand, and the page is opening the GPU again"
-        );
-        view.gpu_error = Some(e);
-        return Ok((view, cpu));
-    }
-    engine(|e| {
-        // Unless a new model replaced it meanwhile.
-        if e.generation == key {
-            e.gpu = Some(gpu);
+    let r = dw.gpu_time(key, x).await;
+    // A cancelled run's reply (whatever it says) is not shown.
+    ticket.check()?;
+    let r = match r {
+        Ok(Outcome::Lost(why)) => {
+            reopen_gpu(ui);
+            let e = format!(
+                "the GPU device was lost ({why}); the CPU figures stand, and the page is opening the GPU again"
+            );
+            view.gpu_error = Some(e);
+            return Ok((view, cpu));
         }
-    });
+        Ok(Outcome::Done(t)) => Ok(t),
+        Err(e) => Err(e),
+    };
     match r {
-        Ok(t) => {
-            let outputs = t.outputs;
+        Ok((t, outputs)) => {
             view.gpu_ms = Some(t.e2e_ms);
             view.phases = Some(t.phases);
             view.kernel_ms = t.kernel_ms;
@@ -761,7 +667,6 @@ async fn side_by_side(
                 );
             }
         }
-        Err(Error::Cancelled) => return Err(Error::Cancelled),
         Err(err) => view.gpu_error = Some(err.to_string()),
     }
     Ok((view, cpu))

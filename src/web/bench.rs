@@ -8,8 +8,9 @@
 //! the rows repeated up to `rows`: the same forest and rows as `forest bench --model --rows`.
 
 use super::actions::{self, Ticket};
+use super::gpu_side::Outcome;
 use super::state::{BenchSummary, GpuState, Place, Ui, engine};
-use crate::gpu::Upload;
+use super::worker::Request;
 use crate::human;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -35,11 +36,44 @@ fn log(v: serde_json::Value) {
     web_sys::console::log_1(&v.to_string().into());
 }
 
+/// Logs every task over 50 ms on the page's thread (`{"bench": "longtask"}`), so that a
+/// benchmark run on a real GPU shows any freeze, its first GPU use included.
+fn log_long_tasks() {
+    use js_sys::{Array, Function, Object, Reflect};
+    use wasm_bindgen::prelude::*;
+    let on_tasks = Closure::<dyn FnMut(JsValue)>::new(|list: JsValue| {
+        let entries = Reflect::get(&list, &"getEntries".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+            .and_then(|f| f.call0(&list).ok());
+        let entries = entries.map(|v| Array::from(&v)).unwrap_or_default();
+        for e in entries.iter() {
+            let num = |k: &str| Reflect::get(&e, &k.into()).ok().and_then(|v| v.as_f64());
+            log(json!({"bench": "longtask", "start_ms": num("startTime"), "ms": num("duration")}));
+        }
+    });
+    let Ok(observer) = web_sys::PerformanceObserver::new(on_tasks.as_ref().unchecked_ref()) else {
+        return;
+    };
+    // It observes for as long as the page lives.
+    on_tasks.forget();
+    let options = Object::new();
+    let _ = Reflect::set(&options, &"type".into(), &"longtask".into());
+    let _ = Reflect::set(&options, &"buffered".into(), &true.into());
+    if let Some(observe) = Reflect::get(&observer, &"observe".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+    {
+        let _ = observe.call1(&observer, &options);
+    }
+}
+
 pub fn start_if_asked(ui: Ui) {
     let q = query();
     if !q.iter().any(|(k, _)| k == "bench") {
         return;
     }
+    log_long_tasks();
     let get = |k: &str, default: usize| -> usize {
         q.iter()
             .find(|(key, _)| key == k)
@@ -248,58 +282,34 @@ async fn run(
 /// Scores `rows` rows with each kernel variant that fits, logging its kernel time and how many
 /// outputs differ in their bits from the CPU's (the e2e tests require none).
 async fn every_variant(rows: usize) -> crate::Result<()> {
-    use crate::gpu::Kernel;
-    let (_, model, x) = actions::scoring_rows().await?;
-    let nf = model.forest.n_features.max(1) as usize;
-    let batch = actions::tile(&x, nf, rows);
-    let cpu = model.forest.predict(&batch);
-    let Some(mut gpu) = engine(|e| e.gpu.take()) else {
-        return Ok(());
-    };
-    let r = async {
-        let resident = gpu.upload(&batch).await?;
-        for v in gpu.candidates().to_vec() {
-            let run = gpu.score(&resident, Kernel::Fixed(v)).await?;
-            log(json!({"bench": "variant", "rows": rows, "variant": v.name(),
-                "gpu_kernel_ms": run.kernel_ms, "bits_differ": actions::bits_differ(&cpu, &run.outputs)}));
-        }
-        Ok(())
-    }
-    .await;
-    engine(|e| e.gpu = Some(gpu));
-    r
+    gpu_lines(rows, |model| Request::GpuVariants { model }).await
 }
 
 /// GPU end-to-end and kernel time at `rows` rows for each split in `parts`, with rows uploaded
-/// through the staging buffers and through `writeBuffer`. The forest keeps
-/// the last split; the next model gets the default again.
+/// through the staging buffers and through `writeBuffer`. The forest keeps the last split; the
+/// next model gets the default again.
 async fn split_experiment(rows: usize, parts: &[usize]) -> crate::Result<()> {
-    let (_, model, x) = actions::scoring_rows().await?;
-    let nf = model.forest.n_features.max(1) as usize;
-    let batch = actions::tile(&x, nf, rows);
-    let Some(mut gpu) = engine(|e| e.gpu.take()) else {
+    let parts = parts.to_vec();
+    gpu_lines(rows, |model| Request::GpuParts { model, parts }).await
+}
+
+/// Logs the lines of a benchmark request about the first `rows` scoring rows, repeated as
+/// needed, on the GPU (nothing where the current model is not on it).
+async fn gpu_lines(rows: usize, req: impl FnOnce(u64) -> Request) -> crate::Result<()> {
+    let (key, model, x) = actions::scoring_rows().await?;
+    if engine(|e| e.gpu_model) != Some(key) {
         return Ok(());
-    };
-    for upload in [Upload::Staging, Upload::WriteBuffer] {
-        gpu.set_upload(upload);
-        for &p in parts {
-            gpu.set_parts(p, 0);
-            let t = match actions::gpu_timed(Ticket::new(), &mut gpu, &batch).await {
-                Ok(t) => t,
-                Err(e) => {
-                    engine(|en| en.gpu = Some(gpu));
-                    return Err(e);
-                }
-            };
-            let ph = t.phases;
-            log(
-                json!({"bench": "parts", "rows": rows, "parts": p, "upload": format!("{upload:?}"),
-                "gpu_ms": t.e2e_ms, "gpu_kernel_ms": t.kernel_ms, "gpu_resident_ms": t.resident_ms,
-                "gpu_submit_ms": ph.submit_ms, "gpu_wait_ms": ph.wait_ms, "gpu_read_ms": ph.read_ms}),
-            );
+    }
+    let batch = actions::tile(&x, model.forest.n_features.max(1) as usize, rows);
+    let dw =
+        engine(|e| e.data.clone()).ok_or_else(|| crate::Error::Worker("no data worker".into()))?;
+    match dw.gpu_lines(req(key), &batch).await? {
+        Outcome::Done(lines) => lines.into_iter().for_each(log),
+        Outcome::Lost(why) => {
+            return Err(crate::Error::Gpu(format!(
+                "the GPU device was lost ({why})"
+            )));
         }
     }
-    gpu.set_upload(Upload::Staging);
-    engine(|e| e.gpu = Some(gpu));
     Ok(())
 }

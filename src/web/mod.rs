@@ -1,13 +1,14 @@
 //! The page (Leptos, client-side rendered) and its web workers. Compiled for wasm32 only.
 //!
 //! The page's thread only draws and coordinates: trees grow in workers (`pool`), CPU scoring
-//! runs in a worker too, and GPU scoring is asynchronous WebGPU work (`crate::gpu`).
+//! runs in workers too, and the data worker holds the rows and the GPU (`rows`, `gpu_side`).
 
 mod actions;
 mod app;
 mod bench;
 mod charts;
 mod files;
+mod gpu_side;
 mod messages;
 mod pool;
 mod race;
@@ -45,4 +46,18 @@ async fn sleep_ms(ms: i32) {
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Outputs whose bits differ (a length difference counts each missing output).
+fn bits_differ(a: &[f32], b: &[f32]) -> usize {
+    a.iter()
+        .zip(b)
+        .filter(|(x, y)| x.to_bits() != y.to_bits())
+        .count()
+        + a.len().abs_diff(b.len())
 }

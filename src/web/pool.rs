@@ -1,5 +1,6 @@
 //! The page's side of the workers: training spread over several, and a set kept for CPU scoring.
 
+use super::gpu_side::{GpuTiming, Outcome};
 use super::messages::{JsMessage, from_js, js_message, parts_to_js};
 use super::rows::{Choice, PreparedHeader};
 use super::state::DataView;
@@ -337,8 +338,8 @@ impl Scorer {
     }
 }
 
-/// The worker that holds the loaded rows (`rows`). It answers in the order it was asked, so
-/// each request waits on the next reply in line.
+/// The worker that holds the loaded rows (`rows`) and the GPU (`gpu_side`). It answers in the
+/// order it was asked, so each request waits on the next reply in line.
 pub struct DataWorker {
     worker: Worker,
     waiting: Rc<RefCell<VecDeque<flume::Sender<Result<JsMessage>>>>>,
@@ -477,6 +478,91 @@ impl DataWorker {
         let mut x = vec![0f32; b.length() as usize / 4];
         b.copy_to(bytemuck::cast_slice_mut(&mut x));
         Ok(x)
+    }
+
+    /// Opens the GPU in the worker: its name, and whether kernels can be timed.
+    pub async fn gpu_open(&self) -> Result<(String, bool)> {
+        match self.ask(Request::GpuOpen, &[]).await? {
+            (
+                Reply::GpuOpened {
+                    adapter,
+                    timestamps,
+                },
+                _,
+            ) => Ok((adapter, timestamps)),
+            _ => Err(Error::Worker("unexpected reply to opening the GPU".into())),
+        }
+    }
+
+    /// Puts `forest` on the GPU, as model `model`.
+    pub async fn gpu_load(&self, model: u64, forest: &FlatForest) -> Result<()> {
+        let s = Shard {
+            trees: 0..forest.n_trees(),
+            forest: forest.clone(),
+            importances: Vec::new(),
+            oob: None,
+        }
+        .to_message();
+        let buffers: Vec<&[u8]> = s.buffers.iter().map(Vec::as_slice).collect();
+        let req = Request::GpuLoad {
+            model,
+            forest: s.header,
+        };
+        match self.ask(req, &buffers).await? {
+            (Reply::Loaded, _) => Ok(()),
+            _ => Err(Error::Worker("unexpected reply to loading the GPU".into())),
+        }
+    }
+
+    /// Whether a batch of `rows` rows ran on the GPU before (its kernels compiled and tried).
+    pub async fn gpu_tuned(&self, rows: usize) -> Result<bool> {
+        match self.ask(Request::GpuTuned { rows }, &[]).await? {
+            (Reply::GpuTuned { tuned }, _) => Ok(tuned),
+            _ => Err(Error::Worker("unexpected reply about the GPU".into())),
+        }
+    }
+
+    /// Times the GPU on `x` with model `model`: the figures and the outputs.
+    pub async fn gpu_time(&self, model: u64, x: &[f32]) -> Result<Outcome<(GpuTiming, Vec<f32>)>> {
+        match self
+            .ask(Request::GpuTime { model }, &[bytemuck::cast_slice(x)])
+            .await?
+        {
+            (Reply::GpuTimed { timing }, m) => {
+                let b = m
+                    .buffers
+                    .first()
+                    .ok_or_else(|| Error::Worker("GPU figures without outputs".into()))?;
+                let mut out = vec![0f32; b.length() as usize / 4];
+                b.copy_to(bytemuck::cast_slice_mut(&mut out));
+                Ok(Outcome::Done((timing, out)))
+            }
+            (Reply::GpuLost { why }, _) => Ok(Outcome::Lost(why)),
+            _ => Err(Error::Worker("unexpected reply to GPU scoring".into())),
+        }
+    }
+
+    /// Benchmark lines from a GPU request about the rows `x` (`GpuVariants`, `GpuParts`).
+    pub async fn gpu_lines(
+        &self,
+        req: Request,
+        x: &[f32],
+    ) -> Result<Outcome<Vec<serde_json::Value>>> {
+        match self.ask(req, &[bytemuck::cast_slice(x)]).await? {
+            (Reply::GpuLines { lines }, _) => Ok(Outcome::Done(lines)),
+            (Reply::GpuLost { why }, _) => Ok(Outcome::Lost(why)),
+            _ => Err(Error::Worker("unexpected reply to a GPU benchmark".into())),
+        }
+    }
+
+    /// Stops the GPU timing in progress after its current run; its request then fails.
+    pub fn cancel(&self) {
+        let msg = js_sys::Array::of1(
+            &serde_json::to_string(&Request::Cancel)
+                .expect("plain header")
+                .into(),
+        );
+        let _ = self.worker.post_message(&msg);
     }
 
     /// The predictions as CSV text.

@@ -8,7 +8,6 @@ use crate::data::Task;
 use crate::data::dataset::ColumnSummary;
 use crate::forest::Model;
 use crate::forest::model::Predictions;
-use crate::gpu::{GpuContext, GpuForest};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -292,9 +291,8 @@ pub struct Engine {
     pub rows: Option<(u64, u64, Rc<Vec<f32>>)>,
     /// Shared, so a scoring run holds it across awaits without copying the forest.
     pub model: Option<Rc<Model>>,
-    pub gpu_ctx: Option<GpuContext>,
-    /// The current model on the GPU.
-    pub gpu: Option<GpuForest>,
+    /// The generation of the model on the GPU (in the data worker).
+    pub gpu_model: Option<u64>,
     /// The scoring workers.
     pub scorer: Option<Scorer>,
     /// The generation of the model the scoring workers hold.

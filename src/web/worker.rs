@@ -1,6 +1,9 @@
 //! The worker's side: grows a shard of trees, or scores rows on its one thread with a loaded
-//! forest. Requests and replies are [`Request`] and [`Reply`] headers over `messages`.
+//! forest; the data worker also holds the rows and the GPU (`rows`, `gpu_side`). Requests and
+//! replies are [`Request`] and [`Reply`] headers over `messages`, answered one at a time, in
+//! the order they came.
 
+use super::gpu_side::{self, GpuTiming, Outcome};
 use super::messages::{from_js, header_only, replicated_to_js, to_js};
 use super::rows::{self, Choice};
 use super::state::DataView;
@@ -43,6 +46,23 @@ pub enum Request {
     Rows { reader: Reader },
     /// Data worker: the predictions in buffer 0 (f32) as CSV.
     Export { reader: Reader, n_outputs: usize },
+    /// Data worker: open the GPU (again, after the device was lost).
+    GpuOpen,
+    /// Data worker: put model `model`'s forest on the GPU; the buffers are a shard message
+    /// with header `forest`.
+    GpuLoad { model: u64, forest: String },
+    /// Data worker: whether a batch of `rows` rows ran on the GPU before.
+    GpuTuned { rows: usize },
+    /// Data worker: time the GPU scoring the rows in buffer 0 (f32, row-major) with model
+    /// `model`.
+    GpuTime { model: u64 },
+    /// Data worker, benchmark mode: score buffer 0 with every kernel variant.
+    GpuVariants { model: u64 },
+    /// Data worker, benchmark mode: time buffer 0 split into each of `parts` parts.
+    GpuParts { model: u64, parts: Vec<usize> },
+    /// Stop the GPU timing in progress after its current run. Acted on as it arrives, with no
+    /// reply.
+    Cancel,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -75,6 +95,25 @@ pub enum Reply {
     Data {
         prepared: Option<String>,
     },
+    GpuOpened {
+        adapter: String,
+        timestamps: bool,
+    },
+    GpuTuned {
+        tuned: bool,
+    },
+    /// Buffer 0 holds the GPU's outputs.
+    GpuTimed {
+        timing: GpuTiming,
+    },
+    /// Benchmark lines, as the page logs them.
+    GpuLines {
+        lines: Vec<serde_json::Value>,
+    },
+    /// The GPU device was lost; the page opens it again.
+    GpuLost {
+        why: String,
+    },
 }
 
 thread_local! {
@@ -92,9 +131,25 @@ fn post(m: &Message) {
     }
 }
 
-fn handle(m: Message) -> Result<Message> {
-    let req: Request = serde_json::from_str(&m.header)
-        .map_err(|e| Error::Worker(format!("unknown request: {e}")))?;
+/// The rows of buffer 0 (f32).
+fn rows_in(buffers: &[Vec<u8>]) -> Result<Vec<f32>> {
+    let b = buffers
+        .first()
+        .ok_or_else(|| Error::Worker("no rows to score".into()))?;
+    if b.len() % 4 != 0 {
+        return Err(Error::Worker("rows that are not whole f32s".into()));
+    }
+    Ok(bytemuck::pod_collect_to_vec(b))
+}
+
+fn gpu_reply<T>(o: Outcome<T>, done: impl FnOnce(T) -> Message) -> Message {
+    match o {
+        Outcome::Done(t) => done(t),
+        Outcome::Lost(why) => header_only(Reply::GpuLost { why }),
+    }
+}
+
+async fn handle(req: Request, m: Message) -> Result<Message> {
     match req {
         Request::Grow {
             params,
@@ -124,11 +179,7 @@ fn handle(m: Message) -> Result<Message> {
             Ok(header_only(Reply::Loaded))
         }
         Request::Score { id } => {
-            let x: Vec<f32> = bytemuck::pod_collect_to_vec(
-                m.buffers
-                    .first()
-                    .ok_or_else(|| Error::Worker("no rows to score".into()))?,
-            );
+            let x = rows_in(&m.buffers)?;
             FOREST.with(|f| {
                 let f = f.borrow();
                 let forest = f
@@ -182,6 +233,43 @@ fn handle(m: Message) -> Result<Message> {
             let csv = rows::predictions_csv(&reader, &p)?;
             Ok(data_reply(None, vec![csv.into_bytes()]))
         }
+        Request::GpuOpen => {
+            let (adapter, timestamps) = gpu_side::open().await?;
+            Ok(header_only(Reply::GpuOpened {
+                adapter,
+                timestamps,
+            }))
+        }
+        Request::GpuLoad { model, forest } => {
+            let s = Shard::from_message(&Message {
+                header: forest,
+                buffers: m.buffers,
+            })?;
+            gpu_side::load(model, s.forest)?;
+            Ok(header_only(Reply::Loaded))
+        }
+        Request::GpuTuned { rows } => Ok(header_only(Reply::GpuTuned {
+            tuned: gpu_side::tuned(rows),
+        })),
+        Request::GpuTime { model } => {
+            let x = rows_in(&m.buffers)?;
+            let o = gpu_side::time(model, &x).await?;
+            Ok(gpu_reply(o, |(timing, outputs)| Message {
+                header: serde_json::to_string(&Reply::GpuTimed { timing }).expect("plain header"),
+                buffers: vec![bytemuck::cast_slice(&outputs).to_vec()],
+            }))
+        }
+        Request::GpuVariants { model } => {
+            let x = rows_in(&m.buffers)?;
+            let o = gpu_side::variants(model, &x).await?;
+            Ok(gpu_reply(o, |lines| header_only(Reply::GpuLines { lines })))
+        }
+        Request::GpuParts { model, parts } => {
+            let x = rows_in(&m.buffers)?;
+            let o = gpu_side::parts(model, &x, &parts).await?;
+            Ok(gpu_reply(o, |lines| header_only(Reply::GpuLines { lines })))
+        }
+        Request::Cancel => unreachable!("a cancel acts as it arrives (`start`), never queued"),
     }
 }
 
@@ -192,29 +280,54 @@ fn data_reply(prepared: Option<String>, buffers: Vec<Vec<u8>>) -> Message {
     }
 }
 
-/// Starts listening for requests.
+fn request(m: &Message) -> Result<Request> {
+    serde_json::from_str(&m.header).map_err(|e| Error::Worker(format!("unknown request: {e}")))
+}
+
+/// Starts listening for requests. They are answered one at a time, in order (the page matches
+/// answers to questions by their order), though the GPU's are asynchronous; a cancel acts at
+/// once.
 pub fn start() {
     super::log_panics();
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|e: MessageEvent| {
-        let reply = from_js(&e.data()).and_then(handle).unwrap_or_else(|err| {
-            header_only(Reply::Failed {
-                message: err.to_string(),
-            })
-        });
-        // The training rows go on, through the page, to every training worker: one copy each,
-        // made here and transferred, so the page's thread copies nothing. (Shared memory, one
-        // copy for all, made training twice as slow on 16 workers in Chrome.)
-        match replicated_to_js(&reply) {
-            Some((msg, transfer)) => {
-                if let Err(e) = scope().post_message_with_transfer(&msg, &transfer) {
-                    web_sys::console::error_2(&"worker: cannot post".into(), &e);
-                }
-            }
-            None => post(&reply),
+    let (tx, rx) = flume::unbounded::<Result<(Request, Message)>>();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        let m = from_js(&e.data()).and_then(|m| Ok((request(&m)?, m)));
+        if let Ok((Request::Cancel, _)) = m {
+            gpu_side::cancel();
+        } else {
+            let _ = tx.send(m);
         }
     });
     scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     // The handler lives as long as the worker.
     on_message.forget();
+    wasm_bindgen_futures::spawn_local(async move {
+        while let Ok(m) = rx.recv_async().await {
+            let reply = match m {
+                Ok((req, m)) => handle(req, m).await,
+                Err(err) => Err(err),
+            };
+            answer(reply);
+        }
+    });
     post(&header_only(Reply::Ready));
+}
+
+fn answer(reply: Result<Message>) {
+    let reply = reply.unwrap_or_else(|err| {
+        header_only(Reply::Failed {
+            message: err.to_string(),
+        })
+    });
+    // The training rows go on, through the page, to every training worker: one copy each,
+    // made here and transferred, so the page's thread copies nothing. (Shared memory, one
+    // copy for all, made training twice as slow on 16 workers in Chrome.)
+    match replicated_to_js(&reply) {
+        Some((msg, transfer)) => {
+            if let Err(e) = scope().post_message_with_transfer(&msg, &transfer) {
+                web_sys::console::error_2(&"worker: cannot post".into(), &e);
+            }
+        }
+        None => post(&reply),
+    }
 }

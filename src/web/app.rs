@@ -1,10 +1,10 @@
 //! The page's layout: data, forest, quality, scoring. Each section reads the signals in
-//! [`Ui`]; the buttons call `actions`.
+//! [`Ui`]; the buttons call `load`, `train` and `score`.
 
-use super::actions;
 use super::charts::{Bars, Confusion, Scatter, Sweep};
 use super::race::{BenchCard, Race};
 use super::state::{GpuState, Place, Ui};
+use super::{load, score, train};
 use crate::data::Task;
 use crate::human;
 use leptos::prelude::*;
@@ -12,7 +12,7 @@ use leptos::prelude::*;
 #[component]
 pub fn App() -> impl IntoView {
     let ui = Ui::new();
-    actions::init_gpu(ui);
+    score::init_gpu(ui);
     super::bench::start_if_asked(ui);
     // Esc leaves the presenter view.
     let esc = leptos::prelude::window_event_listener(leptos::ev::keydown, move |ev| {
@@ -97,23 +97,23 @@ fn DataSection(ui: Ui) -> impl IntoView {
                         ev.prevent_default();
                         drag.set(false);
                         if let Some(f) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
-                            actions::load_file(ui, f);
+                            load::load_file(ui, f);
                         }
                     }
                 >
                     <input type="file" accept=".csv,.tsv,.txt,text/csv" data-testid="csv-input" aria-label="Choose a CSV file"
-                        on:change=move |ev| if let Some(f) = actions::input_file(&ev) { actions::load_file(ui, f) }/>
+                        on:change=move |ev| if let Some(f) = load::input_file(&ev) { load::load_file(ui, f) }/>
                     <b>"Drop a CSV here"</b>" or click to choose one"
                 </label>
                 <div class="bundled">
                     <span class="muted">"Bundled:"</span>
-                    <button on:click=move |_| actions::load_asset(ui, "breast_cancer.csv")>"Breast cancer (569 rows)"</button>
-                    <button on:click=move |_| actions::load_asset(ui, "diabetes.csv")>"Diabetes (442 rows)"</button>
+                    <button on:click=move |_| load::load_asset(ui, "breast_cancer.csv")>"Breast cancer (569 rows)"</button>
+                    <button on:click=move |_| load::load_asset(ui, "diabetes.csv")>"Diabetes (442 rows)"</button>
                     <span class="synth">
                         <input type="number" min="20" step="1000" aria-label="synthetic rows"
                             prop:value=move || ui.synth_rows.get()
                             on:input=move |ev| ui.synth_rows.set(event_target_value(&ev))/>
-                        <button on:click=move |_| actions::generate_from_ui(ui)>"Generate synthetic rows"</button>
+                        <button on:click=move |_| load::generate_from_ui(ui)>"Generate synthetic rows"</button>
                     </span>
                 </div>
             </div>
@@ -232,10 +232,10 @@ fn ForestSection(ui: Ui) -> impl IntoView {
             </div>
             <div class="row">
                 <button class="primary" data-testid="train" disabled=move || training() || ui.busy.get().is_some() || ui.loading.get().is_some()
-                    on:click=move |_| actions::start_training(ui)>"Train forest"</button>
+                    on:click=move |_| train::start_training(ui)>"Train forest"</button>
                 <button data-testid="cancel" disabled=move || !training()
-                    on:click=move |_| actions::cancel_training()>"Cancel training"</button>
-                <span class="muted">{move || format!("in {} web workers", actions::workers())}</span>
+                    on:click=move |_| train::cancel_training()>"Cancel training"</button>
+                <span class="muted">{move || format!("in {} web workers", train::workers())}</span>
             </div>
             {move || ui.progress.get().map(|(done, total)| view! {
                 <div class="progress" data-testid="progress">
@@ -245,10 +245,10 @@ fn ForestSection(ui: Ui) -> impl IntoView {
             })}
             <div class="row">
                 <button data-testid="save-model" disabled=move || ui.model.get().is_none()
-                    on:click=move |_| actions::save_model(ui)>"Save model (JSON)"</button>
+                    on:click=move |_| load::save_model(ui)>"Save model (JSON)"</button>
                 <label class="button">
                     <input type="file" accept=".json,.onnx,application/json" data-testid="model-input" aria-label="Load a saved model file"
-                        on:change=move |ev| if let Some(f) = actions::input_file(&ev) { actions::load_model(ui, f) }/>
+                        on:change=move |ev| if let Some(f) = load::input_file(&ev) { load::load_model(ui, f) }/>
                     "Load a saved model (JSON, or ONNX from scikit-learn, XGBoost, LightGBM, Spark)"
                 </label>
             </div>
@@ -342,7 +342,7 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
             </h2>
             <div class="row">
                 <button class="primary" data-testid="score" disabled=move || !idle()
-                    on:click=move |_| actions::score(ui)>"Score on CPU and GPU"</button>
+                    on:click=move |_| score::score(ui)>"Score on CPU and GPU"</button>
                 <label>"Sweep up to "
                     <select data-testid="sweep-max" on:change=move |ev| ui.sweep_max.set(event_target_value(&ev))
                         prop:value=move || ui.sweep_max.get()>
@@ -353,11 +353,11 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                     </select>
                 </label>
                 <button data-testid="sweep" disabled=move || !idle()
-                    on:click=move |_| actions::start_sweep(ui)>"Run batch-size sweep"</button>
+                    on:click=move |_| score::start_sweep(ui)>"Run batch-size sweep"</button>
                 <button data-testid="cancel-scoring" disabled=move || ui.busy.get().is_none()
-                    on:click=move |_| actions::cancel_scoring()>"Cancel"</button>
+                    on:click=move |_| score::cancel_scoring()>"Cancel"</button>
                 <button class="detail" data-testid="export" disabled=move || ui.score.get().is_none()
-                    on:click=move |_| actions::export_predictions(ui)>"Export predictions (CSV)"</button>
+                    on:click=move |_| load::export_predictions(ui)>"Export predictions (CSV)"</button>
             </div>
             {move || blocked().map(|why| view! { <p class="muted" data-testid="score-blocked">{why}</p> })}
             <Status ui=ui/>
@@ -375,7 +375,7 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                     let pts = ui.sweep.get();
                     (!pts.is_empty()).then(|| view! {
                         <div data-testid="sweep-chart" class="sweep-chart"><Sweep points=pts/>
-                            <p class="legend"><span class="key cpu-one"></span>"CPU, 1 thread "<span class="key cpu"></span>{format!("CPU, {} workers ", actions::workers())}<span class="key gpu"></span>"GPU end to end "<span class="key kernel"></span>"GPU kernel"</p>
+                            <p class="legend"><span class="key cpu-one"></span>"CPU, 1 thread "<span class="key cpu"></span>{format!("CPU, {} workers ", train::workers())}<span class="key gpu"></span>"GPU end to end "<span class="key kernel"></span>"GPU kernel"</p>
                         </div>
                     })
                 }}

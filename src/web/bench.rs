@@ -7,10 +7,11 @@
 //! or ONNX) on given rows instead, both fetched from the page's own origin (put them in `dist/`),
 //! the rows repeated up to `rows`: the same forest and rows as `forest bench --model --rows`.
 
-use super::actions::{self, Ticket};
 use super::gpu_side::Outcome;
+use super::score::{self, Ticket};
 use super::state::{BenchSummary, GpuState, Place, Ui, engine};
 use super::worker::Request;
+use super::{load, train};
 use crate::human;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -174,7 +175,7 @@ async fn sweep_and_sum_up(
     let adapter = adapter(ui).await;
     ui.busy.set(Some("Benchmark sweep…".into()));
     let ticket = Ticket::new();
-    actions::sweep(ui, ticket, rows, |p, v| {
+    score::sweep(ui, ticket, rows, |p, v| {
         let mut line = json!({"bench": "sweep", "rows": p.rows, "cpu_ms": p.cpu_ms, "cpu_one_ms": p.cpu_one_ms,
             "cpu_compute_ms": v.cpu.compute_ms,
             "cpu_workers": v.cpu.workers, "cpu_runs": v.cpu.runs, "cpu_one_runs": v.cpu.one_runs, "cpu_bits_differ": v.cpu.bits_differ,
@@ -196,7 +197,7 @@ async fn sweep_and_sum_up(
         setup,
         adapter,
         points,
-        workers: engine(|e| e.scorer.as_ref().map_or(actions::workers(), |s| s.len())),
+        workers: engine(|e| e.scorer.as_ref().map_or(train::workers(), |s| s.len())),
     }));
     Ok(())
 }
@@ -205,9 +206,9 @@ async fn run_given(ui: Ui, model: &str, csv: &str, rows: usize) -> crate::Result
     ui.busy
         .set(Some(format!("Benchmark: loading {csv} and {model}…")));
     let csv_bytes = super::files::fetch_asset_js(own_path(csv)?).await?;
-    actions::load_csv(ui, csv, &csv_bytes).await?;
+    load::load_csv(ui, csv, &csv_bytes).await?;
     let model_bytes = super::files::fetch_asset(own_path(model)?).await?;
-    actions::install_loaded(ui, model, &model_bytes)?;
+    load::install_loaded(ui, model, &model_bytes)?;
     let m = engine(|e| e.model.clone())
         .ok_or_else(|| crate::Error::InvalidParam("the model did not load".into()))?;
     log(
@@ -242,7 +243,7 @@ async fn run(
         "Benchmark: generating {} synthetic rows…",
         human::count(train_rows)
     )));
-    actions::generate(ui, train_rows, features, 7).await?;
+    load::generate(ui, train_rows, features, 7).await?;
     ui.synth_rows.set(train_rows.to_string());
     ui.trees.set(trees.to_string());
     ui.depth.set(depth.to_string());
@@ -253,10 +254,10 @@ async fn run(
         human::count(train_rows)
     )));
     let t0 = super::now_ms();
-    let times = actions::train(ui).await?;
+    let times = train::train(ui).await?;
     log(
         json!({"bench": "train", "train_rows": train_rows, "features": features, "trees": trees,
-        "depth": depth, "workers": actions::workers(), "ms": super::now_ms() - t0, "phases": times}),
+        "depth": depth, "workers": train::workers(), "ms": super::now_ms() - t0, "phases": times}),
     );
     let setup = format!(
         "{trees} trees of depth {depth}, trained on {} synthetic rows x {features} features",
@@ -296,13 +297,12 @@ async fn split_experiment(rows: usize, parts: &[usize]) -> crate::Result<()> {
 /// Logs the lines of a benchmark request about the first `rows` scoring rows, repeated as
 /// needed, on the GPU (nothing where the current model is not on it).
 async fn gpu_lines(rows: usize, req: impl FnOnce(u64) -> Request) -> crate::Result<()> {
-    let (key, model, x) = actions::scoring_rows().await?;
+    let (key, model, _) = score::scoring_rows().await?;
     if engine(|e| e.gpu_model) != Some(key) {
         return Ok(());
     }
-    let batch = actions::tile(&x, model.forest.n_features.max(1) as usize, rows);
-    let dw =
-        engine(|e| e.data.clone()).ok_or_else(|| crate::Error::Worker("no data worker".into()))?;
+    let dw = load::data_worker().await?;
+    let batch = dw.rows(model.reader(), Some(rows)).await?;
     match dw.gpu_lines(req(key), &batch).await? {
         Outcome::Done(lines) => lines.into_iter().for_each(log),
         Outcome::Lost(why) => {

@@ -53,6 +53,50 @@ pub fn replicated_to_js(m: &Message) -> Option<(Array, Array)> {
     Some((arr, transfer))
 }
 
+/// Whether `a`'s memory is a SharedArrayBuffer: posting it shares it (no copy), and it cannot
+/// be transferred.
+pub fn is_shared(a: &Uint8Array) -> bool {
+    !a.buffer().is_instance_of::<js_sys::ArrayBuffer>()
+}
+
+/// `bytes` copied into memory that the page and its workers share, so that posting them copies
+/// nothing, where the page is cross-origin isolated; elsewhere into a plain array.
+pub fn shared_copy(bytes: &[u8]) -> Uint8Array {
+    let isolated = js_sys::Reflect::get(&js_sys::global(), &"crossOriginIsolated".into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    if !isolated {
+        return Uint8Array::from(bytes);
+    }
+    let a = Uint8Array::new(&js_sys::SharedArrayBuffer::new(bytes.len() as u32));
+    a.copy_from(bytes);
+    a
+}
+
+/// `a` to post on while the sender keeps it: a shared array as it is, a plain one as a copy
+/// (which is then transferred).
+pub fn to_post(a: &Uint8Array) -> Uint8Array {
+    if is_shared(a) {
+        a.clone()
+    } else {
+        a.slice(0, a.length())
+    }
+}
+
+/// A message of a header and JS arrays; the arrays' buffers are transferred, unless shared.
+pub fn js_to_post(header: &str, arrays: &[Uint8Array]) -> (Array, Array) {
+    let msg = Array::of1(&JsValue::from_str(header));
+    let transfer = Array::new();
+    for a in arrays {
+        msg.push(a);
+        if !is_shared(a) {
+            transfer.push(&a.buffer());
+        }
+    }
+    (msg, transfer)
+}
+
 /// A message whose buffers stay JS arrays (not copied into wasm memory), to pass on.
 pub struct JsMessage {
     pub header: String,

@@ -3,17 +3,19 @@
 //! The page's thread only draws and coordinates: trees grow in workers (`pool`), CPU scoring
 //! runs in workers too, and the data worker holds the rows and the GPU (`rows`, `gpu_side`).
 
-mod actions;
 mod app;
 mod bench;
 mod charts;
 mod files;
 mod gpu_side;
+mod load;
 mod messages;
 mod pool;
 mod race;
 mod rows;
+mod score;
 mod state;
+mod train;
 pub mod worker;
 
 /// Most f32 values (256 MB) of generated rows the page takes. Its memory (wasm32, 4 GiB at

@@ -1,7 +1,9 @@
 //! The page's side of the workers: training spread over several, and a set kept for CPU scoring.
 
 use super::gpu_side::{GpuTiming, Outcome};
-use super::messages::{JsMessage, from_js, js_message, parts_to_js};
+use super::messages::{
+    JsMessage, from_js, is_shared, js_message, js_to_post, parts_to_js, to_post,
+};
 use super::rows::{Choice, PreparedHeader};
 use super::state::DataView;
 use super::worker::{Reply, Request};
@@ -182,13 +184,10 @@ impl Training {
                 trees: r.clone(),
                 data: d.header.clone(),
             };
-            let msg =
-                js_sys::Array::of1(&serde_json::to_string(&req).expect("plain header").into());
-            let transfer = js_sys::Array::new();
-            for b in d.buffers {
-                msg.push(b);
-                transfer.push(&b.buffer());
-            }
+            let (msg, transfer) = js_to_post(
+                &serde_json::to_string(&req).expect("plain header"),
+                d.buffers,
+            );
             h.worker
                 .post_message_with_transfer(&msg, &transfer)
                 .map_err(|e| Error::Worker(format!("cannot message a worker: {e:?}")))?;
@@ -303,17 +302,32 @@ impl Scorer {
         Ok(())
     }
 
-    /// Scores the rows of `x` (`nf` wide) on the first `workers` workers, each taking a
-    /// contiguous share, all at once.
-    pub async fn score(&mut self, x: &[f32], nf: usize, workers: usize) -> Result<CpuRun> {
+    /// Scores the rows of `x` (f32, `nf` wide) on the first `workers` workers, each taking a
+    /// contiguous share, all at once. Shared rows reach them with no copy (each worker copies
+    /// its share itself); plain ones as a copy of each share, made here.
+    pub async fn score(&mut self, x: &Uint8Array, nf: usize, workers: usize) -> Result<CpuRun> {
         self.next_id += 1;
         let id = self.next_id;
         let t0 = super::now_ms();
-        let shares = split(x.len() / nf.max(1), workers.min(self.workers.len()));
-        let header = serde_json::to_string(&Request::Score { id }).expect("plain header");
+        let shares = split(
+            x.length() as usize / 4 / nf.max(1),
+            workers.min(self.workers.len()),
+        );
+        let shared = is_shared(x);
         for ((h, _), r) in self.workers.iter().zip(&shares) {
-            let rows: &[u8] = bytemuck::cast_slice(&x[r.start * nf..r.end * nf]);
-            send_parts(&h.worker, &header, &[rows])?;
+            let values = r.start * nf..r.end * nf;
+            let (rows, values) = if shared {
+                (x.clone(), values)
+            } else {
+                let part = x.slice(values.start as u32 * 4, values.end as u32 * 4);
+                (part, 0..values.len())
+            };
+            let header =
+                serde_json::to_string(&Request::Score { id, values }).expect("plain header");
+            let (msg, transfer) = js_to_post(&header, &[rows]);
+            h.worker
+                .post_message_with_transfer(&msg, &transfer)
+                .map_err(|e| Error::Worker(format!("cannot message a worker: {e:?}")))?;
         }
         let (mut outputs, mut compute_ms) = (Vec::new(), 0.0f64);
         for (_, rx) in self.workers.iter().take(shares.len()) {
@@ -400,16 +414,12 @@ impl DataWorker {
     }
 
     /// Sends `req` with `arrays`, whose buffers are transferred (the page's copies are gone
-    /// after), and waits for its answer.
+    /// after) unless shared, and waits for its answer.
     async fn ask_js(&self, req: Request, arrays: &[Uint8Array]) -> Result<(Reply, JsMessage)> {
         let (tx, rx) = flume::bounded(1);
         self.waiting.borrow_mut().push_back(tx);
-        let msg = js_sys::Array::of1(&serde_json::to_string(&req).expect("plain header").into());
-        let transfer = js_sys::Array::new();
-        for a in arrays {
-            msg.push(a);
-            transfer.push(&a.buffer());
-        }
+        let (msg, transfer) =
+            js_to_post(&serde_json::to_string(&req).expect("plain header"), arrays);
         if let Err(e) = self.worker.post_message_with_transfer(&msg, &transfer) {
             self.waiting.borrow_mut().pop_back();
             return Err(Error::Worker(format!(
@@ -465,19 +475,20 @@ impl DataWorker {
         }
     }
 
-    /// Every loaded row, encoded for the model that `reader` describes.
-    pub async fn rows(&self, reader: Reader) -> Result<Vec<f32>> {
-        let (_, m) = self.ask(Request::Rows { reader }, &[]).await?;
+    /// Every loaded row encoded for the model that `reader` describes, repeated up to `rows`
+    /// rows if given, in memory shared with the workers where the page is cross-origin
+    /// isolated (`messages::shared_copy`): f32, row-major.
+    pub async fn rows(&self, reader: Reader, rows: Option<usize>) -> Result<Uint8Array> {
+        let (_, m) = self.ask(Request::Rows { reader, rows }, &[]).await?;
         let b = m
             .buffers
-            .first()
+            .into_iter()
+            .next()
             .ok_or_else(|| Error::Worker("rows without their buffer".into()))?;
         if b.length() % 4 != 0 {
             return Err(Error::Worker("rows that are not whole f32s".into()));
         }
-        let mut x = vec![0f32; b.length() as usize / 4];
-        b.copy_to(bytemuck::cast_slice_mut(&mut x));
-        Ok(x)
+        Ok(b)
     }
 
     /// Opens the GPU in the worker: its name, and whether kernels can be timed.
@@ -522,10 +533,14 @@ impl DataWorker {
         }
     }
 
-    /// Times the GPU on `x` with model `model`: the figures and the outputs.
-    pub async fn gpu_time(&self, model: u64, x: &[f32]) -> Result<Outcome<(GpuTiming, Vec<f32>)>> {
+    /// Times the GPU on the rows `x` (f32) with model `model`: the figures and the outputs.
+    pub async fn gpu_time(
+        &self,
+        model: u64,
+        x: &Uint8Array,
+    ) -> Result<Outcome<(GpuTiming, Vec<f32>)>> {
         match self
-            .ask(Request::GpuTime { model }, &[bytemuck::cast_slice(x)])
+            .ask_js(Request::GpuTime { model }, &[to_post(x)])
             .await?
         {
             (Reply::GpuTimed { timing }, m) => {
@@ -546,9 +561,9 @@ impl DataWorker {
     pub async fn gpu_lines(
         &self,
         req: Request,
-        x: &[f32],
+        x: &Uint8Array,
     ) -> Result<Outcome<Vec<serde_json::Value>>> {
-        match self.ask(req, &[bytemuck::cast_slice(x)]).await? {
+        match self.ask_js(req, &[to_post(x)]).await? {
             (Reply::GpuLines { lines }, _) => Ok(Outcome::Done(lines)),
             (Reply::GpuLost { why }, _) => Ok(Outcome::Lost(why)),
             _ => Err(Error::Worker("unexpected reply to a GPU benchmark".into())),

@@ -288,7 +288,7 @@ pub struct Engine {
     /// Counts data loads; names the current rows.
     pub data_generation: u64,
     /// The current rows, encoded for the current model: (data, model generation, rows).
-    pub rows: Option<(u64, u64, Rc<Vec<f32>>)>,
+    pub rows: Option<(u64, u64, js_sys::Uint8Array)>,
     /// Shared, so a scoring run holds it across awaits without copying the forest.
     pub model: Option<Rc<Model>>,
     /// The generation of the model on the GPU (in the data worker).

@@ -4,7 +4,9 @@
 //! the order they came.
 
 use super::gpu_side::{self, GpuTiming, Outcome};
-use super::messages::{from_js, header_only, replicated_to_js, to_js};
+use super::messages::{
+    JsMessage, header_only, js_message, js_to_post, replicated_to_js, shared_copy, to_js,
+};
 use super::rows::{self, Choice};
 use super::state::DataView;
 use crate::error::{Error, Result};
@@ -29,8 +31,9 @@ pub enum Request {
     },
     /// Keep this forest for scoring; the buffers are a shard message with header `forest`.
     Load { forest: String },
-    /// Score the rows in buffer 0 (f32, row-major) with the loaded forest, on one thread.
-    Score { id: u32 },
+    /// Score values `values` of buffer 0 (f32, row-major; whole rows) with the loaded forest,
+    /// on one thread. A shared buffer holds every worker's rows.
+    Score { id: u32, values: Range<usize> },
     /// Data worker: read the CSV bytes in buffer 0 and keep the rows.
     Read { name: String },
     /// Data worker: generate synthetic rows and keep them.
@@ -42,8 +45,9 @@ pub enum Request {
     /// Data worker: split and encode the kept rows for training, the training rows in
     /// `copies` copies (one for each training worker, each transferred to it).
     Prepare { choice: Choice, copies: usize },
-    /// Data worker: every kept row, encoded for a model (f32, row-major).
-    Rows { reader: Reader },
+    /// Data worker: every kept row, encoded for a model (f32, row-major), repeated up to
+    /// `rows` rows if given; in shared memory where the page is cross-origin isolated.
+    Rows { reader: Reader, rows: Option<usize> },
     /// Data worker: the predictions in buffer 0 (f32) as CSV.
     Export { reader: Reader, n_outputs: usize },
     /// Data worker: open the GPU (again, after the device was lost).
@@ -149,7 +153,65 @@ fn gpu_reply<T>(o: Outcome<T>, done: impl FnOnce(T) -> Message) -> Message {
     }
 }
 
-async fn handle(req: Request, m: Message) -> Result<Message> {
+/// An answer: buffers made in wasm memory, or JS arrays (shared ones are not transferred).
+enum Answer {
+    Wasm(Message),
+    Js(String, Vec<js_sys::Uint8Array>),
+}
+
+async fn handle(req: Request, js: JsMessage) -> Result<Answer> {
+    match req {
+        Request::Score { id, values } => score(id, values, &js).map(Answer::Wasm),
+        Request::Rows { reader, rows } => {
+            let mut x = rows::rows_for(&reader)?;
+            if let Some(n) = rows {
+                x = rows::tile(&x, reader.schema.n_features().max(1), n);
+            }
+            let data =
+                serde_json::to_string(&Reply::Data { prepared: None }).expect("plain header");
+            Ok(Answer::Js(
+                data,
+                vec![shared_copy(bytemuck::cast_slice(&x))],
+            ))
+        }
+        req => {
+            let m = js.to_message(js.header.clone(), 0..js.buffers.len())?;
+            handle_copied(req, m).await.map(Answer::Wasm)
+        }
+    }
+}
+
+/// Scores values `values` of the rows in `js`'s buffer 0, copying those alone into wasm memory.
+fn score(id: u32, values: Range<usize>, js: &JsMessage) -> Result<Message> {
+    let rows = js
+        .buffers
+        .first()
+        .ok_or_else(|| Error::Worker("no rows to score".into()))?;
+    if values.end.saturating_mul(4) > rows.length() as usize {
+        return Err(Error::Worker("rows out of the buffer's range".into()));
+    }
+    let mut x = vec![0f32; values.len()];
+    rows.subarray(values.start as u32 * 4, values.end as u32 * 4)
+        .copy_to(bytemuck::cast_slice_mut(&mut x));
+    FOREST.with(|f| {
+        let f = f.borrow();
+        let forest = f
+            .as_ref()
+            .ok_or_else(|| Error::Worker("no forest loaded".into()))?;
+        let nf = forest.forest().n_features.max(1) as usize;
+        let mut out = vec![0.0f32; x.len() / nf * forest.forest().n_outputs as usize];
+        let t0 = super::now_ms();
+        forest.predict_single_thread(&x, &mut out);
+        let ms = super::now_ms() - t0;
+        Ok(Message {
+            header: serde_json::to_string(&Reply::Scored { id, ms }).expect("plain header"),
+            buffers: vec![bytemuck::cast_slice(&out).to_vec()],
+        })
+    })
+}
+
+/// Requests whose buffers are copied into wasm memory first.
+async fn handle_copied(req: Request, m: Message) -> Result<Message> {
     match req {
         Request::Grow {
             params,
@@ -178,24 +240,8 @@ async fn handle(req: Request, m: Message) -> Result<Message> {
             FOREST.with(|f| *f.borrow_mut() = Some(Prepared::new(s.forest)));
             Ok(header_only(Reply::Loaded))
         }
-        Request::Score { id } => {
-            let x = rows_in(&m.buffers)?;
-            FOREST.with(|f| {
-                let f = f.borrow();
-                let forest = f
-                    .as_ref()
-                    .ok_or_else(|| Error::Worker("no forest loaded".into()))?;
-                let nf = forest.forest().n_features.max(1) as usize;
-                let mut out = vec![0.0f32; x.len() / nf * forest.forest().n_outputs as usize];
-                let t0 = super::now_ms();
-                forest.predict_single_thread(&x, &mut out);
-                let ms = super::now_ms() - t0;
-                Ok(Message {
-                    header: serde_json::to_string(&Reply::Scored { id, ms }).expect("plain header"),
-                    buffers: vec![bytemuck::cast_slice(&out).to_vec()],
-                })
-            })
-        }
+        Request::Score { .. } | Request::Rows { .. } => unreachable!("answered by `handle`"),
+        Request::Cancel => unreachable!("a cancel acts as it arrives (`start`), never queued"),
         Request::Read { name } => {
             let bytes = m
                 .buffers
@@ -215,10 +261,6 @@ async fn handle(req: Request, m: Message) -> Result<Message> {
         Request::Prepare { choice, copies } => {
             let p = rows::prepared(choice, copies)?;
             Ok(data_reply(Some(p.header), p.buffers))
-        }
-        Request::Rows { reader } => {
-            let x = rows::rows_for(&reader)?;
-            Ok(data_reply(None, vec![bytemuck::cast_slice(&x).to_vec()]))
         }
         Request::Export { reader, n_outputs } => {
             let outputs: Vec<f32> = bytemuck::pod_collect_to_vec(
@@ -269,7 +311,6 @@ async fn handle(req: Request, m: Message) -> Result<Message> {
             let o = gpu_side::parts(model, &x, &parts).await?;
             Ok(gpu_reply(o, |lines| header_only(Reply::GpuLines { lines })))
         }
-        Request::Cancel => unreachable!("a cancel acts as it arrives (`start`), never queued"),
     }
 }
 
@@ -280,18 +321,20 @@ fn data_reply(prepared: Option<String>, buffers: Vec<Vec<u8>>) -> Message {
     }
 }
 
-fn request(m: &Message) -> Result<Request> {
-    serde_json::from_str(&m.header).map_err(|e| Error::Worker(format!("unknown request: {e}")))
-}
-
 /// Starts listening for requests. They are answered one at a time, in order (the page matches
 /// answers to questions by their order), though the GPU's are asynchronous; a cancel acts at
 /// once.
 pub fn start() {
     super::log_panics();
-    let (tx, rx) = flume::unbounded::<Result<(Request, Message)>>();
+    let (tx, rx) = flume::unbounded::<Result<(Request, JsMessage)>>();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-        let m = from_js(&e.data()).and_then(|m| Ok((request(&m)?, m)));
+        let m = js_message(&e.data()).and_then(|m| {
+            Ok((
+                serde_json::from_str(&m.header)
+                    .map_err(|e| Error::Worker(format!("unknown request: {e}")))?,
+                m,
+            ))
+        });
         if let Ok((Request::Cancel, _)) = m {
             gpu_side::cancel();
         } else {
@@ -313,12 +356,20 @@ pub fn start() {
     post(&header_only(Reply::Ready));
 }
 
-fn answer(reply: Result<Message>) {
-    let reply = reply.unwrap_or_else(|err| {
-        header_only(Reply::Failed {
+fn answer(reply: Result<Answer>) {
+    let reply = match reply {
+        Ok(Answer::Js(header, arrays)) => {
+            let (msg, transfer) = js_to_post(&header, &arrays);
+            if let Err(e) = scope().post_message_with_transfer(&msg, &transfer) {
+                web_sys::console::error_2(&"worker: cannot post".into(), &e);
+            }
+            return;
+        }
+        Ok(Answer::Wasm(m)) => m,
+        Err(err) => header_only(Reply::Failed {
             message: err.to_string(),
-        })
-    });
+        }),
+    };
     // The training rows go on, through the page, to every training worker: one copy each,
     // made here and transferred, so the page's thread copies nothing. (Shared memory, one
     // copy for all, made training twice as slow on 16 workers in Chrome.)

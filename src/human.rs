@@ -82,11 +82,16 @@ const TIE: f64 = 1.05;
 
 /// "16 CPU workers" or "1 CPU worker".
 pub fn cpu_workers(workers: usize) -> String {
-    format!(
-        "{} CPU worker{}",
-        workers,
-        if workers == 1 { "" } else { "s" }
-    )
+    format!("{workers} CPU {}", plural(workers, "worker"))
+}
+
+/// `word`, with an "s" unless there is one.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        word.into()
+    } else {
+        format!("{word}s")
+    }
 }
 
 /// The race's outcome in words: which side was faster, by how much, against what, at how
@@ -122,6 +127,14 @@ pub fn crossover(points: &[(usize, f64, f64)]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plural_and_workers() {
+        assert_eq!(plural(1, "worker"), "worker");
+        assert_eq!(plural(0, "worker"), "workers");
+        assert_eq!(cpu_workers(1), "1 CPU worker");
+        assert_eq!(cpu_workers(16), "16 CPU workers");
+    }
 
     #[test]
     fn counts_have_separators() {

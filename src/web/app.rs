@@ -235,7 +235,7 @@ fn ForestSection(ui: Ui) -> impl IntoView {
                     on:click=move |_| train::start_training(ui)>"Train forest"</button>
                 <button data-testid="cancel" disabled=move || !training()
                     on:click=move |_| train::cancel_training()>"Cancel training"</button>
-                <span class="muted">{move || format!("in {} web workers", train::workers())}</span>
+                <span class="muted">{move || { let n = train::workers(); format!("in {n} web {}", human::plural(n, "worker")) }}</span>
             </div>
             {move || ui.progress.get().map(|(done, total)| view! {
                 <div class="progress" data-testid="progress">
@@ -300,7 +300,7 @@ fn QualitySection(ui: Ui) -> impl IntoView {
                         })}
                         <p class="muted" data-testid="model-summary">
                             {m.trees} " trees, " {m.nodes} " nodes, " {m.task.name()} " of \"" {m.target.clone()} "\", " {m.origin.clone()}
-                            {m.train_ms.map(|t| format!(" in {:.1} s on {} workers", t / 1e3, m.workers))}
+                            {m.train_ms.map(|t| format!(" in {:.1} s on {} {}", t / 1e3, m.workers, human::plural(m.workers, "worker")))}
                         </p>
                         <div class="metrics" class:stale=move || stale().is_some()>
                             {headline.map(|(k, v)| view! { <div class="metric"><span>{k}</span><b data-testid="headline">{v}</b></div> })}
@@ -375,7 +375,7 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                     let pts = ui.sweep.get();
                     (!pts.is_empty()).then(|| view! {
                         <div data-testid="sweep-chart" class="sweep-chart"><Sweep points=pts/>
-                            <p class="legend"><span class="key cpu-one"></span>"CPU, 1 thread "<span class="key cpu"></span>{format!("CPU, {} workers ", train::workers())}<span class="key gpu"></span>"GPU end to end "<span class="key kernel"></span>"GPU kernel"</p>
+                            <p class="legend"><span class="key cpu-one"></span>"CPU, 1 thread "<span class="key cpu"></span>{ let n = train::workers(); format!("CPU, {n} {} ", human::plural(n, "worker")) }<span class="key gpu"></span>"GPU end to end "<span class="key kernel"></span>"GPU kernel"</p>
                         </div>
                     })
                 }}
@@ -422,11 +422,11 @@ fn ScoreDetails(ui: Ui) -> impl IntoView {
             view! {
                 <div class="metrics detail" data-testid="score-result">
                     <div class="metric"><span>"CPU, 1 thread"</span><b data-testid="cpu-one-ms">{ms(s.cpu.one_ms)}</b></div>
-                    <div class="metric"><span data-testid="cpu-workers">{format!("CPU, {n} worker{}", if n == 1 { "" } else { "s" })}</span><b data-testid="cpu-ms">{ms(s.cpu.ms)}</b></div>
+                    <div class="metric"><span data-testid="cpu-workers">{format!("CPU, {n} {}", human::plural(n, "worker"))}</span><b data-testid="cpu-ms">{ms(s.cpu.ms)}</b></div>
                     <div class="metric"><span>"GPU, first run (upload included)"</span><b data-testid="gpu-ms">{s.gpu_ms.map_or("off".into(), ms)}</b></div>
                     <div class="metric"><span>"GPU, rows already on the GPU"</span><b data-testid="gpu-resident-ms">{s.resident_ms.map_or("off".into(), ms)}</b></div>
                     <div class="metric"><span>{format!("GPU kernel{}", s.variant.as_ref().map_or(String::new(), |v| format!(" ({v})")))}</span><b data-testid="kernel-ms">{s.kernel_ms.map_or("n/a".into(), ms)}</b></div>
-                    <div class="metric"><span>{format!("GPU first run against CPU, {n} workers")}</span><b data-testid="speedup">{s.gpu_ms.map_or("n/a".into(), |g| versus(s.cpu.ms, g))}</b></div>
+                    <div class="metric"><span>{format!("GPU first run against CPU, {n} {}", human::plural(n, "worker"))}</span><b data-testid="speedup">{s.gpu_ms.map_or("n/a".into(), |g| versus(s.cpu.ms, g))}</b></div>
                     <div class="metric"><span>"Outputs: CPU 1 thread, CPU workers, GPU"</span><b data-testid="max-diff">{match (identical, s.bits_differ, s.max_diff) {
                         (true, _, _) => "bit-identical".to_string(),
                         (false, Some(g), Some(d)) if g > 0 => format!("{} GPU outputs differ (max {d:.2e})", human::count(g)),
@@ -435,7 +435,7 @@ fn ScoreDetails(ui: Ui) -> impl IntoView {
                     <div class="metric"><span>"Rows"</span><b>{human::count(s.rows)}</b></div>
                 </div>
                 <p class="muted detail" data-testid="timing-note">{format!(
-                    "Medians: CPU workers of {}, CPU 1 thread of {} (rows to the workers and back included), GPU of 5 runs. Every CPU worker is one wasm thread.",
+                    "Medians: CPU workers of {}, CPU 1 thread of {} (messages to the workers, their copies of the rows and the outputs back included), GPU of 5 runs. Every CPU worker is one wasm thread.",
                     s.cpu.runs, s.cpu.one_runs)}</p>
                 {s.labels_agree.map(|a| view! { <p data-testid="agree" class=if a { "ok detail" } else { "bad detail" }>
                     {if a { "CPU and GPU predict the same class for every row." } else { "CPU and GPU disagree on some rows." }}</p> })}

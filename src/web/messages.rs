@@ -26,33 +26,6 @@ pub fn parts_to_js(header: &str, buffers: &[&[u8]]) -> (Array, Array) {
     (arr, transfer)
 }
 
-/// [`to_js`] of a prepared split (see `rows::PreparedHeader`), its training buffers made
-/// `copies` times over in JS memory; `None` for any other message.
-pub fn replicated_to_js(m: &Message) -> Option<(Array, Array)> {
-    #[derive(serde::Deserialize)]
-    struct Data {
-        prepared: Option<String>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Split {
-        train_buffers: usize,
-        copies: usize,
-    }
-    let prepared = serde_json::from_str::<Data>(&m.header).ok()?.prepared?;
-    let split: Split = serde_json::from_str(&prepared).ok()?;
-    let (train, test) = m.buffers.split_at(split.train_buffers.min(m.buffers.len()));
-    let arr = Array::new();
-    let transfer = Array::new();
-    arr.push(&JsValue::from_str(&m.header));
-    let copies = std::iter::repeat_n(train, split.copies.max(1)).flatten();
-    for b in copies.chain(test) {
-        let u = Uint8Array::from(b.as_slice());
-        transfer.push(&u.buffer());
-        arr.push(&u);
-    }
-    Some((arr, transfer))
-}
-
 /// Whether `a`'s memory is a SharedArrayBuffer: posting it shares it (no copy), and it cannot
 /// be transferred.
 pub fn is_shared(a: &Uint8Array) -> bool {

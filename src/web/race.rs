@@ -62,7 +62,7 @@ pub fn Race(race: RaceView) -> impl IntoView {
             Some(race.cpu_one_ms),
         ),
         (
-            format!("CPU, {n} worker{}", if n == 1 { "" } else { "s" }),
+            format!("CPU, {n} {}", human::plural(n, "worker")),
             "cpu",
             Some(race.cpu_ms),
         ),

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::forest::Params;
 use crate::forest::model::{Predictions, Reader};
 use crate::pipeline::{self, Columns, TrainOptions};
-use crate::shard::{self, Message};
+use crate::shard;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 
@@ -127,7 +127,7 @@ fn with_source<R>(f: impl FnOnce(&Source) -> Result<R>) -> Result<R> {
 }
 
 /// Splits and encodes the rows for training, as a message (see [`PreparedHeader`]).
-pub fn prepared(c: Choice, copies: usize) -> Result<Message> {
+pub fn prepared(c: Choice, copies: usize) -> Result<(PreparedHeader, Vec<Vec<u8>>, Vec<Vec<u8>>)> {
     let prep = with_source(|src| match src {
         Source::Table(t) => pipeline::prepare(
             t,
@@ -161,12 +161,7 @@ pub fn prepared(c: Choice, copies: usize) -> Result<Message> {
         train_buffers: train.buffers.len(),
         copies,
     };
-    let mut buffers = train.buffers;
-    buffers.extend(test.buffers);
-    Ok(Message {
-        header: serde_json::to_string(&header).expect("plain header"),
-        buffers,
-    })
+    Ok((header, train.buffers, test.buffers))
 }
 
 /// Every loaded row, encoded as `reader`'s model reads it (f32, row-major).

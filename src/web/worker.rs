@@ -4,9 +4,7 @@
 //! the order they came.
 
 use super::gpu_side::{self, GpuTiming, Outcome};
-use super::messages::{
-    JsMessage, header_only, js_message, js_to_post, replicated_to_js, shared_copy, to_js,
-};
+use super::messages::{JsMessage, header_only, js_message, js_to_post, shared_copy, to_js};
 use super::rows::{self, Choice};
 use super::state::DataView;
 use crate::error::{Error, Result};
@@ -174,6 +172,23 @@ async fn handle(req: Request, js: JsMessage) -> Result<Answer> {
                 vec![shared_copy(bytemuck::cast_slice(&x))],
             ))
         }
+        Request::Prepare { choice, copies } => {
+            let (header, train, test) = rows::prepared(choice, copies)?;
+            // The training rows go on, through the page, to every training worker: one copy
+            // each, made here and transferred, so the page's thread copies nothing. (Shared
+            // memory, one copy for all, made training twice as slow on 16 workers in Chrome.)
+            let arrays = std::iter::repeat_n(&train, header.copies.max(1))
+                .flatten()
+                .chain(&test)
+                .map(|b| js_sys::Uint8Array::from(b.as_slice()))
+                .collect();
+            let prepared = serde_json::to_string(&header).expect("plain header");
+            let data = serde_json::to_string(&Reply::Data {
+                prepared: Some(prepared),
+            })
+            .expect("plain header");
+            Ok(Answer::Js(data, arrays))
+        }
         req => {
             let m = js.to_message(js.header.clone(), 0..js.buffers.len())?;
             handle_copied(req, m).await.map(Answer::Wasm)
@@ -240,7 +255,9 @@ async fn handle_copied(req: Request, m: Message) -> Result<Message> {
             FOREST.with(|f| *f.borrow_mut() = Some(Prepared::new(s.forest)));
             Ok(header_only(Reply::Loaded))
         }
-        Request::Score { .. } | Request::Rows { .. } => unreachable!("answered by `handle`"),
+        Request::Score { .. } | Request::Rows { .. } | Request::Prepare { .. } => {
+            unreachable!("answered by `handle`")
+        }
         Request::Cancel => unreachable!("a cancel acts as it arrives (`start`), never queued"),
         Request::Read { name } => {
             let bytes = m
@@ -258,10 +275,6 @@ async fn handle_copied(req: Request, m: Message) -> Result<Message> {
             view: rows::generate(n, features, seed),
             note: None,
         })),
-        Request::Prepare { choice, copies } => {
-            let p = rows::prepared(choice, copies)?;
-            Ok(data_reply(Some(p.header), p.buffers))
-        }
         Request::Export { reader, n_outputs } => {
             let outputs: Vec<f32> = bytemuck::pod_collect_to_vec(
                 m.buffers
@@ -370,15 +383,5 @@ fn answer(reply: Result<Answer>) {
             message: err.to_string(),
         }),
     };
-    // The training rows go on, through the page, to every training worker: one copy each,
-    // made here and transferred, so the page's thread copies nothing. (Shared memory, one
-    // copy for all, made training twice as slow on 16 workers in Chrome.)
-    match replicated_to_js(&reply) {
-        Some((msg, transfer)) => {
-            if let Err(e) = scope().post_message_with_transfer(&msg, &transfer) {
-                web_sys::console::error_2(&"worker: cannot post".into(), &e);
-            }
-        }
-        None => post(&reply),
-    }
+    post(&reply);
 }

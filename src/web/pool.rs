@@ -374,9 +374,10 @@ impl DataWorker {
         let waiting: Rc<RefCell<VecDeque<flume::Sender<Result<JsMessage>>>>> = Rc::default();
         let (ready_tx, ready_rx) = flume::bounded(1);
         let w = waiting.clone();
+        let ready = serde_json::to_string(&Reply::Ready).expect("plain header");
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             let m = js_message(&e.data());
-            if m.as_ref().is_ok_and(|m| m.header == r#"{"kind":"ready"}"#) {
+            if m.as_ref().is_ok_and(|m| m.header == ready) {
                 let _ = ready_tx.try_send(());
             } else if let Some(tx) = w.borrow_mut().pop_front() {
                 let _ = tx.send(m);

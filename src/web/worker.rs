@@ -19,7 +19,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 #[derive(Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Request {
     /// Grow trees `trees` of the forest; the buffers are a dataset message with header `data`.
     Grow {
@@ -68,7 +68,7 @@ pub enum Request {
 }
 
 #[derive(Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Reply {
     /// The worker listens (messages sent before this would be lost while its wasm loads).
     Ready,

@@ -141,31 +141,51 @@ struct ShardHeader {
     oob_outputs: Option<usize>,
 }
 
+/// A whole forest as a shard message with no training figures: how a scoring worker or the GPU
+/// gets the model's forest (no copy of the forest besides the message's).
+pub fn forest_message(forest: &FlatForest) -> Message {
+    message(0..forest.n_trees(), forest, &[], None)
+}
+
+fn message(
+    trees: Range<usize>,
+    forest: &FlatForest,
+    importances: &[Vec<f64>],
+    oob: Option<&OobVotes>,
+) -> Message {
+    let h = ShardHeader {
+        trees,
+        n_features: forest.n_features,
+        n_outputs: forest.n_outputs,
+        wide: forest.wide,
+        head: (forest.head != crate::flat::Head::own(forest.n_outputs))
+            .then(|| forest.head.clone()),
+        importances: importances.to_vec(),
+        oob_outputs: oob.map(|o| o.n_outputs),
+    };
+    let mut buffers = vec![
+        bytes(&forest.roots),
+        bytes(&forest.nodes),
+        bytes(&forest.leaf_values),
+    ];
+    if let Some(o) = oob {
+        buffers.push(bytes(&o.sums));
+        buffers.push(bytes(&o.counts));
+    }
+    Message {
+        header: serde_json::to_string(&h).expect("plain header"),
+        buffers,
+    }
+}
+
 impl Shard {
     pub fn to_message(&self) -> Message {
-        let h = ShardHeader {
-            trees: self.trees.clone(),
-            n_features: self.forest.n_features,
-            n_outputs: self.forest.n_outputs,
-            wide: self.forest.wide,
-            head: (self.forest.head != crate::flat::Head::own(self.forest.n_outputs))
-                .then(|| self.forest.head.clone()),
-            importances: self.importances.clone(),
-            oob_outputs: self.oob.as_ref().map(|o| o.n_outputs),
-        };
-        let mut buffers = vec![
-            bytes(&self.forest.roots),
-            bytes(&self.forest.nodes),
-            bytes(&self.forest.leaf_values),
-        ];
-        if let Some(o) = &self.oob {
-            buffers.push(bytes(&o.sums));
-            buffers.push(bytes(&o.counts));
-        }
-        Message {
-            header: serde_json::to_string(&h).expect("plain header"),
-            buffers,
-        }
+        message(
+            self.trees.clone(),
+            &self.forest,
+            &self.importances,
+            self.oob.as_ref(),
+        )
     }
 
     pub fn from_message(m: &Message) -> Result<Shard> {
@@ -269,6 +289,25 @@ mod tests {
         assert_eq!(
             bytemuck::cast_slice::<f32, u32>(&back.x),
             bytemuck::cast_slice::<f32, u32>(&d.x)
+        );
+    }
+
+    #[test]
+    fn a_forest_message_gives_back_the_forest_and_its_predictions() {
+        let d = synth::classification(200, 6, 3, 3, 4);
+        let params = Params {
+            n_trees: 5,
+            seed: 2,
+            ..Params::default()
+        };
+        let s = grow(&d, &params, 0..5, &|| {}).unwrap();
+        let back = Shard::from_message(&forest_message(&s.forest)).unwrap();
+        assert_eq!(back.trees, 0..5);
+        assert!(back.importances.is_empty() && back.oob.is_none());
+        let (a, b) = (s.forest.predict(&d.x), back.forest.predict(&d.x));
+        assert_eq!(
+            bytemuck::cast_slice::<f32, u32>(&a),
+            bytemuck::cast_slice::<f32, u32>(&b)
         );
     }
 

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::flat::FlatForest;
 use crate::forest::Params;
 use crate::forest::model::{Predictions, Reader};
-use crate::shard::{Message, Shard};
+use crate::shard::{self, Message, Shard};
 use js_sys::Uint8Array;
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -283,13 +283,7 @@ impl Scorer {
 
     /// Gives every worker the forest.
     pub async fn load(&mut self, forest: &FlatForest) -> Result<()> {
-        let s = Shard {
-            trees: 0..forest.n_trees(),
-            forest: forest.clone(),
-            importances: Vec::new(),
-            oob: None,
-        }
-        .to_message();
+        let s = shard::forest_message(forest);
         let header =
             serde_json::to_string(&Request::Load { forest: s.header }).expect("plain header");
         let buffers: Vec<&[u8]> = s.buffers.iter().map(Vec::as_slice).collect();
@@ -508,13 +502,7 @@ impl DataWorker {
 
     /// Puts `forest` on the GPU, as model `model`.
     pub async fn gpu_load(&self, model: u64, forest: &FlatForest) -> Result<()> {
-        let s = Shard {
-            trees: 0..forest.n_trees(),
-            forest: forest.clone(),
-            importances: Vec::new(),
-            oob: None,
-        }
-        .to_message();
+        let s = shard::forest_message(forest);
         let buffers: Vec<&[u8]> = s.buffers.iter().map(Vec::as_slice).collect();
         let req = Request::GpuLoad {
             model,

@@ -271,7 +271,7 @@ async fn run(
     )
     .await?;
     if let Some(parts) = parts {
-        split_experiment(rows, &parts).await?;
+        split_experiment(rows, parts).await?;
     }
     if variants {
         every_variant(rows).await?;
@@ -289,18 +289,22 @@ async fn every_variant(rows: usize) -> crate::Result<()> {
 /// GPU end-to-end and kernel time at `rows` rows for each split in `parts`, with rows uploaded
 /// through the staging buffers and through `writeBuffer`. The forest keeps the last split; the
 /// next model gets the default again.
-async fn split_experiment(rows: usize, parts: &[usize]) -> crate::Result<()> {
-    let parts = parts.to_vec();
+async fn split_experiment(rows: usize, parts: Vec<usize>) -> crate::Result<()> {
     gpu_lines(rows, |model| Request::GpuParts { model, parts }).await
 }
 
 /// Logs the lines of a benchmark request about the first `rows` scoring rows, repeated as
 /// needed, on the GPU (nothing where the current model is not on it).
 async fn gpu_lines(rows: usize, req: impl FnOnce(u64) -> Request) -> crate::Result<()> {
-    let (key, model, _) = score::scoring_rows().await?;
-    if engine(|e| e.gpu_model) != Some(key) {
+    // The current model, while it is on the GPU.
+    let Some((key, model)) = engine(|e| {
+        Some((
+            e.gpu_model.filter(|&k| k == e.generation)?,
+            e.model.clone()?,
+        ))
+    }) else {
         return Ok(());
-    }
+    };
     let dw = load::data_worker().await?;
     let batch = dw.rows(model.reader(), Some(rows)).await?;
     match dw.gpu_lines(req(key), &batch).await? {

@@ -32,18 +32,26 @@ pub fn is_shared(a: &Uint8Array) -> bool {
     !a.buffer().is_instance_of::<js_sys::ArrayBuffer>()
 }
 
-/// `bytes` copied into memory that the page and its workers share, so that posting them copies
-/// nothing, where the page is cross-origin isolated; elsewhere into a plain array.
-pub fn shared_copy(bytes: &[u8]) -> Uint8Array {
+/// `bytes` repeated up to `len` bytes (once, for `len == bytes.len()`), in memory that the page
+/// and its workers share, so that posting it copies nothing, where the page is cross-origin
+/// isolated; elsewhere in a plain array. Written in place: no copy of the whole in wasm memory.
+pub fn shared_copy(bytes: &[u8], len: u32) -> Uint8Array {
     let isolated = js_sys::Reflect::get(&js_sys::global(), &"crossOriginIsolated".into())
         .ok()
         .and_then(|v| v.as_bool())
         .unwrap_or(false);
-    if !isolated {
-        return Uint8Array::from(bytes);
+    let len = if bytes.is_empty() { 0 } else { len };
+    let a = if isolated {
+        Uint8Array::new(&js_sys::SharedArrayBuffer::new(len))
+    } else {
+        Uint8Array::new_with_length(len)
+    };
+    let mut at = 0;
+    while at < len {
+        let n = (bytes.len() as u32).min(len - at);
+        a.subarray(at, at + n).copy_from(&bytes[..n as usize]);
+        at += n;
     }
-    let a = Uint8Array::new(&js_sys::SharedArrayBuffer::new(bytes.len() as u32));
-    a.copy_from(bytes);
     a
 }
 

@@ -65,7 +65,15 @@ fn spawn(tx: flume::Sender<Event>) -> Result<Handle> {
 
 /// Sends a header and borrowed buffers (each copied out of wasm memory once, then transferred).
 fn send_parts(w: &Worker, header: &str, buffers: &[&[u8]]) -> Result<()> {
-    let (msg, transfer) = parts_to_js(header, buffers);
+    post(w, parts_to_js(header, buffers))
+}
+
+/// Sends a header and JS arrays (transferred unless shared).
+fn send_js(w: &Worker, header: &str, arrays: &[Uint8Array]) -> Result<()> {
+    post(w, js_to_post(header, arrays))
+}
+
+fn post(w: &Worker, (msg, transfer): (js_sys::Array, js_sys::Array)) -> Result<()> {
     w.post_message_with_transfer(&msg, &transfer)
         .map_err(|e| Error::Worker(format!("cannot message a worker: {e:?}")))
 }
@@ -184,13 +192,11 @@ impl Training {
                 trees: r.clone(),
                 data: d.header.clone(),
             };
-            let (msg, transfer) = js_to_post(
+            send_js(
+                &h.worker,
                 &serde_json::to_string(&req).expect("plain header"),
                 d.buffers,
-            );
-            h.worker
-                .post_message_with_transfer(&msg, &transfer)
-                .map_err(|e| Error::Worker(format!("cannot message a worker: {e:?}")))?;
+            )?;
             // One worker starting at a time (measured: all at once made growing slower).
             super::sleep_ms(STAGGER_MS).await;
         }
@@ -318,10 +324,7 @@ impl Scorer {
             };
             let header =
                 serde_json::to_string(&Request::Score { id, values }).expect("plain header");
-            let (msg, transfer) = js_to_post(&header, &[rows]);
-            h.worker
-                .post_message_with_transfer(&msg, &transfer)
-                .map_err(|e| Error::Worker(format!("cannot message a worker: {e:?}")))?;
+            send_js(&h.worker, &header, &[rows])?;
         }
         let (mut outputs, mut compute_ms) = (Vec::new(), 0.0f64);
         for (_, rx) in self.workers.iter().take(shares.len()) {

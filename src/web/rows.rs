@@ -176,11 +176,6 @@ pub fn rows_for(reader: &Reader) -> Result<Vec<f32>> {
     })
 }
 
-/// The first `rows` rows of `x` (`nf` wide), repeated as often as needed.
-pub fn tile(x: &[f32], nf: usize, rows: usize) -> Vec<f32> {
-    x.iter().copied().cycle().take(rows * nf).collect()
-}
-
 /// Predictions as CSV, with the loaded rows' ID column when the model names one they have.
 pub fn predictions_csv(reader: &Reader, p: &Predictions) -> Result<String> {
     with_source(|src| {

@@ -133,15 +133,25 @@ fn post(m: &Message) {
     }
 }
 
-/// The rows of buffer 0 (f32).
-fn rows_in(buffers: &[Vec<u8>]) -> Result<Vec<f32>> {
-    let b = buffers
+/// Values `values` (all, if `None`) of the f32 rows in `js`'s buffer 0, copied straight into
+/// wasm memory (a shared buffer holds every worker's rows).
+fn f32s(js: &JsMessage, values: Option<Range<usize>>) -> Result<Vec<f32>> {
+    let rows = js
+        .buffers
         .first()
         .ok_or_else(|| Error::Worker("no rows to score".into()))?;
-    if b.len() % 4 != 0 {
+    let len = rows.length() as usize;
+    if len % 4 != 0 {
         return Err(Error::Worker("rows that are not whole f32s".into()));
     }
-    Ok(bytemuck::pod_collect_to_vec(b))
+    let values = values.unwrap_or(0..len / 4);
+    if values.start > values.end || values.end.saturating_mul(4) > len {
+        return Err(Error::Worker("rows out of the buffer's range".into()));
+    }
+    let mut x = vec![0f32; values.len()];
+    rows.subarray(values.start as u32 * 4, values.end as u32 * 4)
+        .copy_to(bytemuck::cast_slice_mut(&mut x));
+    Ok(x)
 }
 
 fn gpu_reply<T>(o: Outcome<T>, done: impl FnOnce(T) -> Message) -> Message {
@@ -161,16 +171,23 @@ async fn handle(req: Request, js: JsMessage) -> Result<Answer> {
     match req {
         Request::Score { id, values } => score(id, values, &js).map(Answer::Wasm),
         Request::Rows { reader, rows } => {
-            let mut x = rows::rows_for(&reader)?;
-            if let Some(n) = rows {
-                x = rows::tile(&x, reader.schema.n_features().max(1), n);
-            }
+            let x = rows::rows_for(&reader)?;
+            let bytes: &[u8] = bytemuck::cast_slice(&x);
+            let len = match rows {
+                None => Some(bytes.len()),
+                Some(n) => n.checked_mul(reader.schema.n_features().max(1) * 4),
+            };
+            let len = len.filter(|&l| l <= super::MAX_VALUES * 4).ok_or_else(|| {
+                Error::InvalidParam(format!(
+                    "{} rows of {} features are more than the page can hold ({} MB)",
+                    rows.unwrap_or(x.len() / reader.schema.n_features().max(1)),
+                    reader.schema.n_features(),
+                    super::MAX_VALUES * 4 >> 20
+                ))
+            })?;
             let data =
                 serde_json::to_string(&Reply::Data { prepared: None }).expect("plain header");
-            Ok(Answer::Js(
-                data,
-                vec![shared_copy(bytemuck::cast_slice(&x))],
-            ))
+            Ok(Answer::Js(data, vec![shared_copy(bytes, len as u32)]))
         }
         Request::Prepare { choice, copies } => {
             let (header, train, test) = rows::prepared(choice, copies)?;
@@ -189,6 +206,25 @@ async fn handle(req: Request, js: JsMessage) -> Result<Answer> {
             .expect("plain header");
             Ok(Answer::Js(data, arrays))
         }
+        Request::GpuTime { model } => {
+            let o = gpu_side::time(model, &f32s(&js, None)?).await?;
+            Ok(Answer::Wasm(gpu_reply(o, |(timing, outputs)| Message {
+                header: serde_json::to_string(&Reply::GpuTimed { timing }).expect("plain header"),
+                buffers: vec![bytemuck::cast_slice(&outputs).to_vec()],
+            })))
+        }
+        Request::GpuVariants { model } => {
+            let o = gpu_side::variants(model, &f32s(&js, None)?).await?;
+            Ok(Answer::Wasm(gpu_reply(o, |lines| {
+                header_only(Reply::GpuLines { lines })
+            })))
+        }
+        Request::GpuParts { model, parts } => {
+            let o = gpu_side::parts(model, &f32s(&js, None)?, &parts).await?;
+            Ok(Answer::Wasm(gpu_reply(o, |lines| {
+                header_only(Reply::GpuLines { lines })
+            })))
+        }
         req => {
             let m = js.to_message(js.header.clone(), 0..js.buffers.len())?;
             handle_copied(req, m).await.map(Answer::Wasm)
@@ -198,16 +234,7 @@ async fn handle(req: Request, js: JsMessage) -> Result<Answer> {
 
 /// Scores values `values` of the rows in `js`'s buffer 0, copying those alone into wasm memory.
 fn score(id: u32, values: Range<usize>, js: &JsMessage) -> Result<Message> {
-    let rows = js
-        .buffers
-        .first()
-        .ok_or_else(|| Error::Worker("no rows to score".into()))?;
-    if values.end.saturating_mul(4) > rows.length() as usize {
-        return Err(Error::Worker("rows out of the buffer's range".into()));
-    }
-    let mut x = vec![0f32; values.len()];
-    rows.subarray(values.start as u32 * 4, values.end as u32 * 4)
-        .copy_to(bytemuck::cast_slice_mut(&mut x));
+    let x = f32s(js, Some(values))?;
     FOREST.with(|f| {
         let f = f.borrow();
         let forest = f
@@ -255,9 +282,12 @@ async fn handle_copied(req: Request, m: Message) -> Result<Message> {
             FOREST.with(|f| *f.borrow_mut() = Some(Prepared::new(s.forest)));
             Ok(header_only(Reply::Loaded))
         }
-        Request::Score { .. } | Request::Rows { .. } | Request::Prepare { .. } => {
-            unreachable!("answered by `handle`")
-        }
+        Request::Score { .. }
+        | Request::Rows { .. }
+        | Request::Prepare { .. }
+        | Request::GpuTime { .. }
+        | Request::GpuVariants { .. }
+        | Request::GpuParts { .. } => unreachable!("answered by `handle`"),
         Request::Cancel => unreachable!("a cancel acts as it arrives (`start`), never queued"),
         Request::Read { name } => {
             let bytes = m
@@ -306,24 +336,6 @@ async fn handle_copied(req: Request, m: Message) -> Result<Message> {
         Request::GpuTuned { rows } => Ok(header_only(Reply::GpuTuned {
             tuned: gpu_side::tuned(rows),
         })),
-        Request::GpuTime { model } => {
-            let x = rows_in(&m.buffers)?;
-            let o = gpu_side::time(model, &x).await?;
-            Ok(gpu_reply(o, |(timing, outputs)| Message {
-                header: serde_json::to_string(&Reply::GpuTimed { timing }).expect("plain header"),
-                buffers: vec![bytemuck::cast_slice(&outputs).to_vec()],
-            }))
-        }
-        Request::GpuVariants { model } => {
-            let x = rows_in(&m.buffers)?;
-            let o = gpu_side::variants(model, &x).await?;
-            Ok(gpu_reply(o, |lines| header_only(Reply::GpuLines { lines })))
-        }
-        Request::GpuParts { model, parts } => {
-            let x = rows_in(&m.buffers)?;
-            let o = gpu_side::parts(model, &x, &parts).await?;
-            Ok(gpu_reply(o, |lines| header_only(Reply::GpuLines { lines })))
-        }
     }
 }
 

@@ -269,7 +269,7 @@ pub async fn variants(model: u64, x: &[f32]) -> Result<Outcome<Vec<serde_json::V
 
 /// Benchmark mode: end-to-end and kernel time of `x` for each split in `parts`, with rows
 /// uploaded through the staging buffers and through `writeBuffer`, a line each. The forest
-/// keeps the last split; the next model gets the default again.
+/// keeps the last split (the next model gets the default again) and the staging upload.
 pub async fn parts(
     model: u64,
     x: &[f32],
@@ -279,11 +279,18 @@ pub async fn parts(
     with_forest(model, async |f| {
         let rows = x.len() / f.flat.n_features.max(1) as usize;
         let mut lines = Vec::new();
-        for upload in [Upload::Staging, Upload::WriteBuffer] {
+        let mut r = Ok(());
+        'paths: for upload in [Upload::Staging, Upload::WriteBuffer] {
             f.gpu.set_upload(upload);
             for &p in parts {
                 f.gpu.set_parts(p, 0);
-                let (t, _) = timed(ticket, &mut f.gpu, x).await?;
+                let t = match timed(ticket, &mut f.gpu, x).await {
+                    Ok((t, _)) => t,
+                    Err(e) => {
+                        r = Err(e);
+                        break 'paths;
+                    }
+                };
                 let ph = t.phases;
                 lines.push(json!({"bench": "parts", "rows": rows, "parts": p,
                     "upload": format!("{upload:?}"), "gpu_ms": t.e2e_ms, "gpu_kernel_ms": t.kernel_ms,
@@ -291,8 +298,9 @@ pub async fn parts(
                     "gpu_wait_ms": ph.wait_ms, "gpu_read_ms": ph.read_ms}));
             }
         }
+        // Scoring goes on through the staging buffers, whatever happened.
         f.gpu.set_upload(Upload::Staging);
-        Ok(lines)
+        r.map(|()| lines)
     })
     .await
 }

@@ -31,19 +31,16 @@
 //!   addition and multiplication are correctly rounded in WGSL as on the CPU, so any kernel that
 //!   keeps this order reproduces the CPU's bits, however it spreads trees over invocations.
 
-mod head;
 mod score;
-pub use head::{Head, Pair, Post};
+// The hot loops, in a crate of their own (optimised for speed in the page's wasm):
+pub use forest_scoring::head::{Head, Pair, Post};
+pub use forest_scoring::walk::{LANES, MISSING_LEFT};
 pub use score::cpu_walk;
 
 use crate::forest::{Node, Tree};
 use score::{Plan, Threads};
 use serde::{Deserialize, Serialize};
 
-/// Fixed groups of trees whose sums are added in order (see the reduction rule above).
-pub const LANES: usize = 16;
-/// `flags` bit of a wide node: missing values go left.
-pub const MISSING_LEFT: u32 = 1;
 const NARROW_FAR: u32 = 1 << 16;
 const NARROW_FEATURE: u32 = 1 << 15;
 
@@ -440,10 +437,9 @@ impl FlatForest {
 
     fn predict_with(&self, plan: Option<&Plan>, x: &[f32], out: &mut [f32]) {
         let mut scores = vec![0.0f32; out.len() / self.n_outputs as usize * self.leaf_width()];
-        match (plan, self.wide) {
-            (Some(p), true) => self.planned_scores::<true>(p, x, &mut scores),
-            (Some(p), false) => self.planned_scores::<false>(p, x, &mut scores),
-            (None, _) => self.raw_scores(x, &mut scores),
+        match plan {
+            Some(p) => self.planned_scores(p, x, &mut scores),
+            None => self.raw_scores(x, &mut scores),
         }
         self.finish_outputs(&scores, out);
     }

@@ -1,20 +1,14 @@
-//! The CPU scorer: a block of rows walks one tree together, branch-free, for as many steps as
-//! the tree is deep, so the cache misses of different rows overlap instead of queueing behind
-//! each other's branches. A row that reaches a leaf early stays there (a leaf's step is 0).
+//! The CPU scorer's plan: each tree's depth, checked once, which makes the unchecked walk of
+//! `forest_scoring::walk` sound, and on x86-64 the walk this machine runs fastest.
 //!
-//! It computes exactly what the one-row walk computes (the reduction rule of the layout), so
-//! its outputs are the oracle's bits; the tests compare it with [`FlatForest::reference_scores`].
+//! The walk computes exactly what the one-row walk computes (the reduction rule of the layout),
+//! so its outputs are the oracle's bits; the tests compare it with
+//! [`FlatForest::reference_scores`].
 
-use super::{FlatForest, LANES, MISSING_LEFT};
+use super::FlatForest;
+use forest_scoring::walk::{Forest, WALK_ROWS, Walk};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-/// Rows that walk a tree together, each with its node index in a register: enough independent
-/// chains to overlap their loads, few enough to fit x86-64's registers (16 spill).
-const GROUP: usize = 8;
-/// Rows that go through a tree before it is left for the next: its nodes (about 25 KB for depth
-/// 12) are reused by this many rows while in L1/L2. Measured: 8k-16k rows best, 2k 30% slower.
-const CHUNK: usize = 16384;
 
 /// Per-tree depth (steps from the root to the deepest leaf), for a forest whose indices are all
 /// in bounds. Checking that is what makes the unchecked walk below sound.
@@ -70,251 +64,34 @@ impl Plan {
     }
 }
 
-/// The node after node `i` for row `r` of `rows` (`nf` wide).
-/// `NAN`: the rows may hold missing values (without, the rule needs one comparison less).
-///
-/// # Safety
-/// `nodes` passed [`Plan::new`], `i` is a node of it reached from a root, `r` is a row of `rows`.
-#[inline(always)]
-unsafe fn step<const WIDE: bool, const NAN: bool>(
-    nodes: &[u32],
-    i: usize,
-    rows: &[f32],
-    r: usize,
-    nf: usize,
-) -> usize {
-    let w = if WIDE { 4 } else { 2 } * i;
-    // SAFETY: the plan validated every child index and feature; `r` is in `rows` (caller).
-    unsafe {
-        let value = *nodes.get_unchecked(w);
-        let (far, feature, missing_left) = if WIDE {
-            (
-                *nodes.get_unchecked(w + 1),
-                *nodes.get_unchecked(w + 2),
-                *nodes.get_unchecked(w + 3) & MISSING_LEFT != 0,
-            )
-        } else {
-            let m = *nodes.get_unchecked(w + 1);
-            (m & 0xffff, (m >> 16) & 0x7fff, m >> 31 != 0)
-        };
-        let x = *rows.get_unchecked(r * nf + feature as usize);
-        // The threshold rule of the layout; `|` and `&` keep it free of branches.
-        let left = if NAN {
-            (x <= f32::from_bits(value)) | (x.is_nan() & missing_left)
-        } else {
-            x <= f32::from_bits(value)
-        };
-        // Near: +1, far: +far, and a leaf (far 0) stays put. Without the hint this compiles to
-        // a branch, taken at random: half of them mispredict, and the walk runs 5x slower.
-        let s = std::hint::select_unpredictable(left, 1, far);
-        i + s.min(far) as usize
-    }
-}
-
-/// Where rows `r0..r0 + GROUP` of `rows` end after `depth` steps from `root`.
-///
-/// # Safety
-/// As [`step`], for each of those rows.
-#[inline(always)]
-unsafe fn walk_group<const WIDE: bool, const NAN: bool>(
-    nodes: &[u32],
-    root: usize,
-    depth: u32,
-    rows: &[f32],
-    r0: usize,
-    nf: usize,
-) -> [usize; GROUP] {
-    let mut at = [root; GROUP];
-    for _ in 0..depth {
-        for (k, i) in at.iter_mut().enumerate() {
-            // SAFETY: the caller's.
-            *i = unsafe { step::<WIDE, NAN>(nodes, *i, rows, r0 + k, nf) };
+impl Plan {
+    /// `f` as the walk reads it, with this plan's depths.
+    fn forest<'a>(&'a self, f: &'a FlatForest) -> Forest<'a> {
+        Forest {
+            nodes: &f.nodes,
+            wide: f.wide,
+            roots: &f.roots,
+            depth: &self.depth,
+            leaf_values: &f.leaf_values,
+            leaf_width: f.leaf_width(),
+            n_features: f.n_features as usize,
         }
     }
-    at
 }
 
 impl FlatForest {
     /// [`Self::raw_scores`] through `plan`: rows in chunks; each chunk goes through every tree in
     /// the lane order, a group of rows at a time.
-    pub(super) fn planned_scores<const WIDE: bool>(
-        &self,
-        plan: &Plan,
-        x: &[f32],
-        scores: &mut [f32],
-    ) {
-        self.walk_planned::<WIDE>(plan, x, scores, plan.walk)
+    pub(super) fn planned_scores(&self, plan: &Plan, x: &[f32], scores: &mut [f32]) {
+        self.walk_planned(plan, x, scores, plan.walk)
     }
 
-    /// The planned scores, whole groups of [`WALK_ROWS`] rows by `walk` (an available one) when
-    /// the forest [`fits`] it.
-    fn walk_planned<const WIDE: bool>(
-        &self,
-        plan: &Plan,
-        x: &[f32],
-        scores: &mut [f32],
-        walk: Walk,
-    ) {
-        if x.iter().any(|v| v.is_nan()) {
-            self.planned::<WIDE, true>(plan, x, scores, walk)
-        } else {
-            self.planned::<WIDE, false>(plan, x, scores, walk)
-        }
+    /// The planned scores by `walk` (an available one) where the forest fits it.
+    fn walk_planned(&self, plan: &Plan, x: &[f32], scores: &mut [f32], walk: Walk) {
+        // SAFETY: the plan exists only for a valid forest, with its trees' depths; `walk` is
+        // available (the callers').
+        unsafe { plan.forest(self).scores(x, scores, walk) }
     }
-
-    fn planned<const WIDE: bool, const NAN: bool>(
-        &self,
-        plan: &Plan,
-        x: &[f32],
-        scores: &mut [f32],
-        walk: Walk,
-    ) {
-        let (nf, lw) = (self.n_features as usize, self.leaf_width());
-        let n_trees = self.n_trees();
-        let words = self.node_words();
-        // Leaves of one number: a row's score. Leaf vectors: added to the row's `lw` sums.
-        let add = |acc: &mut [f32], i: usize| {
-            let v = self.nodes[i * words];
-            if lw == 1 {
-                acc[0] += f32::from_bits(v);
-            } else {
-                let v = v as usize;
-                for (a, &p) in acc.iter_mut().zip(&self.leaf_values[v..v + lw]) {
-                    *a += p;
-                }
-            }
-        };
-        let chunk = (CHUNK / lw).max(GROUP * 128);
-        let vector = walk != Walk::Scalar && !WIDE && fits(self);
-        let mut lane = vec![0.0f32; chunk.min(x.len() / nf) * lw];
-        for (rows, total) in x.chunks(chunk * nf).zip(scores.chunks_mut(chunk * lw)) {
-            let n = rows.len() / nf;
-            total.fill(0.0);
-            let lane = &mut lane[..total.len()];
-            for l in 0..LANES.min(n_trees) {
-                lane.fill(0.0);
-                for t in (l..n_trees).step_by(LANES) {
-                    let (root, depth) = (self.roots[t] as usize, plan.depth[t]);
-                    let mut r0 = 0;
-                    if vector {
-                        let mut at = [0u32; WALK_ROWS];
-                        while r0 + WALK_ROWS <= n {
-                            // SAFETY: `walk` is available (the caller's), the forest fits and
-                            // is valid (the plan); rows r0.. r0 + WALK_ROWS exist.
-                            unsafe {
-                                walk.run::<NAN>(
-                                    &self.nodes,
-                                    root as u32,
-                                    depth,
-                                    rows,
-                                    r0,
-                                    nf,
-                                    &mut at,
-                                )
-                            };
-                            for (k, &i) in at.iter().enumerate() {
-                                add(&mut lane[(r0 + k) * lw..(r0 + k + 1) * lw], i as usize);
-                            }
-                            r0 += WALK_ROWS;
-                        }
-                    }
-                    while r0 + GROUP <= n {
-                        // SAFETY: a validated forest, from a root; rows r0.. r0 + GROUP exist.
-                        let at = unsafe {
-                            walk_group::<WIDE, NAN>(&self.nodes, root, depth, rows, r0, nf)
-                        };
-                        for (k, &i) in at.iter().enumerate() {
-                            add(&mut lane[(r0 + k) * lw..(r0 + k + 1) * lw], i);
-                        }
-                        r0 += GROUP;
-                    }
-                    for r in r0..n {
-                        let mut i = root;
-                        for _ in 0..depth {
-                            // SAFETY: as above.
-                            i = unsafe { step::<WIDE, NAN>(&self.nodes, i, rows, r, nf) };
-                        }
-                        add(&mut lane[r * lw..(r + 1) * lw], i);
-                    }
-                }
-                total.iter_mut().zip(lane.iter()).for_each(|(t, s)| *t += s);
-            }
-        }
-    }
-}
-
-/// The walks a narrow forest can take: the scalar one everywhere, vector ones on x86-64.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-pub(super) enum Walk {
-    Scalar,
-    Avx2,
-}
-
-/// Rows a [`Walk`] takes through a tree at once.
-const WALK_ROWS: usize = 32;
-
-impl Walk {
-    /// Those this CPU can run.
-    fn available() -> Vec<Walk> {
-        #[allow(unused_mut)]
-        let mut w = vec![Walk::Scalar];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if is_x86_feature_detected!("avx2") {
-                w.push(Walk::Avx2);
-            }
-        }
-        w
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Walk::Scalar => "scalar",
-            Walk::Avx2 => "avx2",
-        }
-    }
-
-    /// Where rows `r0..r0 + WALK_ROWS` end after `depth` steps from `root`, into `out`.
-    ///
-    /// # Safety
-    /// The walk is [`available`](Self::available); `nodes` is narrow, passed [`Plan::new`] and
-    /// has fewer than 2^28 nodes, `nf` < 2^20 ([`fits`]); `root` is a root of depth `depth`;
-    /// rows `r0..r0 + WALK_ROWS` exist.
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn run<const NAN: bool>(
-        self,
-        nodes: &[u32],
-        root: u32,
-        depth: u32,
-        rows: &[f32],
-        r0: usize,
-        nf: usize,
-        out: &mut [u32; WALK_ROWS],
-    ) {
-        // SAFETY: the caller's.
-        unsafe {
-            match self {
-                #[cfg(target_arch = "x86_64")]
-                Walk::Avx2 => simd::walk::<NAN>(nodes, root, depth, rows, r0, nf, out),
-                _ => {
-                    for g in (0..WALK_ROWS).step_by(GROUP) {
-                        let at =
-                            walk_group::<false, NAN>(nodes, root as usize, depth, rows, r0 + g, nf);
-                        for (o, i) in out[g..g + GROUP].iter_mut().zip(at) {
-                            *o = i as u32;
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Whether the vector walks can read `f`: narrow nodes, gather offsets that fit i32.
-fn fits(f: &FlatForest) -> bool {
-    !f.wide && f.n_nodes() < 1 << 28 && (f.n_features as usize) < 1 << 20
 }
 
 static CHOICE: OnceLock<Walk> = OnceLock::new();
@@ -328,7 +105,7 @@ const CALIBRATION_ROWS: usize = 4096;
 /// machine's EPYC (Zen 3). `FOREST_CPU_WALK=scalar|avx2` decides instead.
 fn choose(f: &FlatForest, plan: &Plan, x: &[f32]) -> Walk {
     let available = Walk::available();
-    if !fits(f) {
+    if !plan.forest(f).fits() {
         return Walk::Scalar;
     }
     if let Ok(name) = std::env::var("FOREST_CPU_WALK")
@@ -380,72 +157,6 @@ pub fn cpu_walk() -> &'static str {
         Some(w) => w.name(),
         None if Walk::available().len() > 1 => "undecided",
         None => "scalar",
-    }
-}
-
-/// The walk with AVX2 gathers, 8 rows a vector, for narrow nodes on x86-64.
-#[cfg(target_arch = "x86_64")]
-mod simd {
-    use super::WALK_ROWS as ROWS;
-    use std::arch::x86_64::*;
-
-    /// 4 vectors of 8 rows, so that 4 chains of gathers overlap.
-    const VECTORS: usize = ROWS / 8;
-
-    /// The node indices where rows `r0..r0 + ROWS` of `rows` (`nf` wide) end after `depth`
-    /// steps from `root`, into `out`: the rule of [`super::step`], 8 rows an instruction.
-    ///
-    /// # Safety
-    /// AVX2 is present; `nodes` is narrow and passed [`super::Plan::new`], with fewer than 2^28
-    /// nodes; `root` is a root of depth `depth`; rows `r0..r0 + ROWS` exist; `nf` < 2^20.
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn walk<const NAN: bool>(
-        nodes: &[u32],
-        root: u32,
-        depth: u32,
-        rows: &[f32],
-        r0: usize,
-        nf: usize,
-        out: &mut [u32; ROWS],
-    ) {
-        // SAFETY: every gathered address is a node word or a feature of rows r0.. r0 + ROWS,
-        // by the caller's promises; indices fit i32 (2^28 nodes x 8 bytes, 32 x 2^20 features).
-        unsafe {
-            let base = rows.as_ptr().add(r0 * nf);
-            let values = nodes.as_ptr() as *const f32;
-            let words = nodes.as_ptr().add(1) as *const i32;
-            let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-            let nf_v = _mm256_set1_epi32(nf as i32);
-            let row_offset: [__m256i; VECTORS] = std::array::from_fn(|v| {
-                _mm256_mullo_epi32(
-                    _mm256_add_epi32(_mm256_set1_epi32(8 * v as i32), lanes),
-                    nf_v,
-                )
-            });
-            let (far_mask, feature_mask) = (_mm256_set1_epi32(0xffff), _mm256_set1_epi32(0x7fff));
-            let one = _mm256_set1_epi32(1);
-            let mut at = [_mm256_set1_epi32(root as i32); VECTORS];
-            for _ in 0..depth {
-                for (i, offset) in at.iter_mut().zip(&row_offset) {
-                    let t = _mm256_i32gather_ps::<8>(values, *i);
-                    let m = _mm256_i32gather_epi32::<8>(words, *i);
-                    let far = _mm256_and_si256(m, far_mask);
-                    let feature = _mm256_and_si256(_mm256_srli_epi32::<16>(m), feature_mask);
-                    let x = _mm256_i32gather_ps::<4>(base, _mm256_add_epi32(*offset, feature));
-                    let mut left = _mm256_cmp_ps::<_CMP_LE_OQ>(x, t);
-                    if NAN {
-                        let missing = _mm256_cmp_ps::<_CMP_UNORD_Q>(x, x);
-                        let missing_left = _mm256_castsi256_ps(_mm256_srai_epi32::<31>(m));
-                        left = _mm256_or_ps(left, _mm256_and_ps(missing, missing_left));
-                    }
-                    let s = _mm256_blendv_epi8(far, one, _mm256_castps_si256(left));
-                    *i = _mm256_add_epi32(*i, _mm256_min_epu32(s, far));
-                }
-            }
-            for (v, i) in at.iter().enumerate() {
-                _mm256_storeu_si256(out.as_mut_ptr().add(8 * v) as *mut __m256i, *i);
-            }
-        }
     }
 }
 
@@ -527,11 +238,7 @@ mod tests {
                             let plan = Plan::new(f, Threads::One).unwrap();
                             for walk in Walk::available() {
                                 let mut scores = vec![0.0; rows * f.leaf_width()];
-                                if f.wide {
-                                    f.walk_planned::<true>(&plan, x, &mut scores, walk);
-                                } else {
-                                    f.walk_planned::<false>(&plan, x, &mut scores, walk);
-                                }
+                                f.walk_planned(&plan, x, &mut scores, walk);
                                 let mut out = vec![0.0; want.len()];
                                 f.finish_outputs(&scores, &mut out);
                                 assert_eq!(bits(&out), bits(&want), "{ctx}, {walk:?} walk");

@@ -18,10 +18,35 @@ use std::collections::VecDeque;
 use std::ops::Range;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use web_sys::{ErrorEvent, MessageEvent, Worker};
+use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
-/// The script trunk writes for the `worker` bin (`data-loader-shim`).
-const WORKER_URL: &str = "./worker_loader.js";
+/// Starts a worker on the page's own wasm module: the loader imports the page's script and
+/// instantiates the compiled module it is sent, and `main` then starts the worker's loop.
+fn new_worker() -> Result<Worker> {
+    let fail = |e: JsValue| Error::Worker(format!("cannot start a web worker: {e:?}"));
+    let options = WorkerOptions::new();
+    options.set_type(WorkerType::Module);
+    let worker = Worker::new_with_options("./assets/worker.js", &options).map_err(fail)?;
+    let start = js_sys::Array::of2(&page_script()?.into(), &wasm_bindgen::module());
+    worker.post_message(&start).map_err(fail)?;
+    Ok(worker)
+}
+
+/// The absolute URL of the page's wasm-bindgen script, which trunk names in a modulepreload
+/// link (its name carries a content hash).
+fn page_script() -> Result<String> {
+    let missing = || Error::Worker("the page's script is not named in index.html".into());
+    let window = web_sys::window().ok_or_else(missing)?;
+    let href = window
+        .document()
+        .and_then(|d| d.query_selector("link[rel=modulepreload]").ok().flatten())
+        .and_then(|l| l.get_attribute("href"))
+        .ok_or_else(missing)?;
+    let base = window.location().href().map_err(|_| missing())?;
+    web_sys::Url::new_with_base(&href, &base)
+        .map(|u| u.href())
+        .map_err(|_| missing())
+}
 
 enum Event {
     Reply(Result<Message>),
@@ -42,8 +67,7 @@ impl Drop for Handle {
 }
 
 fn spawn(tx: flume::Sender<Event>) -> Result<Handle> {
-    let worker = Worker::new(WORKER_URL)
-        .map_err(|e| Error::Worker(format!("cannot start a web worker: {e:?}")))?;
+    let worker = new_worker()?;
     let t = tx.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
         let _ = t.send(Event::Reply(from_js(&e.data())));
@@ -366,8 +390,7 @@ impl Drop for DataWorker {
 
 impl DataWorker {
     pub async fn new() -> Result<DataWorker> {
-        let worker = Worker::new(WORKER_URL)
-            .map_err(|e| Error::Worker(format!("cannot start a web worker: {e:?}")))?;
+        let worker = new_worker()?;
         let waiting: Rc<RefCell<VecDeque<flume::Sender<Result<JsMessage>>>>> = Rc::default();
         let (ready_tx, ready_rx) = flume::bounded(1);
         let w = waiting.clone();

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// Per-tree depth (steps from the root to the deepest leaf), for a forest whose indices are all
-/// in bounds. Checking that is what makes the unchecked walk below sound.
+/// in bounds. Checking that is what makes the unchecked walk (`forest_scoring::walk`) sound.
 pub(super) struct Plan {
     depth: Vec<u32>,
     /// The walk for narrow forests ([`Plan::choose_walk`]).
@@ -62,9 +62,7 @@ impl Plan {
                 walk: Walk::Scalar,
             })
     }
-}
 
-impl Plan {
     /// `f` as the walk reads it, with this plan's depths.
     fn forest<'a>(&'a self, f: &'a FlatForest) -> Forest<'a> {
         Forest {

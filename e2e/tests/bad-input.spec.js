@@ -88,6 +88,27 @@ test('more synthetic rows than the page can hold are refused', async ({ page }) 
   await stillWorks(page);
 });
 
+test('a sweep size past what the page can hold is refused in words, and the sizes before it stay', async ({ page }) => {
+  // 70 features: 1M rows of them are 280 MB, over the page's 256 MB (the data worker's bound
+  // on the rows it repeats for a sweep size).
+  const features = Array.from({ length: 70 }, (_, j) => `f${j}`);
+  const rows = Array.from({ length: 40 }, (_, i) => features.map((_, j) => (i * 7 + j) % 13).join(',') + `,${i % 2}`);
+  await upload(page, 'wide.csv', [...features, 'outcome'].join(',') + '\n' + rows.join('\n'));
+  await expect(page.getByTestId('data-summary')).toContainText('wide.csv');
+  await page.getByTestId('target').selectOption('outcome');
+  await page.getByRole('textbox', { name: 'Trees' }).fill('5');
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('model-summary')).toContainText('"outcome"');
+  await page.getByTestId('sweep-max').selectOption('1000000');
+  await page.getByTestId('sweep').click();
+  await expect(page.getByTestId('notice')).toContainText('1,000,000 rows of 70 features are more than the page can hold (256 MB)');
+  await expect(page.getByTestId('sweep-table').locator('tbody tr')).toHaveCount(4);
+  await expect(page.getByTestId('sweep-table')).not.toContainText('differ');
+  // The page goes on: the model (trained on these rows) scores them again.
+  await page.getByTestId('score').click();
+  await expect(page.getByTestId('cpu-ms')).toHaveText(/ms$/);
+});
+
 test('a model file that is not a model is refused', async ({ page }) => {
   await page.getByTestId('model-input').setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"hello": 1}') });
   await expect(page.getByTestId('notice')).toContainText('not a usable model file');

@@ -180,7 +180,9 @@ async fn handle(req: Request, js: JsMessage) -> Result<Answer> {
             let len = len.filter(|&l| l <= super::MAX_VALUES * 4).ok_or_else(|| {
                 Error::InvalidParam(format!(
                     "{} rows of {} features are more than the page can hold ({} MB)",
-                    rows.unwrap_or(x.len() / reader.schema.n_features().max(1)),
+                    crate::human::count(
+                        rows.unwrap_or(x.len() / reader.schema.n_features().max(1))
+                    ),
                     reader.schema.n_features(),
                     super::MAX_VALUES * 4 >> 20
                 ))

@@ -141,7 +141,7 @@ fn f32s(js: &JsMessage, values: Option<Range<usize>>) -> Result<Vec<f32>> {
         .first()
         .ok_or_else(|| Error::Worker("no rows to score".into()))?;
     let len = rows.length() as usize;
-    if len % 4 != 0 {
+    if !len.is_multiple_of(4) {
         return Err(Error::Worker("rows that are not whole f32s".into()));
     }
     let values = values.unwrap_or(0..len / 4);
@@ -171,24 +171,31 @@ async fn handle(req: Request, js: JsMessage) -> Result<Answer> {
     match req {
         Request::Score { id, values } => score(id, values, &js).map(Answer::Wasm),
         Request::Rows { reader, rows } => {
-            let x = rows::rows_for(&reader)?;
-            let bytes: &[u8] = bytemuck::cast_slice(&x);
-            let len = match rows {
-                None => Some(bytes.len()),
-                Some(n) => n.checked_mul(reader.schema.n_features().max(1) * 4),
-            };
-            let len = len.filter(|&l| l <= super::MAX_VALUES * 4).ok_or_else(|| {
+            let nf = reader.schema.n_features();
+            let refuse = |n: usize| {
                 Error::InvalidParam(format!(
-                    "{} rows of {} features are more than the page can hold ({} MB)",
-                    crate::human::count(
-                        rows.unwrap_or(x.len() / reader.schema.n_features().max(1))
-                    ),
-                    reader.schema.n_features(),
-                    super::MAX_VALUES * 4 >> 20
+                    "{} rows of {nf} features are more than the page can hold ({} MB)",
+                    crate::human::count(n),
+                    (super::MAX_VALUES * 4) >> 20
                 ))
-            })?;
+            };
+            // The bytes of `n` rows, if the page can hold them; a size asked for is checked
+            // before any row is encoded.
+            let fits = |n: usize| {
+                n.checked_mul(nf.max(1) * 4)
+                    .filter(|&l| l <= super::MAX_VALUES * 4)
+            };
+            if let Some(n) = rows
+                && fits(n).is_none()
+            {
+                return Err(refuse(n));
+            }
+            let x = rows::rows_for(&reader)?;
+            let n = rows.unwrap_or(x.len() / nf.max(1));
+            let len = fits(n).ok_or_else(|| refuse(n))?;
             let data =
                 serde_json::to_string(&Reply::Data { prepared: None }).expect("plain header");
+            let bytes: &[u8] = bytemuck::cast_slice(&x);
             Ok(Answer::Js(data, vec![shared_copy(bytes, len as u32)]))
         }
         Request::Prepare { choice, copies } => {

@@ -4,11 +4,14 @@
 //! alike on every walk.
 
 use crate::data::read_table;
+use crate::data::{Dataset, FeatureKind, FeatureSpec, Schema, Target, Task};
 use crate::flat::{FlatForest, Prepared};
 use crate::forest::Params;
 use crate::forest::model::Model;
 use crate::pipeline::{TrainOptions, prepare, train};
-use crate::shard::{Message, Shard, dataset_from};
+use crate::protocol::frame::{Message, decode_dataset, decode_shard, encode_shard, from_header};
+use crate::protocol::{DataReply, Reply, Request};
+use crate::shard::{Shard, grow, merge};
 
 /// A CSV file, as the CLI and the page read it; when it trains (a tiny forest on its last
 /// column), the model must save and load back.
@@ -93,10 +96,72 @@ pub fn worker_message(bytes: &[u8]) {
         })
         .collect();
     let m = Message { header, buffers };
-    let _ = dataset_from(&m);
-    if let Ok(shard) = Shard::from_message(&m) {
-        scores_alike(&shard.forest);
+    let _ = from_header::<Request>(&m.header, "request");
+    let _ = from_header::<Reply<DataReply>>(&m.header, "reply");
+    if let Ok(d) = decode_dataset(&m) {
+        grows_and_merges(&d);
     }
+    if let Ok(shard) = decode_shard(&m) {
+        scores_alike(&shard.forest);
+        merges_or_refuses(shard, bytes.first().copied().unwrap_or(0));
+    }
+}
+
+fn schema_for(n_features: usize, task: Task, n_classes: usize) -> Schema {
+    Schema {
+        target: "y".into(),
+        task,
+        features: (0..n_features)
+            .map(|i| FeatureSpec {
+                name: format!("f{i}"),
+                kind: FeatureKind::Numeric,
+            })
+            .collect(),
+        classes: (0..n_classes).map(|c| c.to_string()).collect(),
+    }
+}
+
+/// Rows that decode grow a small forest in two shards (when training takes them), whose
+/// messages decode and merge: what passes the decoder is safe to grow from and to merge.
+fn grows_and_merges(d: &Dataset) {
+    if d.n_rows.saturating_mul(d.n_features.max(1)) > 1 << 14 {
+        return;
+    }
+    let params = Params {
+        n_trees: 2,
+        max_depth: Some(3),
+        ..Params::default()
+    };
+    let Ok(shards) = [0..1, 1..2]
+        .into_iter()
+        .map(|r| grow(d, &params, r, &|| {}))
+        .collect::<crate::Result<Vec<Shard>>>()
+    else {
+        return;
+    };
+    let shards = shards
+        .iter()
+        .map(|s| decode_shard(&encode_shard(s)).expect("a grown shard decodes"))
+        .collect();
+    let task = match d.target {
+        Target::Classes(_) => Task::Classification,
+        Target::Values(_) => Task::Regression,
+    };
+    let schema = schema_for(d.n_features, task, d.n_classes);
+    merge(shards, schema, params, d.n_features, &d.target).expect("shards of one dataset merge");
+}
+
+/// A shard from a message merges, or is refused, against a target of any length.
+fn merges_or_refuses(shard: Shard, rows: u8) {
+    let n_trees = shard.trees.end;
+    let nf = shard.forest.n_features as usize;
+    let target = Target::Classes(vec![0; usize::from(rows)]);
+    let schema = schema_for(nf, Task::Classification, shard.forest.n_outputs as usize);
+    let params = Params {
+        n_trees,
+        ..Params::default()
+    };
+    let _ = merge(vec![shard], schema, params, nf, &target);
 }
 
 /// The planned walk (unchecked loads, sound only if validation holds) gives the checked

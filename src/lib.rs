@@ -14,6 +14,7 @@ pub mod human;
 pub mod onnx;
 pub mod parallel;
 pub mod pipeline;
+pub mod protocol;
 pub mod shard;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

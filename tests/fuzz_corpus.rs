@@ -6,7 +6,8 @@ use gpuforest::data::{Dataset, read_table, synth};
 use gpuforest::forest::Params;
 use gpuforest::fuzz;
 use gpuforest::pipeline::{TrainOptions, prepare, train};
-use gpuforest::shard::{Message, dataset_message, grow};
+use gpuforest::protocol::frame::{Message, encode_dataset, encode_shard};
+use gpuforest::shard::grow;
 use std::path::Path;
 
 fn replay(target: &str, run: fn(&[u8])) {
@@ -119,20 +120,20 @@ fn write_seeds() {
     write(
         "worker_message",
         "dataset.bin",
-        &framed(&dataset_message(&d)),
+        &framed(&encode_dataset(&d)),
     );
     let r = synth::regression(40, 3, 2, 0.1, 1);
     write(
         "worker_message",
         "dataset_regression.bin",
-        &framed(&dataset_message(&r)),
+        &framed(&encode_dataset(&r)),
     );
     for (i, (data, trees)) in [(&d, 0..2), (&r, 1..3), (&d, 0..1)].into_iter().enumerate() {
         let s = grow(data, &p(3, 3), trees, &|| {}).unwrap();
         write(
             "worker_message",
             &format!("shard{i}.bin"),
-            &framed(&s.to_message()),
+            &framed(&encode_shard(&s)),
         );
     }
 }

@@ -280,7 +280,7 @@ fn a_forest_merged_from_worker_shards_matches_the_cpu() {
         .into_iter()
         .map(|r| {
             let s = gpuforest::shard::grow(&d, &p, r, &|| {}).unwrap();
-            gpuforest::shard::Shard::from_message(&s.to_message())
+            gpuforest::protocol::frame::decode_shard(&gpuforest::protocol::frame::encode_shard(&s))
                 .unwrap()
                 .forest
         })

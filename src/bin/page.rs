@@ -7,7 +7,7 @@ fn main() {
     if web_sys::window().is_some() {
         gpuforest::web::start_page();
     } else {
-        gpuforest::web::worker::start();
+        gpuforest::web::workers::start();
     }
 }
 

@@ -284,7 +284,7 @@ impl Model {
 /// What a model needs to read a table's rows and to write its predictions out: its schema,
 /// whether it takes columns by position (an imported model names none), and the ID columns
 /// that label its predictions. The page's data worker holds one, not the trees.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reader {
     pub schema: Schema,
     pub by_position: bool,

@@ -169,7 +169,7 @@ impl<'a> Trainer<'a> {
     /// or when every row was in every bag.
     pub fn oob_score(&self, forest: &Forest) -> Option<f64> {
         let votes = self.oob_votes(&forest.trees, 0)?;
-        oob_finish(&votes, &self.data.target)
+        oob_finish(&votes, &self.data.target).expect("votes over the trainer's own rows")
     }
 
     /// The out-of-bag votes of `trees`, which are trees `first..` of the forest: per row, the
@@ -226,8 +226,35 @@ pub struct OobVotes {
 }
 
 impl OobVotes {
-    /// Adds the votes of other trees over the same rows.
-    pub fn add(&mut self, other: &OobVotes) {
+    /// `n_outputs` sums for each row counted: what every use of the votes indexes by.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if self.n_outputs == 0
+            || Some(self.sums.len()) != self.counts.len().checked_mul(self.n_outputs)
+        {
+            return Err(format!(
+                "OOB sums ({}) are not {} rows of {} outputs",
+                self.sums.len(),
+                self.counts.len(),
+                self.n_outputs
+            ));
+        }
+        Ok(())
+    }
+
+    /// Adds the votes of other trees over the same rows; votes of other rows or outputs are
+    /// an error, not a shorter sum.
+    pub fn add(&mut self, other: &OobVotes) -> Result<()> {
+        self.check().map_err(Error::Worker)?;
+        other.check().map_err(Error::Worker)?;
+        if (self.n_outputs, self.counts.len()) != (other.n_outputs, other.counts.len()) {
+            return Err(Error::Worker(format!(
+                "OOB votes of {} rows x {} outputs and of {} rows x {} outputs do not add up",
+                self.counts.len(),
+                self.n_outputs,
+                other.counts.len(),
+                other.n_outputs
+            )));
+        }
         self.sums
             .iter_mut()
             .zip(&other.sums)
@@ -236,14 +263,24 @@ impl OobVotes {
             .iter_mut()
             .zip(&other.counts)
             .for_each(|(a, b)| *a += b);
+        Ok(())
     }
 }
 
-/// The OOB score from the votes of every tree.
-pub fn oob_finish(votes: &OobVotes, target: &Target) -> Option<f64> {
+/// The OOB score from the votes of every tree: `None` when no row was out of bag; an error
+/// when the votes are not of the target's rows.
+pub fn oob_finish(votes: &OobVotes, target: &Target) -> Result<Option<f64>> {
+    votes.check().map_err(Error::Worker)?;
+    if votes.counts.len() != target.len() {
+        return Err(Error::Worker(format!(
+            "OOB votes of {} rows for a target of {} rows",
+            votes.counts.len(),
+            target.len()
+        )));
+    }
     let no = votes.n_outputs;
     let rows = (0..votes.counts.len()).filter(|&r| votes.counts[r] > 0);
-    match target {
+    Ok(match target {
         Target::Classes(labels) => {
             let (mut hit, mut total) = (0usize, 0usize);
             for r in rows {
@@ -259,7 +296,7 @@ pub fn oob_finish(votes: &OobVotes, target: &Target) -> Option<f64> {
                 .unzip();
             (!pred.is_empty()).then(|| super::metrics::r2(&truth, &pred))
         }
-    }
+    })
 }
 
 /// Index of the largest value; the first on ties (as numpy's argmax).

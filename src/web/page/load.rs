@@ -2,27 +2,17 @@
 //! synthetic rows, model files saved and loaded, the predictions CSV.
 
 use super::files;
-use super::pool::DataWorker;
-use super::score::cancel_scoring;
-use super::state::{DataView, Place, Ui, engine};
-use super::train::{install_model, model_view, parse_field};
+use super::form::parse_field;
+use super::model::{install_model, model_view};
+use super::state::{Place, Ui, engine};
 use crate::error::{Error, Result};
 use crate::forest::Model;
 use crate::human;
+use crate::protocol::DataView;
+use crate::web::services::{cancel_scoring, data_worker};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use std::rc::Rc;
 use wasm_bindgen::JsCast;
-
-/// The data worker, started on first use.
-pub(super) async fn data_worker() -> Result<Rc<DataWorker>> {
-    if let Some(dw) = engine(|e| e.data.clone()) {
-        return Ok(dw);
-    }
-    let dw = Rc::new(DataWorker::new().await?);
-    // Two first uses at once: the one that finishes first stays.
-    Ok(engine(|e| e.data.get_or_insert(dw).clone()))
-}
 
 /// New rows are in the data worker: the page shows them and forgets what belonged to the old.
 fn show_data(ui: Ui, view: DataView) {
@@ -111,7 +101,7 @@ pub async fn generate(ui: Ui, rows: usize, features: usize, seed: u64) -> Result
 pub fn generate_from_ui(ui: Ui) {
     const FEATURES: usize = 32;
     let rows = parse_field::<usize>("rows", &ui.synth_rows.get_untracked(), 20).and_then(|rows| {
-        let most = super::MAX_VALUES / FEATURES;
+        let most = crate::protocol::MAX_VALUES / FEATURES;
         if rows > most {
             return Err(Error::InvalidParam(format!(
                 "rows {rows}: at most {most} synthetic rows of {FEATURES} features fit in the page"

@@ -1,13 +1,12 @@
-//! What the page shows (signals, plain data) and what it holds (the engine: tables, models,
-//! workers, the GPU; not `Send`, so kept in a thread-local beside the signals).
+//! What the page shows (signals, plain data) and what it holds (the model, the rows encoded
+//! for it; not `Send`, so kept in a thread-local beside the signals). The workers are
+//! [`crate::web::services`]'.
 
 use super::charts::SweepPoint;
-use super::pool::{Canceller, DataWorker, Scorer};
-use super::race::RaceView;
 use crate::data::Task;
-use crate::data::dataset::ColumnSummary;
 use crate::forest::Model;
 use crate::forest::model::Predictions;
+use crate::protocol::{DataView, GpuAdapter};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -30,47 +29,8 @@ pub struct Notice {
 #[derive(Debug, Clone, PartialEq)]
 pub enum GpuState {
     Checking,
-    Ready { adapter: String, timestamps: bool },
+    Ready(GpuAdapter),
     Off(String),
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ColumnView {
-    pub name: String,
-    pub kind: String,
-    pub missing: usize,
-    pub distinct: usize,
-    /// Why the column is left out of training by default (an identifier), if it is.
-    pub id_like: Option<String>,
-}
-
-impl ColumnView {
-    pub fn from_summary(s: &ColumnSummary) -> ColumnView {
-        ColumnView {
-            name: s.name.clone(),
-            kind: match (s.numeric, s.integer) {
-                (true, true) => "integer",
-                (true, false) => "number",
-                _ => "text",
-            }
-            .into(),
-            missing: s.missing,
-            distinct: s.distinct,
-            id_like: crate::pipeline::id_like(s),
-        }
-    }
-}
-
-/// The loaded data, as the page previews it (made in the data worker).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct DataView {
-    pub name: String,
-    pub rows: usize,
-    pub headers: Vec<String>,
-    pub preview: Vec<Vec<String>>,
-    pub columns: Vec<ColumnView>,
-    /// Task per target column, as detected.
-    pub detected: Vec<Task>,
 }
 
 /// A trained (or loaded) model's report.
@@ -149,6 +109,35 @@ pub struct CpuFigures {
     pub one_runs: usize,
     /// Outputs of the workers together whose bits differ from one worker's.
     pub bits_differ: usize,
+}
+
+/// One side-by-side run, as the race draws it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RaceView {
+    pub rows: usize,
+    pub workers: usize,
+    pub cpu_one_ms: f64,
+    pub cpu_ms: f64,
+    pub gpu_ms: Option<f64>,
+    pub resident_ms: Option<f64>,
+    pub identical: bool,
+    /// Why the GPU has no lane, when it has none.
+    pub gpu_off: Option<String>,
+}
+
+impl RaceView {
+    pub fn of(s: &ScoreView) -> RaceView {
+        RaceView {
+            rows: s.rows,
+            workers: s.cpu.workers,
+            cpu_one_ms: s.cpu.one_ms,
+            cpu_ms: s.cpu.ms,
+            gpu_ms: s.gpu_ms,
+            resident_ms: s.resident_ms,
+            identical: s.identical(),
+            gpu_off: s.gpu_error.clone(),
+        }
+    }
 }
 
 /// One side-by-side scoring run.
@@ -283,8 +272,6 @@ impl Ui {
 
 #[derive(Default)]
 pub struct Engine {
-    /// The worker that holds the loaded rows (started on first use).
-    pub data: Option<Rc<DataWorker>>,
     /// Counts data loads; names the current rows.
     pub data_generation: u64,
     /// The current rows, encoded for the current model: (data, model generation, rows).
@@ -293,17 +280,8 @@ pub struct Engine {
     pub model: Option<Rc<Model>>,
     /// The generation of the model on the GPU (in the data worker).
     pub gpu_model: Option<u64>,
-    /// The scoring workers.
-    pub scorer: Option<Scorer>,
-    /// The generation of the model the scoring workers hold.
-    pub scorer_has: Option<u64>,
     /// Counts models installed; names the current one.
     pub generation: u64,
-    pub canceller: Option<Canceller>,
-    /// Counts scoring runs started or cancelled: a run that sees it change stops.
-    pub scoring_run: u64,
-    /// Stops the scoring workers' run in flight.
-    pub scorer_canceller: Option<Canceller>,
     pub predictions: Option<Predictions>,
 }
 

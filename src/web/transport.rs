@@ -1,8 +1,9 @@
-//! [`Message`]s to and from workers: a JS array `[header, Uint8Array...]`, whose buffers are
-//! transferred rather than copied.
+//! A protocol [`Message`] to and from a worker: a JS array `[header, Uint8Array...]`, whose
+//! buffers are transferred rather than copied (or shared, where the page is cross-origin
+//! isolated). The page's services and the workers both speak through this, and only this.
 
 use crate::error::{Error, Result};
-use crate::shard::Message;
+use crate::protocol::Message;
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -118,12 +119,4 @@ pub fn from_js(v: &JsValue) -> Result<Message> {
     let m = js_message(v)?;
     let n = m.buffers.len();
     m.to_message(m.header.clone(), 0..n)
-}
-
-/// A message with a header only.
-pub fn header_only(header: impl serde::Serialize) -> Message {
-    Message {
-        header: serde_json::to_string(&header).expect("plain header"),
-        buffers: Vec::new(),
-    }
 }

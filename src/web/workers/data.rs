@@ -3,19 +3,16 @@
 //! them for a model to score, and writing predictions out all run there, never on the page's
 //! thread, which only draws what comes back.
 
-use super::state::{ColumnView, DataView};
 use crate::data::{Dataset, Table, Target, Task, detect_task, read_table, summarize, synth};
 use crate::error::{Error, Result};
-use crate::forest::Params;
 use crate::forest::model::{Predictions, Reader};
 use crate::pipeline::{self, Columns, TrainOptions};
-use crate::shard;
-use serde::{Deserialize, Serialize};
+use crate::protocol::frame::encode_dataset;
+use crate::protocol::views::TEST_FRACTION;
+use crate::protocol::{Choice, ColumnView, DataView, PreparedSplit};
 use std::cell::RefCell;
 
 const PREVIEW_ROWS: usize = 8;
-/// Held-out share of the rows.
-pub const TEST_FRACTION: f64 = 0.25;
 
 /// The data the user loaded.
 enum Source {
@@ -26,29 +23,6 @@ enum Source {
 
 thread_local! {
     static SOURCE: RefCell<Option<Source>> = const { RefCell::new(None) };
-}
-
-/// What to train on: the page's choices of target, task, columns and forest.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Choice {
-    pub target: String,
-    pub task: Option<Task>,
-    pub params: Params,
-    pub drop: Vec<String>,
-    pub keep: Vec<String>,
-}
-
-/// The split, encoded: the header of [`prepared`]'s message. Its buffers are the training
-/// rows' dataset message (`train_buffers` of them; the worker posts them `copies` times), then
-/// the held-out rows'.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct PreparedHeader {
-    pub schema: crate::data::Schema,
-    pub id_columns: Vec<String>,
-    pub train: String,
-    pub test: String,
-    pub train_buffers: usize,
-    pub copies: usize,
 }
 
 /// Reads a CSV file's bytes and keeps the table; on error the rows loaded before stay.
@@ -126,8 +100,8 @@ fn with_source<R>(f: impl FnOnce(&Source) -> Result<R>) -> Result<R> {
     })
 }
 
-/// Splits and encodes the rows for training, as a message (see [`PreparedHeader`]).
-pub fn prepared(c: Choice, copies: usize) -> Result<(PreparedHeader, Vec<Vec<u8>>, Vec<Vec<u8>>)> {
+/// Splits and encodes the rows for training, as a message (see [`PreparedSplit`]).
+pub fn prepared(c: Choice, copies: usize) -> Result<(PreparedSplit, Vec<Vec<u8>>, Vec<Vec<u8>>)> {
     let prep = with_source(|src| match src {
         Source::Table(t) => pipeline::prepare(
             t,
@@ -151,9 +125,9 @@ pub fn prepared(c: Choice, copies: usize) -> Result<(PreparedHeader, Vec<Vec<u8>
             pipeline::prepare_dataset(d, &c.target, TEST_FRACTION, c.params.seed)
         }
     })?;
-    let train = shard::dataset_message(&prep.train);
-    let test = shard::dataset_message(&prep.test);
-    let header = PreparedHeader {
+    let train = encode_dataset(&prep.train);
+    let test = encode_dataset(&prep.test);
+    let header = PreparedSplit {
         schema: prep.schema.clone(),
         id_columns: prep.id_columns(),
         train: train.header,

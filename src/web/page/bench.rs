@@ -7,12 +7,12 @@
 //! or ONNX) on given rows instead, both fetched from the page's own origin (put them in `dist/`),
 //! the rows repeated up to `rows`: the same forest and rows as `forest bench --model --rows`.
 
-use super::gpu_side::Outcome;
-use super::score::{self, Ticket};
 use super::state::{BenchSummary, GpuState, Place, Ui, engine};
-use super::worker::Request;
-use super::{load, train};
+use super::{load, score, train};
 use crate::human;
+use crate::protocol::{DataRequest, Outcome};
+use crate::web::common::{now_ms, sleep_ms};
+use crate::web::services::{Ticket, data_worker, scorer_len, worker_count};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::json;
@@ -88,8 +88,8 @@ pub fn start_if_asked(ui: Ui) {
     let train_rows = get("train_rows", rows.min(100_000)).max(100);
     let too_big = [("rows", rows), ("train_rows", train_rows)]
         .into_iter()
-        .find(|&(_, n)| n.saturating_mul(features) > super::MAX_VALUES)
-        .map(|(what, n)| format!("{what}={n} x features={features} is over {} values (256 MB), more than the page can hold", super::MAX_VALUES))
+        .find(|&(_, n)| n.saturating_mul(features) > crate::protocol::MAX_VALUES)
+        .map(|(what, n)| format!("{what}={n} x features={features} is over {} values (256 MB), more than the page can hold", crate::protocol::MAX_VALUES))
         .or_else(|| (features > 10_000).then(|| format!("features={features} is over 10000")))
         .or_else(|| (trees > 10_000).then(|| format!("trees={trees} is over 10000")));
     if let Some(why) = too_big {
@@ -157,8 +157,8 @@ fn own_path(p: &str) -> crate::Result<&str> {
 async fn adapter(ui: Ui) -> String {
     loop {
         match ui.gpu.get_untracked() {
-            GpuState::Checking => super::sleep_ms(50).await,
-            GpuState::Ready { adapter, .. } => return adapter,
+            GpuState::Checking => sleep_ms(50).await,
+            GpuState::Ready(adapter) => return adapter.label(),
             GpuState::Off(why) => return format!("none: {why}"),
         }
     }
@@ -197,7 +197,7 @@ async fn sweep_and_sum_up(
         setup,
         adapter,
         points,
-        workers: engine(|e| e.scorer.as_ref().map_or(train::workers(), |s| s.len())),
+        workers: scorer_len(),
     }));
     Ok(())
 }
@@ -253,11 +253,11 @@ async fn run(
         "Benchmark: training {trees} trees on {} rows…",
         human::count(train_rows)
     )));
-    let t0 = super::now_ms();
+    let t0 = now_ms();
     let times = train::train(ui).await?;
     log(
         json!({"bench": "train", "train_rows": train_rows, "features": features, "trees": trees,
-        "depth": depth, "workers": train::workers(), "ms": super::now_ms() - t0, "phases": times}),
+        "depth": depth, "workers": worker_count(), "ms": now_ms() - t0, "phases": times}),
     );
     let setup = format!(
         "{trees} trees of depth {depth}, trained on {} synthetic rows x {features} features",
@@ -283,19 +283,19 @@ async fn run(
 /// Scores `rows` rows with each kernel variant that fits, logging its kernel time and how many
 /// outputs differ in their bits from the CPU's (the e2e tests require none).
 async fn every_variant(rows: usize) -> crate::Result<()> {
-    gpu_lines(rows, |model| Request::GpuVariants { model }).await
+    gpu_lines(rows, |model| DataRequest::GpuVariants { model }).await
 }
 
 /// GPU end-to-end and kernel time at `rows` rows for each split in `parts`, with rows uploaded
 /// through the staging buffers and through `writeBuffer`. The forest keeps the last split; the
 /// next model gets the default again.
 async fn split_experiment(rows: usize, parts: Vec<usize>) -> crate::Result<()> {
-    gpu_lines(rows, |model| Request::GpuParts { model, parts }).await
+    gpu_lines(rows, |model| DataRequest::GpuParts { model, parts }).await
 }
 
 /// Logs the lines of a benchmark request about the first `rows` scoring rows, repeated as
 /// needed, on the GPU (nothing where the current model is not on it).
-async fn gpu_lines(rows: usize, req: impl FnOnce(u64) -> Request) -> crate::Result<()> {
+async fn gpu_lines(rows: usize, req: impl FnOnce(u64) -> DataRequest) -> crate::Result<()> {
     // The current model, while it is on the GPU.
     let Some((key, model)) = engine(|e| {
         Some((
@@ -305,7 +305,7 @@ async fn gpu_lines(rows: usize, req: impl FnOnce(u64) -> Request) -> crate::Resu
     }) else {
         return Ok(());
     };
-    let dw = load::data_worker().await?;
+    let dw = data_worker().await?;
     let batch = dw.rows(model.reader(), Some(rows)).await?;
     match dw.gpu_lines(req(key), &batch).await? {
         Outcome::Done(lines) => lines.into_iter().for_each(log),

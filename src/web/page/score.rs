@@ -2,161 +2,21 @@
 //! the same rows, timed as medians, checked bit for bit; a ticket that cancels a run.
 
 use super::charts::SweepPoint;
-use super::gpu_side::Outcome;
-use super::load::data_worker;
-use super::pool::{CpuRun, Scorer};
-use super::race::RaceView;
-use super::state::{CpuFigures, GpuState, Place, ScoreView, Ui, engine};
-use super::train::workers;
-use super::{bits_differ, median};
+use super::gpu::reopen_gpu;
+use super::state::{CpuFigures, GpuState, Place, RaceView, ScoreView, Ui, engine};
 use crate::data::Task;
 use crate::error::{Error, Result};
 use crate::forest::model::Predictions;
 use crate::forest::{Model, argmax};
 use crate::human;
+use crate::protocol::Outcome;
+use crate::protocol::views::GPU_RUNS;
+use crate::web::common::{bits_differ, median};
+use crate::web::services::{Ticket, cpu_score, data_worker, scorer_len};
 use js_sys::Uint8Array;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::rc::Rc;
-
-/// Looks for WebGPU and opens the device (in the data worker) once, for every later model.
-pub fn init_gpu(ui: Ui) {
-    spawn_local(async move {
-        let has_gpu = web_sys::window()
-            .map(|w| js_sys::Reflect::has(&w.navigator(), &"gpu".into()).unwrap_or(false))
-            .unwrap_or(false);
-        if !has_gpu {
-            ui.gpu.set(GpuState::Off(
-                "WebGPU is not available in this browser (navigator.gpu is missing), so scoring runs on the CPU only. Chrome 113+ has it; on Linux it may need chrome://flags/#enable-unsafe-webgpu.".into(),
-            ));
-            return;
-        }
-        match async { data_worker().await?.gpu_open().await }.await {
-            Ok((adapter, timestamps)) => {
-                ui.gpu.set(GpuState::Ready {
-                    adapter,
-                    timestamps,
-                });
-                rebuild_gpu_forest(ui);
-            }
-            Err(err) => {
-                // The wgpu wording goes to the console, for whoever debugs it.
-                web_sys::console::warn_1(&format!("WebGPU: {err}").into());
-                ui.gpu.set(GpuState::Off(
-                    "This browser has WebGPU but gave this page no graphics card to use (the GPU may be blocked, busy or missing), so scoring runs on the CPU only.".into(),
-                ))
-            }
-        }
-    });
-}
-
-/// Puts the current model on the GPU, if both exist. A model too large for the GPU scores on
-/// the CPU, with a note; the next model that fits goes on the GPU again.
-pub(super) fn rebuild_gpu_forest(ui: Ui) {
-    let ready = matches!(ui.gpu.get_untracked(), GpuState::Ready { .. });
-    let Some((key, model)) = engine(|e| {
-        e.gpu_model = None;
-        Some((e.generation, e.model.clone().filter(|_| ready)?))
-    }) else {
-        return;
-    };
-    // Requests are answered in order: a score asked for meanwhile finds the forest there.
-    engine(|e| e.gpu_model = Some(key));
-    spawn_local(async move {
-        let r = async { data_worker().await?.gpu_load(key, &model.forest).await }.await;
-        if r.is_err() {
-            engine(|e| {
-                if e.gpu_model == Some(key) {
-                    e.gpu_model = None;
-                }
-            });
-        }
-        if engine(|e| e.generation) == key {
-            ui.gpu_note.set(
-                r.err()
-                    .map(|err| format!("this model scores on the CPU only: {err}")),
-            );
-        }
-    });
-}
-
-/// After the device was lost (driver reset, GPU removed, browser reclaimed it): the worker let
-/// it go; the page opens the GPU again, so the next score uses a new device.
-fn reopen_gpu(ui: Ui) {
-    engine(|e| e.gpu_model = None);
-    ui.gpu.set(GpuState::Checking);
-    init_gpu(ui);
-}
-
-/// A scoring run's ticket: the run stops with [`Error::Cancelled`] at its next step once the
-/// user cancels, or new data or a new model replaces what it scores.
-#[derive(Clone, Copy)]
-pub(super) struct Ticket(u64);
-
-impl Ticket {
-    pub(super) fn new() -> Ticket {
-        Ticket(engine(|e| {
-            e.scoring_run += 1;
-            e.scoring_run
-        }))
-    }
-
-    pub(super) fn check(self) -> Result<()> {
-        if engine(|e| e.scoring_run) == self.0 {
-            Ok(())
-        } else {
-            Err(Error::Cancelled)
-        }
-    }
-}
-
-/// Stops the scoring run in progress: the one in the scoring workers at once (they are
-/// terminated), the GPU after its current run.
-pub fn cancel_scoring() {
-    engine(|e| {
-        e.scoring_run += 1;
-        if let Some(c) = e.scorer_canceller.take() {
-            c.cancel();
-        }
-        if let Some(dw) = &e.data {
-            dw.cancel();
-        }
-    });
-}
-
-/// Scores on the scoring workers (started on first use, one per core): `workers` of them, or
-/// all. `key` names the model (its generation), so the forest crosses to the workers once per
-/// model.
-pub(super) async fn cpu_score(
-    key: u64,
-    model: &Model,
-    x: &Uint8Array,
-    workers: Option<usize>,
-) -> Result<CpuRun> {
-    let (scorer, loaded) = engine(|e| (e.scorer.take(), e.scorer_has == Some(key)));
-    let mut scorer = match scorer {
-        Some(s) => s,
-        None => Scorer::new(self::workers()).await?,
-    };
-    engine(|e| e.scorer_canceller = Some(scorer.canceller()));
-    let r = async {
-        if !loaded {
-            scorer.load(&model.forest).await?;
-        }
-        let nf = model.forest.n_features.max(1) as usize;
-        scorer.score(x, nf, workers.unwrap_or(scorer.len())).await
-    }
-    .await;
-    engine(|e| {
-        e.scorer_canceller = None;
-        // Cancelled workers may still be busy with the old rows: they go, new ones start.
-        if !matches!(r, Err(Error::Cancelled)) {
-            e.scorer = Some(scorer);
-        }
-        e.scorer_has = r.is_ok().then_some(key);
-    });
-    r
-}
 
 /// Scores `x` on all workers once untimed (the forest reaches them, their code warms up), then
 /// times all workers and one worker ([`runs_after`] their first run).
@@ -168,14 +28,14 @@ async fn cpu_timed(
     model: &Model,
     x: &Uint8Array,
 ) -> Result<(Vec<f32>, CpuFigures)> {
-    let n = engine(|e| e.scorer.as_ref().map_or(self::workers(), Scorer::len));
+    let n = scorer_len();
     phase(&format!("CPU, {}", human::cpu_workers(n)));
-    let first = cpu_score(key, model, x, None).await?;
+    let first = cpu_score(key, &model.forest, x, None).await?;
     let runs = runs_after(first.wall_ms);
     let (mut all, mut compute) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         ticket.check()?;
-        let r = cpu_score(key, model, x, None).await?;
+        let r = cpu_score(key, &model.forest, x, None).await?;
         all.push(r.wall_ms);
         compute.push(r.compute_ms);
     }
@@ -183,12 +43,12 @@ async fn cpu_timed(
     // seconds on one thread, where the workers together took a fraction of one).
     ticket.check()?;
     phase("CPU, 1 thread");
-    let r = cpu_score(key, model, x, Some(1)).await?;
+    let r = cpu_score(key, &model.forest, x, Some(1)).await?;
     let one_runs = runs_after(r.wall_ms);
     let (mut one, mut one_out) = (vec![r.wall_ms], r.outputs);
     for _ in 1..one_runs {
         ticket.check()?;
-        let r = cpu_score(key, model, x, Some(1)).await?;
+        let r = cpu_score(key, &model.forest, x, Some(1)).await?;
         one.push(r.wall_ms);
         one_out = r.outputs;
     }
@@ -196,7 +56,7 @@ async fn cpu_timed(
         ms: median(all),
         compute_ms: median(compute),
         one_ms: median(one),
-        workers: engine(|e| e.scorer.as_ref().map_or(1, Scorer::len)),
+        workers: scorer_len(),
         runs,
         one_runs,
         bits_differ: bits_differ(&first.outputs, &one_out),
@@ -211,7 +71,7 @@ fn runs_after(ms: f64) -> usize {
     } else if ms > 300.0 {
         3
     } else {
-        super::gpu_side::GPU_RUNS
+        GPU_RUNS
     }
 }
 
@@ -219,7 +79,7 @@ fn runs_after(ms: f64) -> usize {
 /// (so a model loaded back scores the same rows as the one saved). They stay in JS memory,
 /// shared with the workers where the page is cross-origin isolated: the page's thread never
 /// copies them.
-pub(super) async fn scoring_rows() -> Result<(u64, Rc<Model>, Uint8Array)> {
+pub async fn scoring_rows() -> Result<(u64, Rc<Model>, Uint8Array)> {
     let (model, key, data, cached) = engine(|e| {
         let model = e
             .model
@@ -275,7 +135,7 @@ async fn side_by_side(
         variant: None,
         bits_differ: None,
     };
-    let ready = matches!(ui.gpu.get_untracked(), GpuState::Ready { .. });
+    let ready = matches!(ui.gpu.get_untracked(), GpuState::Ready(_));
     if !ready || engine(|e| e.gpu_model) != Some(key) {
         return Ok((view, cpu));
     }

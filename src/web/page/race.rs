@@ -2,41 +2,12 @@
 //! whose bar grows for as long as that engine took (scaled so the slowest takes
 //! [`RACE_S`]), and a benchmark's summary card.
 
-use super::state::{BenchSummary, ScoreView};
+use super::state::{BenchSummary, RaceView};
 use crate::human;
 use leptos::prelude::*;
 
 /// Seconds the slowest lane's bar takes to grow; the others take their share of it.
 const RACE_S: f64 = 2.4;
-
-/// One side-by-side run, as the race draws it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RaceView {
-    pub rows: usize,
-    pub workers: usize,
-    pub cpu_one_ms: f64,
-    pub cpu_ms: f64,
-    pub gpu_ms: Option<f64>,
-    pub resident_ms: Option<f64>,
-    pub identical: bool,
-    /// Why the GPU has no lane, when it has none.
-    pub gpu_off: Option<String>,
-}
-
-impl RaceView {
-    pub fn of(s: &ScoreView) -> RaceView {
-        RaceView {
-            rows: s.rows,
-            workers: s.cpu.workers,
-            cpu_one_ms: s.cpu.one_ms,
-            cpu_ms: s.cpu.ms,
-            gpu_ms: s.gpu_ms,
-            resident_ms: s.resident_ms,
-            identical: s.identical(),
-            gpu_off: s.gpu_error.clone(),
-        }
-    }
-}
 
 /// The verdict line: GPU first run (upload included) against the CPU workers, the pair that
 /// both start from rows in memory and end with outputs in memory.

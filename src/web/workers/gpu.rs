@@ -3,18 +3,19 @@
 //! happen here. The page opens the device, gives it each model's forest and sends the rows to
 //! time (the same bytes its CPU workers score); the figures and outputs go back.
 
-use super::{bits_differ, median};
 use crate::error::{Error, Result};
 use crate::flat::FlatForest;
-use crate::gpu::{GpuContext, GpuForest, Kernel, Phases, Upload};
-use serde::{Deserialize, Serialize};
+use crate::gpu::{GpuContext, GpuForest, Kernel, Upload};
+use crate::protocol::views::GPU_RUNS;
+use crate::protocol::{GpuAdapter, GpuTiming, Outcome};
+use crate::web::common::{bits_differ, median, now_ms};
 use serde_json::json;
 use std::cell::{Cell, RefCell};
 
 /// The device, and the forest of one model (named by the page's model generation) on it.
 struct Side {
     ctx: GpuContext,
-    adapter: String,
+    adapter: GpuAdapter,
     forest: Option<Loaded>,
 }
 
@@ -54,36 +55,47 @@ impl Ticket {
     }
 }
 
-/// Opens the device (once; again after it was lost): its name and whether kernels can be timed.
-pub async fn open() -> Result<(String, bool)> {
+/// Opens the device (once; again after it was lost): what it is and whether kernels can be
+/// timed.
+pub async fn open() -> Result<GpuAdapter> {
     if let Some(r) = SIDE.with(|s| {
         s.borrow()
             .as_ref()
             .filter(|s| s.ctx.lost().is_none())
-            .map(|s| (s.adapter.clone(), s.ctx.timestamps))
+            .map(|s| s.adapter.clone())
     }) {
         return Ok(r);
     }
     let ctx = GpuContext::new().await?;
-    let mut adapter = browser_adapter_name().await;
-    if adapter.is_empty() {
+    let (mut name, fallback) = browser_adapter().await;
+    if name.is_empty() {
         let i = &ctx.adapter_info;
-        adapter = format!("{} ({:?})", i.name, i.device_type);
+        name = format!("{} ({:?})", i.name, i.device_type);
     }
-    let r = (adapter.clone(), ctx.timestamps);
+    let lower = name.to_lowercase();
+    let adapter = GpuAdapter {
+        software: fallback
+            || ctx.is_software()
+            || ["swiftshader", "llvmpipe", "lavapipe", "software"]
+                .iter()
+                .any(|s| lower.contains(s)),
+        name,
+        timestamps: ctx.timestamps,
+    };
     SIDE.with(|s| {
         *s.borrow_mut() = Some(Side {
             ctx,
-            adapter,
+            adapter: adapter.clone(),
             forest: None,
         })
     });
-    Ok(r)
+    Ok(adapter)
 }
 
 /// "vendor · architecture · description" from WebGPU's own adapter info, which names the
-/// GPU better than wgpu's (empty in Chrome).
-async fn browser_adapter_name() -> String {
+/// GPU better than wgpu's (empty in Chrome), and whether WebGPU calls it a fallback adapter
+/// (a software one).
+async fn browser_adapter() -> (String, bool) {
     use js_sys::{Function, Promise, Reflect};
     use wasm_bindgen::JsCast;
     let get = |o: &wasm_bindgen::JsValue, k: &str| Reflect::get(o, &k.into()).ok();
@@ -99,7 +111,11 @@ async fn browser_adapter_name() -> String {
             .filter_map(|k| get(&info, k)?.as_string())
             .filter(|s| !s.is_empty())
             .collect();
-        Some(parts.join(" · "))
+        // `info.isFallbackAdapter` in current Chrome, `adapter.isFallbackAdapter` before.
+        let fallback = [&info, &adapter]
+            .iter()
+            .any(|o| get(o, "isFallbackAdapter").and_then(|v| v.as_bool()) == Some(true));
+        Some((parts.join(" · "), fallback))
     }
     .await;
     r.unwrap_or_default()
@@ -133,14 +149,6 @@ pub fn tuned(rows: usize) -> bool {
     })
 }
 
-/// How a GPU request ended.
-pub enum Outcome<T> {
-    Done(T),
-    /// The device was lost (driver reset, GPU removed, browser reclaimed it); it is let go,
-    /// and the next `open` makes a new one.
-    Lost(String),
-}
-
 /// Runs `job` on model `model`'s forest, taken out for the while (requests come one at a time).
 async fn with_forest<T>(
     model: u64,
@@ -172,28 +180,9 @@ async fn with_forest<T>(
     r.map(Outcome::Done)
 }
 
-/// Timed GPU runs per measurement, after the warm-up; the median is reported (as the native
-/// harness does).
-pub const GPU_RUNS: usize = 5;
-
 /// Keeps the GPU busy this long before timing: after the CPU's run it idles at low clocks
 /// (the native harness does the same, `forest bench --gpu-warmup-ms`).
 const GPU_WARMUP_MS: f64 = 200.0;
-
-/// A GPU measurement: medians over [`GPU_RUNS`] runs, on the worker's clock.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct GpuTiming {
-    /// Rows from wasm memory in, outputs in wasm memory out (the upload included).
-    pub e2e_ms: f64,
-    pub kernel_ms: Option<f64>,
-    /// The same rows scored again while they stay on the GPU (outputs still read back).
-    pub resident_ms: f64,
-    pub resident_kernel_ms: Option<f64>,
-    /// The kernel variant the tuner chose for this batch size.
-    pub variant: String,
-    /// Of the last end-to-end run.
-    pub phases: Phases,
-}
 
 /// Times model `model` on `x`: uploads it and scores it untimed for [`GPU_WARMUP_MS`], which
 /// also pays the one-off costs (the browser compiling pipelines, the tuner measuring the kernel
@@ -206,7 +195,7 @@ pub async fn time(model: u64, x: &[f32]) -> Result<Outcome<(GpuTiming, Vec<f32>)
 }
 
 async fn timed(ticket: Ticket, gpu: &mut GpuForest, x: &[f32]) -> Result<(GpuTiming, Vec<f32>)> {
-    let now = super::now_ms;
+    let now = now_ms;
     let resident = gpu.upload(x).await?;
     let t0 = now();
     let mut again = gpu.score(&resident, Kernel::Auto).await?;
@@ -236,14 +225,16 @@ async fn timed(ticket: Ticket, gpu: &mut GpuForest, x: &[f32]) -> Result<(GpuTim
             "rows kept on the GPU scored differently from rows uploaded anew".into(),
         ));
     }
-    let timing = GpuTiming {
+    let mut timing = GpuTiming {
         e2e_ms: median(e2e),
         kernel_ms: (kernel.len() == GPU_RUNS).then(|| median(kernel)),
         resident_ms: median(res),
         resident_kernel_ms: (res_kernel.len() == GPU_RUNS).then(|| median(res_kernel)),
+        kernel_dropped: false,
         variant: run.variant.name(),
         phases: run.phases,
     };
+    timing.keep_kernel_within_runs();
     Ok((timing, run.outputs))
 }
 

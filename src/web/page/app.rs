@@ -4,15 +4,16 @@
 use super::charts::{Bars, Confusion, Scatter, Sweep};
 use super::race::{BenchCard, Race};
 use super::state::{GpuState, Place, Ui};
-use super::{load, score, train};
+use super::{gpu, load, score, train};
 use crate::data::Task;
 use crate::human;
+use crate::web::services::worker_count;
 use leptos::prelude::*;
 
 #[component]
 pub fn App() -> impl IntoView {
     let ui = Ui::new();
-    score::init_gpu(ui);
+    gpu::init_gpu(ui);
     super::bench::start_if_asked(ui);
     // Esc leaves the presenter view.
     let esc = leptos::prelude::window_event_listener(leptos::ev::keydown, move |ev| {
@@ -45,10 +46,10 @@ fn GpuBadge(ui: Ui) -> impl IntoView {
         <div class="gpu-badge" data-testid="gpu-status">
             {move || match ui.gpu.get() {
                 GpuState::Checking => view! { <span class="dot checking"></span>"Looking for WebGPU…" }.into_any(),
-                GpuState::Ready { adapter, timestamps } => view! {
-                    <span class="dot on"></span>
-                    <span>"WebGPU: " <b data-testid="adapter">{adapter}</b>
-                        {(!timestamps).then_some(" (no kernel timestamps)")}
+                GpuState::Ready(adapter) => view! {
+                    <span class=if adapter.software { "dot software" } else { "dot on" }></span>
+                    <span>"WebGPU: " <b data-testid="adapter">{adapter.label()}</b>
+                        {(!adapter.timestamps).then_some(" (no kernel timestamps)")}
                         {move || ui.gpu_note.get().map(|n| view! {
                             <span data-testid="gpu-note">" · " {n}</span>
                         })}</span>
@@ -235,7 +236,7 @@ fn ForestSection(ui: Ui) -> impl IntoView {
                     on:click=move |_| train::start_training(ui)>"Train forest"</button>
                 <button data-testid="cancel" disabled=move || !training()
                     on:click=move |_| train::cancel_training()>"Cancel training"</button>
-                <span class="muted">{move || { let n = train::workers(); format!("in {n} web {}", human::plural(n, "worker")) }}</span>
+                <span class="muted">{move || { let n = worker_count(); format!("in {n} web {}", human::plural(n, "worker")) }}</span>
             </div>
             {move || ui.progress.get().map(|(done, total)| view! {
                 <div class="progress" data-testid="progress">
@@ -355,7 +356,7 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                 <button data-testid="sweep" disabled=move || !idle()
                     on:click=move |_| score::start_sweep(ui)>"Run batch-size sweep"</button>
                 <button data-testid="cancel-scoring" disabled=move || ui.busy.get().is_none()
-                    on:click=move |_| score::cancel_scoring()>"Cancel"</button>
+                    on:click=move |_| crate::web::services::cancel_scoring()>"Cancel"</button>
                 <button class="detail" data-testid="export" disabled=move || ui.score.get().is_none()
                     on:click=move |_| load::export_predictions(ui)>"Export predictions (CSV)"</button>
             </div>
@@ -375,7 +376,7 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                     let pts = ui.sweep.get();
                     (!pts.is_empty()).then(|| view! {
                         <div data-testid="sweep-chart" class="sweep-chart"><Sweep points=pts/>
-                            <p class="legend"><span class="key cpu-one"></span>"CPU, 1 thread "<span class="key cpu"></span>{ let n = train::workers(); format!("CPU, {n} {} ", human::plural(n, "worker")) }<span class="key gpu"></span>"GPU end to end "<span class="key kernel"></span>"GPU kernel"</p>
+                            <p class="legend"><span class="key cpu-one"></span>"CPU, 1 thread "<span class="key cpu"></span>{ let n = worker_count(); format!("CPU, {n} {} ", human::plural(n, "worker")) }<span class="key gpu"></span>"GPU end to end "<span class="key kernel"></span>"GPU kernel"</p>
                         </div>
                     })
                 }}

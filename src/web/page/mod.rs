@@ -1,0 +1,21 @@
+//! The page's thread: it draws and coordinates. Trees grow and rows score in workers, which it
+//! reaches through [`super::services`] only.
+
+mod app;
+mod bench;
+mod charts;
+mod files;
+mod form;
+mod gpu;
+mod load;
+mod model;
+mod race;
+mod score;
+mod state;
+mod train;
+
+/// Mounts the app on the page's body.
+pub fn start_page() {
+    super::common::log_panics();
+    leptos::mount::mount_to_body(app::App);
+}

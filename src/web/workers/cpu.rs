@@ -1,0 +1,74 @@
+//! The CPU workers' side: a training worker grows a shard of trees; a scoring worker keeps a
+//! forest and scores its share of the rows on its one thread.
+
+use super::{f32s, post};
+use crate::error::{Error, Result};
+use crate::flat::Prepared;
+use crate::protocol::frame::{Message, decode_dataset, decode_shard, encode_shard, to_header};
+use crate::protocol::{Reply, ScoreReply, ScoreRequest, TrainReply, TrainRequest};
+use crate::web::common::now_ms;
+use crate::web::transport::JsMessage;
+use std::cell::RefCell;
+
+thread_local! {
+    static FOREST: RefCell<Option<Prepared>> = const { RefCell::new(None) };
+}
+
+fn answer<T: serde::Serialize>(r: T, buffers: Vec<Vec<u8>>) -> Message {
+    Message {
+        header: to_header(&Reply::Answer(r)),
+        buffers,
+    }
+}
+
+pub fn train(req: TrainRequest, js: &JsMessage) -> Result<Message> {
+    match req {
+        TrainRequest::Grow {
+            params,
+            trees,
+            data,
+        } => {
+            let d = decode_dataset(&js.to_message(data, 0..js.buffers.len())?)?;
+            // Captures nothing, so it is `Sync`; the page counts these for its progress bar.
+            let tick = || post(&Message::header_only(&Reply::Answer(TrainReply::Tree)));
+            let s = crate::shard::grow(&d, &params, trees, &tick)?;
+            let out = encode_shard(&s);
+            Ok(answer(TrainReply::Grown { shard: out.header }, out.buffers))
+        }
+    }
+}
+
+pub fn score(req: ScoreRequest, js: &JsMessage) -> Result<Message> {
+    match req {
+        ScoreRequest::Load { forest } => {
+            let s = decode_shard(&js.to_message(forest, 0..js.buffers.len())?)?;
+            FOREST.with(|f| *f.borrow_mut() = Some(Prepared::new(s.forest)));
+            Ok(answer(ScoreReply::Loaded, Vec::new()))
+        }
+        ScoreRequest::Score { id, values } => {
+            // Only this worker's share of the rows is copied into wasm memory.
+            let x = f32s(js, Some(values))?;
+            FOREST.with(|f| {
+                let f = f.borrow();
+                let forest = f
+                    .as_ref()
+                    .ok_or_else(|| Error::Worker("no forest loaded".into()))?;
+                let nf = forest.forest().n_features.max(1) as usize;
+                if x.len() % nf != 0 {
+                    return Err(Error::Worker(format!(
+                        "{} values are not whole rows of {nf} features",
+                        x.len()
+                    )));
+                }
+                let mut out = vec![0.0f32; x.len() / nf * forest.forest().n_outputs as usize];
+                let t0 = now_ms();
+                forest.predict_single_thread(&x, &mut out);
+                let ms = now_ms() - t0;
+                Ok(answer(
+                    ScoreReply::Scored { id, ms },
+                    vec![bytemuck::cast_slice(&out).to_vec()],
+                ))
+            })
+        }
+    }
+}

@@ -1,4 +1,4 @@
-// Scores rows on the flattened forest (layout and rules: src/flat.rs). Each kernel writes, per
+// Scores rows on the flattened forest (rules: src/flat.rs; bits: scoring/src/layout.rs). Each kernel writes, per
 // row, the trees' leaf values summed in the lane order: tree t in lane t % LANES, each lane
 // summed in tree order from +0.0, the lanes added in order from +0.0. The host scales and
 // finishes the outputs (FlatForest::finish_outputs), the same function as for the CPU's sums.
@@ -9,6 +9,7 @@
 //   C       rows per chunk (score_chunks)              STRIDE  words per staged row (odd)
 //   WG      invocations per workgroup                  READ    how `walk` reads feature f
 //   PART    words of lane sums in workgroup memory (LANES * C * N_OUT; 1 where unused)
+//   LANES   the layout's lane count (scoring/src/layout.rs), as are the node decoders' bits
 //
 // Comparisons run on order-preserving integer keys of the f32 bits, never on floats: a GPU that
 // flushes subnormals still sends every input the way the CPU does, and NaN (missing) gets the
@@ -20,7 +21,7 @@ const C: u32 = {{C}}u;
 const STRIDE: u32 = {{STRIDE}}u;
 const WG: u32 = {{WG}}u;
 const GROUPS: u32 = WG / C;
-const LANES: u32 = 16u;
+const LANES: u32 = {{LANES}};
 const NAN_KEY: u32 = 0xffffffffu;
 
 struct Params {

@@ -34,47 +34,13 @@
 mod score;
 // The hot loops, in a crate of their own (optimised for speed in the page's wasm):
 pub use forest_scoring::head::{Head, Pair, Post};
-pub use forest_scoring::walk::{LANES, MISSING_LEFT};
+use forest_scoring::layout::{self, decode, pack};
+pub use forest_scoring::layout::{LANES, MISSING_LEFT, NodeSpec};
 pub use score::cpu_walk;
 
 use crate::forest::{Node, Tree};
 use score::{Plan, Threads};
 use serde::{Deserialize, Serialize};
-
-const NARROW_FAR: u32 = 1 << 16;
-const NARROW_FEATURE: u32 = 1 << 15;
-
-/// One node, unpacked (what the packed forms encode).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct NodeSpec {
-    /// Threshold bits (split), value bits or leaf-vector offset (leaf).
-    pub value: u32,
-    /// Distance to the far child; 0 for a leaf.
-    pub far: u32,
-    pub feature: u32,
-    pub missing_left: bool,
-}
-
-impl NodeSpec {
-    pub fn is_leaf(&self) -> bool {
-        self.far == 0
-    }
-    pub fn threshold(&self) -> f32 {
-        f32::from_bits(self.value)
-    }
-
-    /// The node after split `i` for `row`: the CPU's threshold rule, written once.
-    #[inline(always)]
-    pub fn step(&self, i: usize, row: &[f32]) -> usize {
-        let x = row[self.feature as usize];
-        let left = if x.is_nan() {
-            self.missing_left
-        } else {
-            x <= self.threshold()
-        };
-        i + if left { 1 } else { self.far as usize }
-    }
-}
 
 /// A forest with its walk planned once, for scoring batch after batch on one thread (the page's
 /// scoring workers): [`FlatForest::predict_single_thread`] plans on every call.
@@ -226,10 +192,7 @@ impl Builder {
     }
 
     pub fn finish(self) -> FlatForest {
-        let wide = self
-            .nodes
-            .iter()
-            .any(|n| n.far >= NARROW_FAR || (!n.is_leaf() && n.feature >= NARROW_FEATURE));
+        let wide = self.nodes.iter().any(|n| !n.fits_narrow());
         let mut nodes = Vec::with_capacity(self.nodes.len() * if wide { 4 } else { 2 });
         for n in &self.nodes {
             pack(n, wide, &mut nodes);
@@ -242,41 +205,6 @@ impl Builder {
             wide,
             leaf_values: self.leaf_values,
             head: self.head,
-        }
-    }
-}
-
-fn pack(n: &NodeSpec, wide: bool, out: &mut Vec<u32>) {
-    if wide {
-        out.extend([n.value, n.far, n.feature, u32::from(n.missing_left)]);
-    } else if n.is_leaf() {
-        out.extend([n.value, 0]);
-    } else {
-        out.extend([
-            n.value,
-            n.far | n.feature << 16 | u32::from(n.missing_left) << 31,
-        ]);
-    }
-}
-
-/// The node at `i` of packed `nodes`.
-#[inline(always)]
-fn decode<const WIDE: bool>(nodes: &[u32], i: usize) -> NodeSpec {
-    if WIDE {
-        let w = &nodes[i * 4..i * 4 + 4];
-        NodeSpec {
-            value: w[0],
-            far: w[1],
-            feature: w[2],
-            missing_left: w[3] & MISSING_LEFT != 0,
-        }
-    } else {
-        let (v, m) = (nodes[i * 2], nodes[i * 2 + 1]);
-        NodeSpec {
-            value: v,
-            far: m & 0xffff,
-            feature: (m >> 16) & 0x7fff,
-            missing_left: m >> 31 != 0,
         }
     }
 }
@@ -363,7 +291,7 @@ impl FlatForest {
 
     /// 32-bit words per node: 2 (narrow) or 4 (wide).
     pub fn node_words(&self) -> usize {
-        if self.wide { 4 } else { 2 }
+        layout::node_words(self.wide)
     }
 
     /// Numbers per leaf ([`Head::width`]): for this program's forests 1, or the number of
@@ -494,79 +422,40 @@ impl FlatForest {
         out
     }
 
-    /// Checks that every index points where it may, so that a loaded file cannot make the
-    /// predictors read out of bounds or loop.
+    /// Checks that every index points where it may, so that a loaded file or a worker's
+    /// message cannot make the predictors read out of bounds or loop
+    /// ([`forest_scoring::layout::validate`], the walk's guarantee), and that the outputs
+    /// and the head are of a kind this program scores.
     pub fn validate(&self) -> Result<(), String> {
         self.validate_whole()?;
-        (0..self.n_trees()).try_for_each(|t| self.validate_tree(t))
+        (0..self.n_trees()).try_for_each(|t| layout::check_tree(&self.layout(), t))
     }
 
     /// The checks of [`Self::validate`] that are not about one tree's nodes.
     fn validate_whole(&self) -> Result<(), String> {
-        if self.roots.is_empty() {
-            return Err("the forest has no tree".into());
-        }
         if self.n_outputs == 0 {
             return Err("n_outputs is 0".into());
         }
         if self.n_features == 0 {
             return Err("n_features is 0".into());
         }
-        if !self.nodes.len().is_multiple_of(self.node_words()) {
-            return Err("the node array is not whole nodes".into());
-        }
         if self.leaf_values.iter().any(|v| !v.is_finite()) {
             return Err("a leaf value is not finite".into());
         }
-        self.head.check(self.n_outputs)
+        self.head.check(self.n_outputs)?;
+        layout::check_whole(&self.layout())
     }
 
-    /// The nodes of tree `t`, `roots[t]..roots[t + 1]` (or to the end), unchecked.
-    fn tree_range(&self, t: usize) -> (u64, u64) {
-        let end = self
-            .roots
-            .get(t + 1)
-            .map_or(self.n_nodes() as u64, |&r| u64::from(r));
-        (u64::from(self.roots[t]), end)
-    }
-
-    /// The checks of [`Self::validate`] on tree `t`'s nodes: every index a walk from its root
-    /// can read is in bounds (leaves included, whose feature the planned walk reads too).
-    fn validate_tree(&self, t: usize) -> Result<(), String> {
-        let (root, end) = self.tree_range(t);
-        let n = self.n_nodes() as u64;
-        let lw = self.leaf_width() as u64;
-        if root >= end || end > n {
-            return Err(format!("tree {t}: bad root index {root}"));
+    /// The packed nodes as the layout's validator reads them.
+    fn layout(&self) -> layout::Nodes<'_> {
+        layout::Nodes {
+            nodes: &self.nodes,
+            wide: self.wide,
+            roots: &self.roots,
+            leaf_values: &self.leaf_values,
+            leaf_width: self.leaf_width(),
+            n_features: self.n_features,
         }
-        for i in root..end {
-            let node = self.node(i as usize);
-            if node.feature >= self.n_features {
-                return Err(format!("node {i}: feature {} out of range", node.feature));
-            }
-            if node.is_leaf() {
-                if lw > 1 && u64::from(node.value) + lw > self.leaf_values.len() as u64 {
-                    return Err(format!("node {i}: leaf values out of range"));
-                }
-                if lw == 1 && !node.threshold().is_finite() {
-                    return Err(format!("node {i}: leaf value is not finite"));
-                }
-            } else {
-                // Pre-order: children come after their parent, inside the same tree.
-                if i + 1 >= end || node.far < 2 || i + u64::from(node.far) >= end {
-                    return Err(format!("node {i}: child index out of range"));
-                }
-                // Finite: JSON has no infinity, so such a model could not be saved again
-                // (and inputs are clamped to finite values, so ±f32::MAX splits the same).
-                if !node.threshold().is_finite() {
-                    return Err(format!("node {i}: threshold is not finite"));
-                }
-                if node.value == (-0.0f32).to_bits() {
-                    return Err(format!("node {i}: threshold is -0"));
-                }
-            }
-        }
-        Ok(())
     }
 }
 

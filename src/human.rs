@@ -1,6 +1,10 @@
 //! Numbers as an audience reads them off a slide: thousands separators, seconds once a time
-//! passes a second, and the race's outcome in words. Used by the page; plain functions, so
-//! they are tested natively.
+//! passes a second, a number never apart from its unit, the race's outcome in words, and which
+//! engines' outputs agreed. Used by the page (and `forest bench`'s outputs line); plain
+//! functions, so they are tested natively.
+
+/// Between a number and its unit: a line never breaks there ("1.08 ms", never "1.08 / ms").
+pub const NBSP: char = '\u{a0}';
 
 /// `1234567` as "1,234,567".
 pub fn count(n: usize) -> String {
@@ -24,12 +28,12 @@ pub fn duration(ms: f64) -> String {
     if ms >= 1000.0 {
         let s = ms / 1000.0;
         return if s >= 1000.0 {
-            format!("{} s", count(s.round() as usize))
+            format!("{}{NBSP}s", count(s.round() as usize))
         } else {
-            format!("{} s", sig3(s))
+            format!("{}{NBSP}s", sig3(s))
         };
     }
-    format!("{} ms", sig3(ms))
+    format!("{}{NBSP}ms", sig3(ms))
 }
 
 /// Three significant figures, without an exponent (values below 0.001 read as "0.000").
@@ -94,20 +98,120 @@ pub fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// The race's outcome in words: which side was faster, by how much, against what, at how
-/// many rows. `cpu_ms` is the CPU workers' median, `gpu_ms` the GPU's first-run median (rows
-/// uploaded included), both from rows in memory to outputs in memory.
-pub fn verdict(cpu_ms: f64, workers: usize, gpu_ms: f64, rows: usize) -> String {
-    let cpu = cpu_workers(workers);
-    let rows = format!("{} row{}", count(rows), if rows == 1 { "" } else { "s" });
+/// "1,000 rows", "1 row": a count of rows that stays on one line.
+pub fn rows(n: usize) -> String {
+    format!("{}{NBSP}{}", count(n), plural(n, "row"))
+}
+
+/// The side that won a race, or `None` for a tie (within [`TIE`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Cpu,
+    Gpu,
+}
+
+/// Which of the CPU workers (`cpu_ms`) and the GPU (`gpu_ms`) was faster: what the verdict
+/// says and what the race marks "fastest", so the two never disagree.
+pub fn faster(cpu_ms: f64, gpu_ms: f64) -> Option<Side> {
     let ratio = cpu_ms / gpu_ms.max(1e-9);
     if (1.0 / TIE..TIE).contains(&ratio) {
-        format!("GPU and {cpu} tie at {rows}")
+        None
     } else if ratio >= TIE {
-        format!("GPU {} faster than {cpu} at {rows}", times(ratio))
+        Some(Side::Gpu)
     } else {
-        format!("{cpu} {} faster than the GPU at {rows}", times(1.0 / ratio))
+        Some(Side::Cpu)
     }
+}
+
+/// The race's outcome in words: which side was faster, by how much, against what, at how
+/// many rows. `cpu_ms` is the CPU workers' median, `gpu_ms` the GPU's first-run median (rows
+/// uploaded included), both from rows in memory to outputs in memory. A software GPU is
+/// called one.
+pub fn verdict(cpu_ms: f64, workers: usize, gpu_ms: f64, rows: usize, software: bool) -> String {
+    let cpu = cpu_workers(workers);
+    let gpu = if software { "software GPU" } else { "GPU" };
+    let rows = self::rows(rows);
+    let ratio = cpu_ms / gpu_ms.max(1e-9);
+    match faster(cpu_ms, gpu_ms) {
+        None => format!("{} and {cpu} tie at {rows}", capital(gpu)),
+        Some(Side::Gpu) => format!(
+            "{} {} faster than {cpu} at {rows}",
+            capital(gpu),
+            times(ratio)
+        ),
+        Some(Side::Cpu) => format!(
+            "{cpu} {} faster than the {gpu} at {rows}",
+            times(1.0 / ratio)
+        ),
+    }
+}
+
+fn capital(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// The GPU's part in an outputs line: the outputs of its that differ from the CPU's, or why
+/// it did not run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum GpuOutputs<'a> {
+    Compared { differ: usize, software: bool },
+    DidNotRun(&'a str),
+}
+
+/// Which engines gave the same output bits, naming only those that ran and were compared:
+/// "CPU 1 thread, 16 CPU workers and GPU: outputs bit-identical", or "CPU 1 thread and 2 CPU
+/// workers: outputs bit-identical; the GPU did not run: <why>". `cpu` names the reference
+/// (the CPU workers, or threads); `one_thread`: outputs of one CPU thread whose bits differ
+/// from the reference's (`None`: it did not run).
+pub fn outputs_line(cpu: &str, one_thread: Option<usize>, gpu: GpuOutputs) -> String {
+    let mut same = Vec::new();
+    let mut differ = Vec::new();
+    if let Some(n) = one_thread {
+        if n == 0 {
+            same.push("CPU 1 thread".to_string());
+        } else {
+            differ.push(format!(
+                "CPU 1 thread's outputs differ from those of {cpu} in {}",
+                count(n)
+            ));
+        }
+    }
+    same.push(cpu.to_string());
+    let mut off = None;
+    match gpu {
+        GpuOutputs::Compared {
+            differ: n,
+            software,
+        } => {
+            let name = if software { "software GPU" } else { "GPU" };
+            if n == 0 {
+                same.push(name.to_string());
+            } else {
+                differ.push(format!(
+                    "the {name}'s outputs differ from the CPU's in {}",
+                    count(n)
+                ));
+            }
+        }
+        GpuOutputs::DidNotRun(why) => off = Some(format!("the GPU did not run: {why}")),
+    }
+    let mut parts = Vec::new();
+    if same.len() > 1 {
+        let last = same.pop().unwrap_or_default();
+        parts.push(format!(
+            "{} and {last}: outputs bit-identical",
+            same.join(", ")
+        ));
+    } else if differ.is_empty() {
+        // Only the reference ran: nothing was compared.
+        parts.push(format!("{cpu}: nothing to compare with"));
+    }
+    parts.extend(differ);
+    parts.extend(off);
+    parts.join("; ")
 }
 
 /// The smallest batch from which the GPU stays ahead of the CPU workers to the end, from
@@ -145,18 +249,78 @@ mod tests {
         assert_eq!(count(1_000_000), "1,000,000");
     }
 
+    /// Spaces as a reader sees them (the tests write plain ones).
+    fn plain(s: String) -> String {
+        s.replace(NBSP, " ")
+    }
+
     #[test]
     fn durations_switch_to_seconds_above_a_second() {
-        assert_eq!(duration(0.0421), "0.042 ms");
-        assert_eq!(duration(4.2), "4.20 ms");
-        assert_eq!(duration(42.04), "42.0 ms");
-        assert_eq!(duration(99.96), "100 ms");
-        assert_eq!(duration(420.4), "420 ms");
-        assert_eq!(duration(999.4), "999 ms");
-        assert_eq!(duration(26679.0), "26.7 s");
-        assert_eq!(duration(186_000.0), "186 s");
-        assert_eq!(duration(1_234_000.0), "1,234 s");
-        assert_eq!(duration(f64::NAN), "n/a");
+        let d = |ms| plain(duration(ms));
+        assert_eq!(d(0.0421), "0.042 ms");
+        assert_eq!(d(4.2), "4.20 ms");
+        assert_eq!(d(42.04), "42.0 ms");
+        assert_eq!(d(99.96), "100 ms");
+        assert_eq!(d(420.4), "420 ms");
+        assert_eq!(d(999.4), "999 ms");
+        assert_eq!(d(26679.0), "26.7 s");
+        assert_eq!(d(186_000.0), "186 s");
+        assert_eq!(d(1_234_000.0), "1,234 s");
+        assert_eq!(d(f64::NAN), "n/a");
+    }
+
+    #[test]
+    fn a_number_and_its_unit_never_part() {
+        assert_eq!(duration(1.08), "1.08\u{a0}ms");
+        assert_eq!(rows(1_000_000), "1,000,000\u{a0}rows");
+        assert!(!verdict(120.0, 16, 10.0, 1000, false).contains(" rows"));
+    }
+
+    #[test]
+    fn the_outputs_line_names_only_the_engines_that_ran() {
+        let l = |one, gpu| plain(outputs_line(&cpu_workers(16), one, gpu));
+        assert_eq!(
+            l(
+                Some(0),
+                GpuOutputs::Compared {
+                    differ: 0,
+                    software: false
+                }
+            ),
+            "CPU 1 thread, 16 CPU workers and GPU: outputs bit-identical"
+        );
+        assert_eq!(
+            l(Some(0), GpuOutputs::DidNotRun("WebGPU is not available")),
+            "CPU 1 thread and 16 CPU workers: outputs bit-identical; the GPU did not run: WebGPU is not available"
+        );
+        assert_eq!(
+            l(
+                Some(0),
+                GpuOutputs::Compared {
+                    differ: 1200,
+                    software: true
+                }
+            ),
+            "CPU 1 thread and 16 CPU workers: outputs bit-identical; the software GPU's outputs differ from the CPU's in 1,200"
+        );
+        assert_eq!(
+            l(
+                Some(3),
+                GpuOutputs::Compared {
+                    differ: 0,
+                    software: false
+                }
+            ),
+            "16 CPU workers and GPU: outputs bit-identical; CPU 1 thread's outputs differ from those of 16 CPU workers in 3"
+        );
+        assert_eq!(
+            l(None, GpuOutputs::DidNotRun("--cpu-only")),
+            "16 CPU workers: nothing to compare with; the GPU did not run: --cpu-only"
+        );
+        for one in [None, Some(0), Some(2)] {
+            let line = l(one, GpuOutputs::DidNotRun("no adapter"));
+            assert!(!line.contains("and GPU"), "{line}");
+        }
     }
 
     #[test]
@@ -173,18 +337,34 @@ mod tests {
 
     #[test]
     fn the_verdict_names_the_winner_never_a_fraction() {
+        let v = |c, w, g, r, s| plain(verdict(c, w, g, r, s));
         assert_eq!(
-            verdict(120.0, 16, 10.0, 1_000_000),
+            v(120.0, 16, 10.0, 1_000_000, false),
             "GPU 12x faster than 16 CPU workers at 1,000,000 rows"
         );
         assert_eq!(
-            verdict(1.0, 16, 3.2, 100),
+            v(1.0, 16, 3.2, 100, false),
             "16 CPU workers 3.2x faster than the GPU at 100 rows"
         );
         assert_eq!(
-            verdict(10.0, 1, 10.3, 1),
+            v(10.0, 1, 10.3, 1, false),
             "GPU and 1 CPU worker tie at 1 row"
         );
+        assert_eq!(
+            v(1.0, 2, 12.0, 569, true),
+            "2 CPU workers 12x faster than the software GPU at 569 rows"
+        );
+        assert_eq!(
+            v(12.0, 2, 1.0, 10, true),
+            "Software GPU 12x faster than 2 CPU workers at 10 rows"
+        );
+    }
+
+    #[test]
+    fn the_winner_is_the_verdict_s() {
+        assert_eq!(faster(120.0, 10.0), Some(Side::Gpu));
+        assert_eq!(faster(1.0, 3.2), Some(Side::Cpu));
+        assert_eq!(faster(10.0, 10.3), None);
     }
 
     #[test]

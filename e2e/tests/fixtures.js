@@ -51,6 +51,10 @@ exports.trained = async (page, trees = '10') => {
   await base.expect(page.getByTestId('model-summary')).toContainText('trained here');
 };
 
+/// Every engine ran and gave the same bits: the outputs line names the GPU among them (a
+/// software one is called so) and says bit-identical.
+exports.ALL_IDENTICAL = /^CPU 1 thread, \d+ CPU workers? and (software )?GPU: outputs bit-identical$/;
+
 /// Text of a download triggered by `click`.
 exports.download = async (page, click) => {
   const [dl] = await Promise.all([page.waitForEvent('download'), click()]);

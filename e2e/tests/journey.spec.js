@@ -1,5 +1,5 @@
 // The presenter's journey, on a bundled dataset and on an uploaded CSV.
-const { test, expect, gpuSettled, download } = require('./fixtures');
+const { test, expect, gpuSettled, download, ALL_IDENTICAL } = require('./fixtures');
 
 async function trainAndWait(page) {
   await page.getByTestId('train').click();
@@ -22,13 +22,20 @@ async function scoreAndCheck(page) {
   expect(await page.getByTestId('gpu-error').count()).toBe(0);
   // The CPU prediction is the oracle: one worker's, all workers' and the GPU's outputs must be
   // the same bits.
-  await expect(page.getByTestId('max-diff')).toHaveText('bit-identical');
+  await expect(page.getByTestId('max-diff')).toHaveText(ALL_IDENTICAL);
 }
 
 test('bundled dataset: preview, train, metrics, CPU and GPU agree, sweep, save and load back', async ({ page }, testInfo) => {
   await page.goto('/');
   await gpuSettled(page);
   await expect(page.getByTestId('adapter')).not.toBeEmpty();
+  // SwiftShader (the e2e machine's WebGPU) is a CPU emulation: the page says so wherever it
+  // names the GPU.
+  const software = /swiftshader/i.test(await page.getByTestId('adapter').innerText());
+  if (software) {
+    await expect(page.getByTestId('adapter')).toContainText("software GPU (");
+    await expect(page.getByTestId('adapter')).toContainText("not this machine's graphics card");
+  }
   // trunk serve sends COOP/COEP (trunk.toml): fine timers, SharedArrayBuffer possible.
   expect(await page.evaluate(() => window.crossOriginIsolated)).toBe(true);
 
@@ -48,11 +55,26 @@ test('bundled dataset: preview, train, metrics, CPU and GPU agree, sweep, save a
 
   await scoreAndCheck(page);
   await expect(page.getByTestId('agree')).toContainText('same class for every row');
+  if (software) {
+    await expect(page.getByTestId('verdict')).toContainText(/software GPU/i);
+    await expect(page.getByTestId('race-sub')).toContainText("software GPU: not this machine's graphics card");
+    await expect(page.locator('.lane.gpu .who')).toContainText('software GPU, first run');
+  }
+  // "fastest" marks the verdict's winner, never another lane.
+  const verdict = await page.getByTestId('verdict').innerText();
+  const fastest = page.locator('.lane:has(b.first) .who');
+  if (/tie at/.test(verdict)) await expect(fastest).toHaveCount(0);
+  else if (/^\d+ CPU workers? /.test(verdict)) await expect(fastest).toContainText(/^CPU, \d+ workers?/);
+  else await expect(fastest).toContainText(/GPU, first run/);
 
   await page.getByTestId('sweep-max').selectOption('10000');
   await page.getByTestId('sweep').click();
   await expect(page.getByTestId('sweep-table').locator('tbody tr')).toHaveCount(3);
   await expect(page.getByTestId('busy')).toHaveCount(0);
+  // The figures under the race are the race's batch: the sweep's last, not the earlier score.
+  await expect(page.getByTestId('verdict')).toContainText('10,000 rows');
+  await expect(page.getByTestId('figures-rows')).toHaveText('10,000');
+  await expect(page.getByTestId('figures-of')).toContainText('10,000');
   // Two points per batch size at least (CPU and GPU end to end).
   expect(await page.getByTestId('sweep-chart').locator('circle').count()).toBeGreaterThanOrEqual(6);
   await page.screenshot({ path: testInfo.outputPath('results.png'), fullPage: true });

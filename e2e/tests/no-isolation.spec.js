@@ -43,7 +43,7 @@ test('without cross-origin isolation the rows are copied, and CPU and GPU still 
   await expect(page.getByTestId('score-result')).toBeVisible();
   await expect(page.getByTestId('busy')).toHaveCount(0);
   expect(await page.getByTestId('gpu-ms').innerText(), 'the GPU scored').toMatch(/ms$/);
-  await expect(page.getByTestId('max-diff')).toHaveText('bit-identical');
+  await expect(page.getByTestId('max-diff')).toHaveText(ALL_IDENTICAL);
   // The sweep repeats the rows in the data worker: sizes past the data's own rows.
   await page.getByTestId('sweep-max').selectOption('1000');
   await page.getByTestId('sweep').click();

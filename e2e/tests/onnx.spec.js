@@ -25,7 +25,7 @@ test('an ONNX model from XGBoost scores the loaded CSV on CPU and GPU as ONNX Ru
   await expect(page.getByTestId('busy')).toHaveCount(0);
   expect(await page.getByTestId('cpu-ms').innerText()).toMatch(/ms$/);
   expect(await page.getByTestId('gpu-ms').innerText(), 'the GPU scored').toMatch(/ms$/);
-  await expect(page.getByTestId('max-diff')).toHaveText('bit-identical');
+  await expect(page.getByTestId('max-diff')).toHaveText(ALL_IDENTICAL);
 
   // The exported predictions are ONNX Runtime's probabilities (1e-5) and labels.
   const got = await download(page, () => page.getByTestId('export').click());

@@ -4,13 +4,10 @@
 //!
 //! It computes exactly what the one-row walk of the layout computes (its reduction rule), so
 //! its sums are the oracle's bits; `gpuforest`'s tests compare them with the reference walk.
-//! The layout itself (`gpuforest::flat`) is read here through [`Forest`], plain slices.
+//! The layout ([`crate::layout`]) is read here through [`Forest`], plain slices.
 
-/// Fixed groups of trees whose sums are added in order: tree `t` in lane `t % LANES`, each lane
-/// in tree order, then the lanes in order (the layout's reduction rule, the GPU's too).
-pub const LANES: usize = 16;
-/// `flags` bit of a wide node (the top bit of a narrow one's word): missing values go left.
-pub const MISSING_LEFT: u32 = 1;
+use crate::layout::unpack_narrow;
+pub use crate::layout::{LANES, MISSING_LEFT};
 
 /// Rows that walk a tree together, each with its node index in a register: enough independent
 /// chains to overlap their loads, few enough to fit x86-64's registers (16 spill).
@@ -40,8 +37,8 @@ impl Forest<'_> {
     /// into `scores`: the planned walk, by `walk` where the forest [`fits`](Self::fits) it.
     ///
     /// # Safety
-    /// The forest is valid (`gpuforest::flat::FlatForest::validate`: every child index,
-    /// feature and leaf vector in bounds), `depth` holds its trees' depths, and `walk` is
+    /// The forest is valid ([`crate::layout::validate`]: every child index, feature and leaf
+    /// vector in bounds), `depth` holds its trees' depths, and `walk` is
     /// [`available`](Walk::available).
     pub unsafe fn scores(&self, x: &[f32], scores: &mut [f32], walk: Walk) {
         // SAFETY: the caller's.
@@ -178,8 +175,7 @@ unsafe fn step<const WIDE: bool, const NAN: bool>(
                 *nodes.get_unchecked(w + 3) & MISSING_LEFT != 0,
             )
         } else {
-            let m = *nodes.get_unchecked(w + 1);
-            (m & 0xffff, (m >> 16) & 0x7fff, m >> 31 != 0)
+            unpack_narrow(*nodes.get_unchecked(w + 1))
         };
         let x = *rows.get_unchecked(r * nf + feature as usize);
         // The threshold rule of the layout; `|` and `&` keep it free of branches.
@@ -298,6 +294,7 @@ impl Walk {
 #[cfg(target_arch = "x86_64")]
 mod simd {
     use super::WALK_ROWS as ROWS;
+    use crate::layout::{FAR_MASK, FEATURE_MASK, FEATURE_SHIFT, MISSING_SHIFT};
     use std::arch::x86_64::*;
 
     /// 4 vectors of 8 rows, so that 4 chains of gathers overlap.
@@ -333,7 +330,10 @@ mod simd {
                     nf_v,
                 )
             });
-            let (far_mask, feature_mask) = (_mm256_set1_epi32(0xffff), _mm256_set1_epi32(0x7fff));
+            let (far_mask, feature_mask) = (
+                _mm256_set1_epi32(FAR_MASK as i32),
+                _mm256_set1_epi32(FEATURE_MASK as i32),
+            );
             let one = _mm256_set1_epi32(1);
             let mut at = [_mm256_set1_epi32(root as i32); VECTORS];
             for _ in 0..depth {
@@ -341,12 +341,16 @@ mod simd {
                     let t = _mm256_i32gather_ps::<8>(values, *i);
                     let m = _mm256_i32gather_epi32::<8>(words, *i);
                     let far = _mm256_and_si256(m, far_mask);
-                    let feature = _mm256_and_si256(_mm256_srli_epi32::<16>(m), feature_mask);
+                    let feature = _mm256_and_si256(
+                        _mm256_srli_epi32::<{ FEATURE_SHIFT as i32 }>(m),
+                        feature_mask,
+                    );
                     let x = _mm256_i32gather_ps::<4>(base, _mm256_add_epi32(*offset, feature));
                     let mut left = _mm256_cmp_ps::<_CMP_LE_OQ>(x, t);
                     if NAN {
                         let missing = _mm256_cmp_ps::<_CMP_UNORD_Q>(x, x);
-                        let missing_left = _mm256_castsi256_ps(_mm256_srai_epi32::<31>(m));
+                        let missing_left =
+                            _mm256_castsi256_ps(_mm256_srai_epi32::<{ MISSING_SHIFT as i32 }>(m));
                         left = _mm256_or_ps(left, _mm256_and_ps(missing, missing_left));
                     }
                     let s = _mm256_blendv_epi8(far, one, _mm256_castps_si256(left));

@@ -37,8 +37,8 @@ impl Plan {
     pub(super) fn new(f: &FlatForest, threads: Threads) -> Option<Plan> {
         f.validate_whole().ok()?;
         let tree = |t: usize| {
-            f.validate_tree(t).ok()?;
-            let (root, end) = f.tree_range(t);
+            forest_scoring::layout::check_tree(&f.layout(), t).ok()?;
+            let (root, end) = f.layout().tree_range(t);
             let (root, end) = (root as usize, end as usize);
             // Children come after their parent (pre-order), so a backward pass sees them first.
             let mut below = vec![0u32; end - root];

@@ -131,7 +131,12 @@ impl Variant {
             .replace("{{WG}}", &self.invocations().to_string())
             .replace("{{READ}}", read)
             .replace("{{PART}}", &part.to_string());
-        format!("{nodes}\n{body}")
+        // The layout's constants, from the Rust that packs and walks the nodes.
+        let mut source = format!("{nodes}\n{body}");
+        for (token, value) in forest_scoring::layout::wgsl_tokens() {
+            source = source.replace(token, &value);
+        }
+        source
     }
 }
 
@@ -178,6 +183,57 @@ mod tests {
                 assert!(!src.contains("{{"), "{src}");
                 assert!(src.contains("const N_OUT: u32 = 3u;"));
             }
+        }
+    }
+
+    /// The kernels' lane count and node bits are the layout's Rust constants: a changed
+    /// constant changes the WGSL, and no shader writes one of them as a literal.
+    #[test]
+    fn the_wgsl_takes_the_layout_s_constants_from_rust() {
+        use forest_scoring::layout::*;
+        let v = Variant::CANDIDATES[0];
+        let (narrow, wide) = (v.source(8, 1, false), v.source(8, 1, true));
+        for src in [&narrow, &wide] {
+            assert!(
+                src.contains(&format!("const LANES: u32 = {LANES}u;")),
+                "{src}"
+            );
+        }
+        assert!(
+            narrow.contains(&format!("n.y & {FAR_MASK:#x}u")),
+            "{narrow}"
+        );
+        assert!(narrow.contains(&format!("(n.y >> {FEATURE_SHIFT}u) & {FEATURE_MASK:#x}u")));
+        assert!(narrow.contains(&format!("(n.y >> {MISSING_SHIFT}u) != 0u")));
+        assert!(
+            wide.contains(&format!("(n.w & {MISSING_LEFT}u) != 0u")),
+            "{wide}"
+        );
+        let templates = [
+            include_str!("../../shaders/forest.wgsl"),
+            include_str!("../../shaders/node8.wgsl"),
+            include_str!("../../shaders/node16.wgsl"),
+        ];
+        for t in templates {
+            for literal in [
+                "LANES: u32 = 16u",
+                "0xffffu",
+                "0x7fffu",
+                ">> 16u",
+                ">> 31u",
+                "& 1u",
+            ] {
+                assert!(
+                    !t.contains(literal),
+                    "a layout constant written in WGSL: {literal}"
+                );
+            }
+        }
+        for token in wgsl_tokens().map(|(t, _)| t) {
+            assert!(
+                templates.iter().any(|t| t.contains(token)),
+                "{token} is filled in nowhere"
+            );
         }
     }
 }

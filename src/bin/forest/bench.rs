@@ -6,6 +6,7 @@ use gpuforest::data::{read_table, synth};
 use gpuforest::flat::FlatForest;
 use gpuforest::forest::{Model, Params, Trainer};
 use gpuforest::gpu::{GpuContext, GpuForest, Kernel, Upload};
+use gpuforest::human;
 use gpuforest::{Error, Result};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -219,7 +220,15 @@ pub fn run(a: BenchArgs) -> Result<()> {
         (None, "none (--cpu-only)".to_string(), false)
     } else {
         let ctx = pollster::block_on(GpuContext::new())?;
-        let (name, ts) = (ctx.adapter_name(), ctx.timestamps);
+        let name = if ctx.is_software() {
+            format!(
+                "software GPU ({}): not this machine's graphics card",
+                ctx.adapter_name()
+            )
+        } else {
+            ctx.adapter_name()
+        };
+        let ts = ctx.timestamps;
         (Some(GpuForest::new(ctx, &forest, None)?), name, ts)
     };
     // With --json the JSON lines own stdout and the table goes to stderr.
@@ -241,9 +250,19 @@ pub fn run(a: BenchArgs) -> Result<()> {
         if timestamps { "yes" } else { "no" }
     ));
     say(format!(
-        "cpu      {threads} threads; median of {} runs after a warm-up; GPU busy {} ms before each size; GPU outputs compared bit for bit with the CPU's",
-        a.runs, a.gpu_warmup_ms
+        "cpu      {threads} threads; median of {} runs after a warm-up{}",
+        a.runs,
+        if gpu.is_some() {
+            format!(
+                "; GPU busy {} ms before each size; GPU outputs compared bit for bit with the CPU's",
+                a.gpu_warmup_ms
+            )
+        } else {
+            String::new()
+        }
     ));
+    // Outputs whose bits differ from the CPU's (all threads), summed over every batch.
+    let (mut one_differ, mut gpu_differ) = (None::<usize>, None::<usize>);
     say(String::new());
     say(format!(
         "{:>9}  {:<22} {:>11} {:>11} {:>10} {:>11} {:>9}",
@@ -288,6 +307,18 @@ pub fn run(a: BenchArgs) -> Result<()> {
         if let Some(gpu) = gpu.as_mut() {
             rows.extend(gpu_rows(gpu, &a, batch, x, &cpu_out)?);
         }
+        for r in &rows {
+            let slot = if r.scorer == "cpu 1 thread" {
+                &mut one_differ
+            } else if r.scorer.starts_with("gpu") {
+                &mut gpu_differ
+            } else {
+                continue;
+            };
+            if let Some(m) = r.mismatches {
+                *slot = Some(slot.unwrap_or(0) + m);
+            }
+        }
         for r in rows {
             let secs = r.ms.or(r.kernel_ms).map(|ms| ms / 1e3);
             let rate = secs.map(|s| r.batch as f64 / s);
@@ -324,6 +355,22 @@ pub fn run(a: BenchArgs) -> Result<()> {
             }
         }
     }
+    let gpu_outputs = match gpu_differ {
+        Some(differ) => human::GpuOutputs::Compared {
+            differ,
+            software: adapter.starts_with("software GPU"),
+        },
+        None => human::GpuOutputs::DidNotRun(if a.cpu_only {
+            "--cpu-only"
+        } else {
+            "no GPU row was compared"
+        }),
+    };
+    say(format!(
+        "outputs  {} (every batch)",
+        human::outputs_line(&format!("CPU {threads} threads"), one_differ, gpu_outputs)
+            .replace(human::NBSP, " ")
+    ));
     say(format!(
         "cpu walk {} (on x86-64 the faster of AVX2 gathers and the scalar walk, measured on the first large batch)",
         gpuforest::flat::cpu_walk()

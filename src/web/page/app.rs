@@ -7,6 +7,7 @@ use super::state::{GpuState, Place, Ui};
 use super::{gpu, load, score, train};
 use crate::data::Task;
 use crate::human;
+use crate::protocol::views::GPU_RUNS;
 use crate::web::services::worker_count;
 use leptos::prelude::*;
 
@@ -327,6 +328,7 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
         (Some(_), None) => Some("Load rows to score them.".to_string()),
         _ => None,
     };
+    let gpu_off = move || matches!(ui.gpu.get(), GpuState::Off(_));
     let idle = move || {
         ui.busy.get().is_none()
             && ui.progress.get().is_none()
@@ -335,7 +337,7 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
     };
     view! {
         <section class="card score-card">
-            <h2><span class="step">"4"</span>"Score: CPU against GPU"
+            <h2><span class="step">"4"</span>{move || if gpu_off() { "Score on the CPU" } else { "Score: CPU against GPU" }}
                 <button class="stage-toggle" data-testid="stage" aria-pressed=move || ui.stage.get().to_string()
                     on:click=move |_| ui.stage.update(|s| *s = !*s)>
                     {move || if ui.stage.get() { "Leave presenter view (Esc)" } else { "Presenter view" }}
@@ -343,7 +345,7 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
             </h2>
             <div class="row">
                 <button class="primary" data-testid="score" disabled=move || !idle()
-                    on:click=move |_| score::score(ui)>"Score on CPU and GPU"</button>
+                    on:click=move |_| score::score(ui)>{move || if gpu_off() { "Score on CPU" } else { "Score on CPU and GPU" }}</button>
                 <label>"Sweep up to "
                     <select data-testid="sweep-max" on:change=move |ev| ui.sweep_max.set(event_target_value(&ev))
                         prop:value=move || ui.sweep_max.get()>
@@ -367,7 +369,7 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                 <div class="race-wrap">
                     {move || match ui.race.get() {
                         Some(r) => view! { <Race race=r/> }.into_any(),
-                        None => view! { <p class="muted race-empty">"Score the rows, or run the sweep, to race the CPU against the GPU."</p> }.into_any(),
+                        None => view! { <p class="muted race-empty">{move || if gpu_off() { "Score the rows, or run the sweep, to time the CPU workers against one thread." } else { "Score the rows, or run the sweep, to race the CPU against the GPU." }}</p> }.into_any(),
                     }}
                 </div>
                 <div class="stage-right">
@@ -375,8 +377,10 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                 {move || {
                     let pts = ui.sweep.get();
                     (!pts.is_empty()).then(|| view! {
-                        <div data-testid="sweep-chart" class="sweep-chart"><Sweep points=pts/>
-                            <p class="legend"><span class="key cpu-one"></span>"CPU, 1 thread "<span class="key cpu"></span>{ let n = worker_count(); format!("CPU, {n} {} ", human::plural(n, "worker")) }<span class="key gpu"></span>"GPU end to end "<span class="key kernel"></span>"GPU kernel"</p>
+                        <div data-testid="sweep-chart" class="sweep-chart"><Sweep points=pts.clone()/>
+                            <p class="legend" data-testid="sweep-legend"><span class="key cpu-one"></span>"CPU, 1 thread "<span class="key cpu"></span>{ let n = worker_count(); format!("CPU, {n} {} ", human::plural(n, "worker")) }
+                                {pts.iter().any(|p| p.gpu_ms.is_some()).then(|| view! { <span class="key gpu"></span>"GPU end to end " })}
+                                {pts.iter().any(|p| p.kernel_ms.is_some()).then(|| view! { <span class="key kernel"></span>"GPU kernel" })}</p>
                         </div>
                     })
                 }}
@@ -412,50 +416,74 @@ fn Status(ui: Ui) -> impl IntoView {
     }
 }
 
-/// Every figure of the last score and every size of the sweep, as numbers.
+/// Every figure of the run the race shows (a score, or the sweep's latest size: always the
+/// same batch as the race), then every size of the sweep, as numbers. GPU figures, columns and
+/// wording appear only for a GPU that ran.
 #[component]
 fn ScoreDetails(ui: Ui) -> impl IntoView {
     view! {
-        {move || ui.score.get().map(|s| {
+        {move || ui.race.get().map(|s| {
             let n = s.cpu.workers;
-            let identical = s.identical();
             let ms = human::duration;
+            let gpu = s.gpu_name();
+            let gpu_tiles = s.gpu_ms.map(|g| view! {
+                <div class="metric"><span>{format!("{gpu}, first run (upload included)")}</span><b data-testid="gpu-ms">{ms(g)}</b></div>
+                <div class="metric"><span>{format!("{gpu}, rows already on the GPU")}</span><b data-testid="gpu-resident-ms">{s.resident_ms.map_or("n/a".into(), ms)}</b></div>
+                {s.kernel_ms.map(|k| view! {
+                    <div class="metric"><span>{format!("GPU kernel{}", s.variant.as_ref().map_or(String::new(), |v| format!(" ({v})")))}</span><b data-testid="kernel-ms">{ms(k)}</b></div>
+                })}
+                <div class="metric"><span>{format!("{gpu} first run against CPU, {n} {}", human::plural(n, "worker"))}</span><b data-testid="speedup">{versus(s.cpu.ms, g)}</b></div>
+            });
+            let note = format!(
+                "Medians: CPU workers of {}, CPU 1 thread of {} (messages to the workers, their copies of the rows and the outputs back included){}. Every CPU worker is one wasm thread.{}",
+                s.cpu.runs,
+                s.cpu.one_runs,
+                if s.gpu_ms.is_some() { format!(", {gpu} of {GPU_RUNS} runs") } else { String::new() },
+                if s.kernel_dropped { " The GPU's kernel timestamps fell outside their runs' time, so no kernel time is shown." } else { "" },
+            );
+            let outputs = match (s.bits_differ, s.max_diff) {
+                (Some(g), Some(d)) if g > 0 => format!("{} (max {d:.2e})", s.outputs_line()),
+                _ => s.outputs_line(),
+            };
             view! {
+                <h3 class="detail" data-testid="figures-of">{format!("Figures of the race above: {}", human::rows(s.rows))}</h3>
                 <div class="metrics detail" data-testid="score-result">
                     <div class="metric"><span>"CPU, 1 thread"</span><b data-testid="cpu-one-ms">{ms(s.cpu.one_ms)}</b></div>
                     <div class="metric"><span data-testid="cpu-workers">{format!("CPU, {n} {}", human::plural(n, "worker"))}</span><b data-testid="cpu-ms">{ms(s.cpu.ms)}</b></div>
-                    <div class="metric"><span>"GPU, first run (upload included)"</span><b data-testid="gpu-ms">{s.gpu_ms.map_or("off".into(), ms)}</b></div>
-                    <div class="metric"><span>"GPU, rows already on the GPU"</span><b data-testid="gpu-resident-ms">{s.resident_ms.map_or("off".into(), ms)}</b></div>
-                    <div class="metric"><span>{format!("GPU kernel{}", s.variant.as_ref().map_or(String::new(), |v| format!(" ({v})")))}</span><b data-testid="kernel-ms">{s.kernel_ms.map_or("n/a".into(), ms)}</b></div>
-                    <div class="metric"><span>{format!("GPU first run against CPU, {n} {}", human::plural(n, "worker"))}</span><b data-testid="speedup">{s.gpu_ms.map_or("n/a".into(), |g| versus(s.cpu.ms, g))}</b></div>
-                    <div class="metric"><span>"Outputs: CPU 1 thread, CPU workers, GPU"</span><b data-testid="max-diff">{match (identical, s.bits_differ, s.max_diff) {
-                        (true, _, _) => "bit-identical".to_string(),
-                        (false, Some(g), Some(d)) if g > 0 => format!("{} GPU outputs differ (max {d:.2e})", human::count(g)),
-                        _ => format!("{} outputs of the workers differ from 1 thread", human::count(s.cpu.bits_differ)),
-                    }}</b></div>
-                    <div class="metric"><span>"Rows"</span><b>{human::count(s.rows)}</b></div>
+                    {gpu_tiles}
+                    <div class="metric wide"><span>"Outputs"</span><b data-testid="max-diff" class=if s.agree() { "" } else { "bad" }>{outputs}</b></div>
+                    <div class="metric"><span>"Rows"</span><b data-testid="figures-rows">{human::count(s.rows)}</b></div>
                 </div>
-                <p class="muted detail" data-testid="timing-note">{format!(
-                    "Medians: CPU workers of {}, CPU 1 thread of {} (messages to the workers, their copies of the rows and the outputs back included), GPU of 5 runs. Every CPU worker is one wasm thread.",
-                    s.cpu.runs, s.cpu.one_runs)}</p>
+                <p class="muted detail" data-testid="timing-note">{note}</p>
                 {s.labels_agree.map(|a| view! { <p data-testid="agree" class=if a { "ok detail" } else { "bad detail" }>
                     {if a { "CPU and GPU predict the same class for every row." } else { "CPU and GPU disagree on some rows." }}</p> })}
-                {s.gpu_error.map(|e| view! { <p class="bad" data-testid="gpu-error">"GPU scoring failed: " {e}</p> })}
+                {s.gpu_error.clone().map(|e| view! { <p class="bad" data-testid="gpu-error">"GPU scoring failed: " {e}</p> })}
             }
         })}
         {move || {
             let pts = ui.sweep.get();
             (!pts.is_empty()).then(|| {
                 let ms = human::duration;
+                let gpu = pts.iter().any(|p| p.gpu_ms.is_some());
+                let kernel = pts.iter().any(|p| p.kernel_ms.is_some());
                 let rows = pts.iter().map(|p| view! {
                     <tr><td class="num">{human::count(p.rows)}</td><td class="num">{ms(p.cpu_one_ms)}</td><td class="num">{ms(p.cpu_ms)}</td>
-                    <td class="num">{p.gpu_ms.map_or("off".into(), ms)}</td><td class="num">{p.kernel_ms.map_or("n/a".into(), ms)}</td>
-                    <td class="num">{p.gpu_ms.map_or("n/a".into(), |g| versus(p.cpu_ms, g))}</td>
-                    <td>{if p.identical { "bit-identical" } else { "differ" }}</td></tr>
+                    {gpu.then(|| view! { <td class="num">{p.gpu_ms.map_or("did not run".into(), ms)}</td> })}
+                    {kernel.then(|| view! { <td class="num">{p.kernel_ms.map_or("n/a".into(), ms)}</td> })}
+                    {gpu.then(|| view! { <td class="num">{p.gpu_ms.map_or("n/a".into(), |g| versus(p.cpu_ms, g))}</td> })}
+                    <td>{match (p.agree, p.gpu_differ.is_some()) {
+                        (true, true) => "bit-identical",
+                        (true, false) => "CPU: bit-identical",
+                        (false, _) => "differ",
+                    }}</td></tr>
                 }).collect_view();
                 view! {
                     <div class="scroll detail">
-                        <table class="sweep-table" data-testid="sweep-table"><thead><tr><th>"rows"</th><th>"CPU, 1 thread"</th><th>"CPU, workers"</th><th>"GPU end to end"</th><th>"GPU kernel"</th><th>"GPU vs CPU workers"</th><th>"outputs"</th></tr></thead><tbody>{rows}</tbody></table>
+                        <table class="sweep-table" data-testid="sweep-table"><thead><tr><th>"rows"</th><th>"CPU, 1 thread"</th><th>"CPU, workers"</th>
+                            {gpu.then(|| view! { <th>"GPU end to end"</th> })}
+                            {kernel.then(|| view! { <th>"GPU kernel"</th> })}
+                            {gpu.then(|| view! { <th>"GPU vs CPU workers"</th> })}
+                            <th>"outputs"</th></tr></thead><tbody>{rows}</tbody></table>
                     </div>
                 }
             })

@@ -146,8 +146,14 @@ pub struct SweepPoint {
     pub cpu_one_ms: f64,
     pub gpu_ms: Option<f64>,
     pub kernel_ms: Option<f64>,
-    /// One thread, the workers and the GPU gave the same bits.
-    pub identical: bool,
+    /// Outputs of one thread whose bits differ from the workers'.
+    pub one_differ: usize,
+    /// The GPU's outputs whose bits differ from the CPU's, when it ran.
+    pub gpu_differ: Option<usize>,
+    /// The GPU that ran is a CPU emulation.
+    pub software: bool,
+    /// No engine that ran gave other bits.
+    pub agree: bool,
 }
 
 fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {

@@ -2,8 +2,9 @@
 //! whose bar grows for as long as that engine took (scaled so the slowest takes
 //! [`RACE_S`]), and a benchmark's summary card.
 
-use super::state::{BenchSummary, RaceView};
-use crate::human;
+use super::charts::SweepPoint;
+use super::state::{BenchSummary, ScoreView};
+use crate::human::{self, GpuOutputs, Side};
 use leptos::prelude::*;
 
 /// Seconds the slowest lane's bar takes to grow; the others take their share of it.
@@ -11,47 +12,59 @@ const RACE_S: f64 = 2.4;
 
 /// The verdict line: GPU first run (upload included) against the CPU workers, the pair that
 /// both start from rows in memory and end with outputs in memory.
-fn verdict(r: &RaceView) -> String {
+fn verdict(r: &ScoreView) -> String {
     match r.gpu_ms {
-        Some(g) => human::verdict(r.cpu_ms, r.workers, g, r.rows),
+        Some(g) => human::verdict(r.cpu.ms, r.cpu.workers, g, r.rows, r.software()),
         None => format!(
-            "{}: {} for {} rows (no GPU)",
-            human::cpu_workers(r.workers),
-            human::duration(r.cpu_ms),
-            human::count(r.rows)
+            "{}: {} for {} (no GPU)",
+            human::cpu_workers(r.cpu.workers),
+            human::duration(r.cpu.ms),
+            human::rows(r.rows)
         ),
     }
 }
 
 #[component]
-pub fn Race(race: RaceView) -> impl IntoView {
-    let n = race.workers;
-    let lanes: Vec<(String, &'static str, f64)> = [
+pub fn Race(race: ScoreView) -> impl IntoView {
+    let n = race.cpu.workers;
+    let gpu = race.gpu_name();
+    // "fastest" marks the verdict's winner (CPU workers or GPU first run), nothing on a tie
+    // or without a GPU: the lanes never contradict the sentence above them.
+    let winner = race.gpu_ms.and_then(|g| human::faster(race.cpu.ms, g));
+    let lanes: Vec<(String, &'static str, Option<f64>, bool)> = vec![
         (
             "CPU, 1 thread".to_string(),
             "cpu-one",
-            Some(race.cpu_one_ms),
+            Some(race.cpu.one_ms),
+            false,
         ),
         (
             format!("CPU, {n} {}", human::plural(n, "worker")),
             "cpu",
-            Some(race.cpu_ms),
+            Some(race.cpu.ms),
+            winner == Some(Side::Cpu),
         ),
-        ("GPU, first run (rows uploaded)".into(), "gpu", race.gpu_ms),
         (
-            "GPU, rows already on the GPU".into(),
+            format!("{gpu}, first run (rows uploaded)"),
+            "gpu",
+            race.gpu_ms,
+            winner == Some(Side::Gpu),
+        ),
+        (
+            format!("{gpu}, rows already on the GPU"),
             "gpu-resident",
             race.resident_ms,
+            false,
         ),
-    ]
-    .into_iter()
-    .filter_map(|(name, class, ms)| Some((name, class, ms?)))
-    .collect();
+    ];
+    let lanes: Vec<(String, &'static str, f64, bool)> = lanes
+        .into_iter()
+        .filter_map(|(name, class, ms, first)| Some((name, class, ms?, first)))
+        .collect();
     let slowest = lanes.iter().map(|l| l.2).fold(1e-9, f64::max);
-    let fastest = lanes.iter().map(|l| l.2).fold(f64::INFINITY, f64::min);
     let lanes = lanes
         .into_iter()
-        .map(|(name, class, ms)| {
+        .map(|(name, class, ms, first)| {
             let share = ms / slowest;
             // Bars grow at one speed: the faster engine's stops first.
             let style = format!(
@@ -59,47 +72,55 @@ pub fn Race(race: RaceView) -> impl IntoView {
                 share.max(0.004),
                 RACE_S * share
             );
-            let winner = ms == fastest;
             view! {
                 <div class=format!("lane {class}") data-testid="lane">
                     <div class="bar" style=style></div>
-                    <span class="who">{name}{winner.then_some(view! { <b class="first">" · fastest"</b> })}</span>
+                    <span class="who">{name}{first.then_some(view! { <b class="first">" · fastest"</b> })}</span>
                     <b class="time" style=format!("--secs: {:.3}s", RACE_S * share)>{human::duration(ms)}</b>
                 </div>
             }
         })
         .collect_view();
-    let sub = {
-        let mut parts = Vec::new();
-        if let Some(r) = race.resident_ms {
-            let ratio = race.cpu_ms / r.max(1e-9);
-            parts.push(if ratio >= 1.0 {
-                format!(
-                    "rows kept on the GPU: {} faster than the CPU workers",
-                    human::times(ratio)
-                )
-            } else {
-                format!(
-                    "rows kept on the GPU: {} slower than the CPU workers",
-                    human::times(1.0 / ratio)
-                )
-            });
-        }
-        parts.push(if race.identical {
-            "outputs bit-identical".into()
-        } else {
-            "outputs differ (see below)".into()
-        });
-        parts.join(" · ")
+    // One line under the verdict: what the GPU was (a software one is not this machine's
+    // graphics card) and which engines' outputs agreed. (Rows kept on the GPU have their lane.)
+    let software = race.software() && race.gpu_ms.is_some();
+    let sub = if software {
+        format!(
+            "software GPU: not this machine's graphics card · {}",
+            race.outputs_line()
+        )
+    } else {
+        race.outputs_line()
     };
     view! {
         <div class="race" data-testid="race">
             <p class="verdict" data-testid="verdict" aria-live="polite">{verdict(&race)}</p>
-            <p class="race-sub muted" data-testid="race-sub">{sub}</p>
-            {race.gpu_off.clone().map(|e| view! { <p class="bad">"GPU: " {e}</p> })}
+            <p class=if race.agree() { "race-sub muted" } else { "race-sub bad" } data-testid="race-sub">{sub}</p>
+            {race.gpu_error.clone().map(|e| view! { <p class="bad">"GPU: " {e}</p> })}
             <div class="lanes" role="img" aria-label="time per engine, shorter is faster">{lanes}</div>
         </div>
     }
+}
+
+/// What every batch of a benchmark showed of the outputs, naming only the engines that ran.
+fn outputs_summary(points: &[SweepPoint], workers: usize, gpu_off: &str) -> String {
+    let one: usize = points.iter().map(|p| p.one_differ).sum();
+    let ran: Vec<usize> = points.iter().filter_map(|p| p.gpu_differ).collect();
+    let software = points.iter().any(|p| p.software);
+    let gpu = if ran.len() == points.len() && !ran.is_empty() {
+        GpuOutputs::Compared {
+            differ: ran.iter().sum(),
+            software,
+        }
+    } else if ran.is_empty() {
+        GpuOutputs::DidNotRun(gpu_off)
+    } else {
+        GpuOutputs::DidNotRun("at some batch sizes (see the table)")
+    };
+    format!(
+        "Every batch size: {}.",
+        human::outputs_line(&human::cpu_workers(workers), Some(one), gpu)
+    )
 }
 
 /// A benchmark's outcome on one card, above the race (whose verdict is the largest batch's):
@@ -107,33 +128,35 @@ pub fn Race(race: RaceView) -> impl IntoView {
 #[component]
 pub fn BenchCard(summary: BenchSummary) -> impl IntoView {
     let largest = summary.points.last().map_or(0, |p| p.rows);
-    let identical = summary.points.iter().all(|p| p.identical);
+    let agree = summary.points.iter().all(|p| p.agree);
     let pts: Vec<(usize, f64, f64)> = summary
         .points
         .iter()
         .filter_map(|p| Some((p.rows, p.cpu_ms, p.gpu_ms?)))
         .collect();
     let cpu = human::cpu_workers(summary.workers);
+    let gpu = if summary.points.iter().any(|p| p.software) {
+        "software GPU"
+    } else {
+        "GPU"
+    };
     let cross = match human::crossover(&pts) {
         _ if pts.is_empty() => "The GPU did not run.".to_string(),
         Some(rows) if pts.len() == summary.points.len() => format!(
-            "The GPU is ahead of {cpu} from {} rows up to the largest batch, {} rows.",
-            human::count(rows),
-            human::count(largest)
+            "The {gpu} is ahead of {cpu} from {} up to the largest batch, {}.",
+            human::rows(rows),
+            human::rows(largest)
         ),
         _ => format!(
-            "The GPU stays behind {cpu} at the largest batch, {} rows.",
-            human::count(largest)
+            "The {gpu} stays behind {cpu} at the largest batch, {}.",
+            human::rows(largest)
         ),
     };
+    let outputs = outputs_summary(&summary.points, summary.workers, &summary.adapter);
     view! {
         <div class="bench-card" data-testid="bench-summary">
             <p><b>"Benchmark done. "</b>{cross}" "
-                <span class=if identical { "ok" } else { "bad" }>{if identical {
-                    "Every batch size: CPU (1 thread and workers) and GPU outputs bit-identical."
-                } else {
-                    "Some outputs differ between the engines: see the table below."
-                }}</span></p>
+                <span class=if agree { "ok" } else { "bad" } data-testid="bench-outputs">{outputs}</span></p>
             <p class="muted">{summary.setup} " · GPU: " {summary.adapter} " · medians"</p>
         </div>
     }

@@ -3,7 +3,7 @@
 
 use super::charts::SweepPoint;
 use super::gpu::reopen_gpu;
-use super::state::{CpuFigures, GpuState, Place, RaceView, ScoreView, Ui, engine};
+use super::state::{CpuFigures, GpuState, Place, ScoreView, Ui, engine};
 use crate::data::Task;
 use crate::error::{Error, Result};
 use crate::forest::model::Predictions;
@@ -129,14 +129,32 @@ async fn side_by_side(
         max_diff: None,
         labels_agree: None,
         gpu_error: None,
+        gpu_skipped: None,
+        adapter: None,
+        kernel_dropped: false,
         phases: None,
         resident_ms: None,
         resident_kernel_ms: None,
         variant: None,
         bits_differ: None,
     };
-    let ready = matches!(ui.gpu.get_untracked(), GpuState::Ready(_));
-    if !ready || engine(|e| e.gpu_model) != Some(key) {
+    let adapter = match ui.gpu.get_untracked() {
+        GpuState::Ready(a) => a,
+        GpuState::Checking => {
+            view.gpu_skipped = Some("WebGPU was still starting".into());
+            return Ok((view, cpu));
+        }
+        GpuState::Off(_) => {
+            view.gpu_skipped = Some("no WebGPU adapter (see the header)".into());
+            return Ok((view, cpu));
+        }
+    };
+    if engine(|e| e.gpu_model) != Some(key) {
+        view.gpu_skipped = Some(
+            ui.gpu_note
+                .get_untracked()
+                .unwrap_or_else(|| "this model is not on the GPU".into()),
+        );
         return Ok((view, cpu));
     }
     let dw = data_worker().await?;
@@ -163,6 +181,8 @@ async fn side_by_side(
     match r {
         Ok((t, outputs)) => {
             view.gpu_ms = Some(t.e2e_ms);
+            view.adapter = Some(adapter);
+            view.kernel_dropped = t.kernel_dropped;
             view.phases = Some(t.phases);
             view.kernel_ms = t.kernel_ms;
             view.resident_ms = Some(t.resident_ms);
@@ -225,7 +245,7 @@ pub fn score(ui: Ui) {
                 n_outputs: model.forest.n_outputs as usize,
             })
         });
-        ui.race.set(Some(RaceView::of(&view)));
+        ui.race.set(Some(view.clone()));
         ui.score.set(Some(view));
         Ok(())
     });
@@ -276,10 +296,13 @@ pub async fn sweep(
             cpu_one_ms: view.cpu.one_ms,
             gpu_ms: view.gpu_ms,
             kernel_ms: view.kernel_ms,
-            identical: view.identical(),
+            one_differ: view.cpu.bits_differ,
+            gpu_differ: view.bits_differ,
+            software: view.software(),
+            agree: view.agree(),
         };
         on_point(&p, &view);
-        ui.race.set(Some(RaceView::of(&view)));
+        ui.race.set(Some(view.clone()));
         ui.sweep.update(|s| s.push(p));
     }
     ui.steps.set(Some((sizes.len(), sizes.len())));

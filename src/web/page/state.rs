@@ -6,6 +6,7 @@ use super::charts::SweepPoint;
 use crate::data::Task;
 use crate::forest::Model;
 use crate::forest::model::Predictions;
+use crate::human::{self, GpuOutputs};
 use crate::protocol::{DataView, GpuAdapter};
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -111,35 +112,6 @@ pub struct CpuFigures {
     pub bits_differ: usize,
 }
 
-/// One side-by-side run, as the race draws it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RaceView {
-    pub rows: usize,
-    pub workers: usize,
-    pub cpu_one_ms: f64,
-    pub cpu_ms: f64,
-    pub gpu_ms: Option<f64>,
-    pub resident_ms: Option<f64>,
-    pub identical: bool,
-    /// Why the GPU has no lane, when it has none.
-    pub gpu_off: Option<String>,
-}
-
-impl RaceView {
-    pub fn of(s: &ScoreView) -> RaceView {
-        RaceView {
-            rows: s.rows,
-            workers: s.cpu.workers,
-            cpu_one_ms: s.cpu.one_ms,
-            cpu_ms: s.cpu.ms,
-            gpu_ms: s.gpu_ms,
-            resident_ms: s.resident_ms,
-            identical: s.identical(),
-            gpu_off: s.gpu_error.clone(),
-        }
-    }
-}
-
 /// One side-by-side scoring run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScoreView {
@@ -147,9 +119,16 @@ pub struct ScoreView {
     pub cpu: CpuFigures,
     pub gpu_ms: Option<f64>,
     pub kernel_ms: Option<f64>,
+    /// A kernel timestamp fell outside its run's time and was dropped.
+    pub kernel_dropped: bool,
     pub max_diff: Option<f64>,
     pub labels_agree: Option<bool>,
+    /// The GPU was asked and failed (or its device was lost).
     pub gpu_error: Option<String>,
+    /// The GPU was not asked: why (no WebGPU, or this model does not fit it).
+    pub gpu_skipped: Option<String>,
+    /// The adapter that ran, when the GPU ran.
+    pub adapter: Option<GpuAdapter>,
     /// Where the last GPU run's time went.
     pub phases: Option<crate::gpu::Phases>,
     /// The same rows scored again while they stay on the GPU.
@@ -162,8 +141,46 @@ pub struct ScoreView {
 }
 
 impl ScoreView {
-    /// One thread, the workers and the GPU (where it ran) gave the same bits.
-    pub fn identical(&self) -> bool {
+    /// Why the GPU has no figures in this run, if it has none.
+    pub fn gpu_off(&self) -> Option<&str> {
+        self.gpu_error.as_deref().or(self.gpu_skipped.as_deref())
+    }
+
+    /// The GPU that ran is a CPU emulation.
+    pub fn software(&self) -> bool {
+        self.adapter.as_ref().is_some_and(|a| a.software)
+    }
+
+    /// "GPU", or "software GPU" where the adapter is one.
+    pub fn gpu_name(&self) -> &'static str {
+        if self.software() {
+            "software GPU"
+        } else {
+            "GPU"
+        }
+    }
+
+    fn gpu_outputs(&self) -> GpuOutputs<'_> {
+        match self.bits_differ {
+            Some(differ) => GpuOutputs::Compared {
+                differ,
+                software: self.software(),
+            },
+            None => GpuOutputs::DidNotRun(self.gpu_off().unwrap_or("not asked")),
+        }
+    }
+
+    /// Which engines gave the same bits, naming only those that ran.
+    pub fn outputs_line(&self) -> String {
+        human::outputs_line(
+            &human::cpu_workers(self.cpu.workers),
+            Some(self.cpu.bits_differ),
+            self.gpu_outputs(),
+        )
+    }
+
+    /// No engine that ran gave other bits.
+    pub fn agree(&self) -> bool {
         self.cpu.bits_differ == 0 && self.bits_differ.is_none_or(|b| b == 0)
     }
 }
@@ -197,8 +214,9 @@ pub struct Ui {
     pub progress: RwSignal<Option<(usize, usize)>>,
     pub model: RwSignal<Option<ModelView>>,
     pub score: RwSignal<Option<ScoreView>>,
-    /// The latest side-by-side run (a score, or the sweep's latest size), as the race shows it.
-    pub race: RwSignal<Option<RaceView>>,
+    /// The latest side-by-side run (a score, or the sweep's latest size): the race and the
+    /// figures under it both show this one, so they always belong to the same batch.
+    pub race: RwSignal<Option<ScoreView>>,
     pub sweep: RwSignal<Vec<SweepPoint>>,
     pub sweep_max: RwSignal<String>,
     /// Scoring or sweeping: the scoring buttons wait.

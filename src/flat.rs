@@ -31,33 +31,32 @@
 //!   addition and multiplication are correctly rounded in WGSL as on the CPU, so any kernel that
 //!   keeps this order reproduces the CPU's bits, however it spreads trees over invocations.
 
-mod score;
+mod plan;
 // The hot loops, in a crate of their own (optimised for speed in the page's wasm):
-pub use forest_scoring::head::{Head, Pair, Post};
 use forest_scoring::layout::{self, decode, pack};
 pub use forest_scoring::layout::{LANES, MISSING_LEFT, NodeSpec};
-pub use score::cpu_walk;
+pub use forest_scoring::outputs::{Head, Pair, Post};
+pub use plan::cpu_walk;
 
-use crate::forest::{Node, Tree};
-use score::{Plan, Threads};
+use plan::{Plan, Threads};
 use serde::{Deserialize, Serialize};
 
 /// A forest with its walk planned once, for scoring batch after batch on one thread (the page's
 /// scoring workers): [`FlatForest::predict_single_thread`] plans on every call.
-pub struct Prepared {
+pub struct PlannedForest {
     forest: FlatForest,
     plan: Option<Plan>,
 }
 
-impl Prepared {
-    pub fn new(forest: FlatForest) -> Prepared {
+impl PlannedForest {
+    pub fn new(forest: FlatForest) -> PlannedForest {
         // No batch to measure the walks on: the one chosen already in this process, or the
         // scalar walk (the only one in wasm).
         let mut plan = Plan::new(&forest, Threads::One);
         if let Some(p) = plan.as_mut() {
             p.choose_walk(&forest, &[]);
         }
-        Prepared { forest, plan }
+        PlannedForest { forest, plan }
     }
 
     pub fn forest(&self) -> &FlatForest {
@@ -222,38 +221,6 @@ fn leaf_of<const WIDE: bool>(nodes: &[u32], mut i: usize, row: &[f32]) -> u32 {
 }
 
 impl FlatForest {
-    pub fn from_trees(trees: &[Tree], n_features: usize, n_outputs: usize) -> FlatForest {
-        let mut b = Builder::new(n_features, n_outputs);
-        for tree in trees {
-            b.start_tree();
-            // (tree node, the split whose far child it is)
-            let mut stack: Vec<(usize, Option<usize>)> = vec![(0, None)];
-            while let Some((i, parent)) = stack.pop() {
-                if let Some(p) = parent {
-                    b.set_far(p);
-                }
-                match tree.nodes[i] {
-                    Node::Leaf { offset } => {
-                        let o = offset as usize;
-                        b.leaf(&tree.values[o..o + n_outputs]);
-                    }
-                    Node::Split {
-                        feature,
-                        threshold,
-                        missing_left,
-                        left,
-                        right,
-                    } => {
-                        let at = b.split(feature, threshold, missing_left);
-                        stack.push((right as usize, Some(at)));
-                        stack.push((left as usize, None));
-                    }
-                }
-            }
-        }
-        b.finish()
-    }
-
     /// Joins forests grown apart (by web workers) into one, trees in the order given. The
     /// result is the same as flattening all their trees at once.
     pub fn concat(parts: &[FlatForest]) -> FlatForest {
@@ -463,7 +430,7 @@ impl FlatForest {
 mod tests {
     use super::*;
     use crate::data::synth;
-    use crate::forest::{Params, Trainer};
+    use crate::forest::{Params, Trainer, Tree};
 
     fn trees(classes: usize, depth: usize) -> (Vec<Tree>, crate::data::Dataset) {
         let d = synth::classification(300, 6, 4, classes, 5);
@@ -480,10 +447,10 @@ mod tests {
     fn concat_equals_flattening_all_trees_at_once() {
         for classes in [2, 3] {
             let (trees, _) = trees(classes, 8);
-            let whole = FlatForest::from_trees(&trees, 6, classes);
+            let whole = crate::forest::flatten(&trees, 6, classes);
             let parts: Vec<FlatForest> = [0..3, 3..4, 4..7]
                 .into_iter()
-                .map(|r| FlatForest::from_trees(&trees[r], 6, classes))
+                .map(|r| crate::forest::flatten(&trees[r], 6, classes))
                 .collect();
             let joined = FlatForest::concat(&parts);
             assert_eq!(joined, whole);
@@ -494,7 +461,7 @@ mod tests {
     #[test]
     fn small_trees_pack_into_8_byte_nodes_and_deep_ones_widen() {
         let (t, d) = trees(3, 6);
-        let narrow = FlatForest::from_trees(&t, 6, 3);
+        let narrow = crate::forest::flatten(&t, 6, 3);
         assert!(!narrow.wide);
         assert_eq!(narrow.nodes.len(), narrow.n_nodes() * 2);
         // The same nodes packed wide predict the same bits.

@@ -4,14 +4,14 @@
 //! alike on every walk.
 
 use crate::data::read_table;
-use crate::data::{Dataset, FeatureKind, FeatureSpec, Schema, Target, Task};
-use crate::flat::{FlatForest, Prepared};
+use crate::data::{Dataset, Schema, Target};
+use crate::flat::{FlatForest, PlannedForest};
 use crate::forest::Params;
-use crate::forest::model::Model;
+use crate::model::Model;
 use crate::pipeline::{TrainOptions, prepare, train};
 use crate::protocol::frame::{Message, decode_dataset, decode_shard, encode_shard, from_header};
 use crate::protocol::{DataReply, Reply, Request};
-use crate::shard::{Shard, grow, merge};
+use crate::tree_shards::{Shard, grow, merge};
 
 /// A CSV file, as the CLI and the page read it; when it trains (a tiny forest on its last
 /// column), the model must save and load back.
@@ -60,7 +60,7 @@ pub fn model_json(bytes: &[u8]) {
 /// An ONNX file: what imports must save as JSON, load back the same, and score alike on
 /// every walk.
 pub fn onnx_model(bytes: &[u8]) {
-    let Ok(model) = crate::onnx::import(bytes) else {
+    let Ok(model) = Model::from_onnx(bytes) else {
         return;
     };
     let text = model.to_saved_json().expect("an imported model saves");
@@ -107,20 +107,6 @@ pub fn worker_message(bytes: &[u8]) {
     }
 }
 
-fn schema_for(n_features: usize, task: Task, n_classes: usize) -> Schema {
-    Schema {
-        target: "y".into(),
-        task,
-        features: (0..n_features)
-            .map(|i| FeatureSpec {
-                name: format!("f{i}"),
-                kind: FeatureKind::Numeric,
-            })
-            .collect(),
-        classes: (0..n_classes).map(|c| c.to_string()).collect(),
-    }
-}
-
 /// Rows that decode grow a small forest in two shards (when training takes them), whose
 /// messages decode and merge: what passes the decoder is safe to grow from and to merge.
 fn grows_and_merges(d: &Dataset) {
@@ -143,12 +129,14 @@ fn grows_and_merges(d: &Dataset) {
         .iter()
         .map(|s| decode_shard(&encode_shard(s)).expect("a grown shard decodes"))
         .collect();
-    let task = match d.target {
-        Target::Classes(_) => Task::Classification,
-        Target::Values(_) => Task::Regression,
-    };
-    let schema = schema_for(d.n_features, task, d.n_classes);
-    merge(shards, schema, params, d.n_features, &d.target).expect("shards of one dataset merge");
+    merge(
+        shards,
+        Schema::numbered("y", d),
+        params,
+        d.n_features,
+        &d.target,
+    )
+    .expect("shards of one dataset merge");
 }
 
 /// A shard from a message merges, or is refused, against a target of any length.
@@ -156,7 +144,15 @@ fn merges_or_refuses(shard: Shard, rows: u8) {
     let n_trees = shard.trees.end;
     let nf = shard.forest.n_features as usize;
     let target = Target::Classes(vec![0; usize::from(rows)]);
-    let schema = schema_for(nf, Task::Classification, shard.forest.n_outputs as usize);
+    // A schema of the shard's features and classes; the rows themselves are not needed.
+    let like = Dataset {
+        n_rows: 0,
+        n_features: nf,
+        x: Vec::new(),
+        target: Target::Classes(Vec::new()),
+        n_classes: shard.forest.n_outputs as usize,
+    };
+    let schema = Schema::numbered("y", &like);
     let params = Params {
         n_trees,
         ..Params::default()
@@ -187,7 +183,7 @@ fn scores_alike(f: &FlatForest) {
     let n = x.len() / nf * f.n_outputs as usize;
     let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
     f.predict_reference(&x, &mut a);
-    Prepared::new(f.clone()).predict_single_thread(&x, &mut b);
+    PlannedForest::new(f.clone()).predict_single_thread(&x, &mut b);
     assert!(
         a.iter().zip(&b).all(|(p, q)| p.to_bits() == q.to_bits()),
         "the planned walk differs from the reference walk"

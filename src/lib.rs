@@ -10,12 +10,15 @@ pub mod forest;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod gpu;
-pub mod human;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod harness;
+pub mod model;
 pub mod onnx;
 pub mod parallel;
 pub mod pipeline;
 pub mod protocol;
-pub mod shard;
+pub mod spoken;
+pub mod tree_shards;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 

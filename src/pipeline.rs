@@ -2,14 +2,13 @@
 //! with the seed, fit the schema on the training rows, train, score the held-out rows.
 
 use crate::data::{
-    ColumnSummary, Dataset, FeatureKind, FeatureSpec, Schema, Table, Target, Task, detect_task,
-    summarize, usable_rows,
+    ColumnSummary, Dataset, Schema, Table, Target, Task, detect_task, summarize, usable_rows,
 };
 use crate::error::{Error, Result};
 use crate::forest::metrics::{accuracy, confusion, r2};
-use crate::forest::model::{Model, Predictions};
 use crate::forest::train::MIN_ROWS;
 use crate::forest::{Params, Trainer};
+use crate::model::{Model, Predictions};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -95,7 +94,7 @@ pub fn left_out(
 }
 
 /// Rows split for training and testing, encoded.
-pub struct Prepared {
+pub struct EncodedSplit {
     pub task: Task,
     pub task_detected: bool,
     pub schema: Schema,
@@ -121,7 +120,7 @@ pub fn shuffled(n: usize, seed: u64) -> Vec<usize> {
     v
 }
 
-pub fn prepare(table: &Table, opts: &TrainOptions) -> Result<Prepared> {
+pub fn prepare(table: &Table, opts: &TrainOptions) -> Result<EncodedSplit> {
     if !(0.0..1.0).contains(&opts.test_fraction) {
         return Err(Error::InvalidParam(format!(
             "test fraction {} must be in [0, 1)",
@@ -165,7 +164,7 @@ pub fn prepare(table: &Table, opts: &TrainOptions) -> Result<Prepared> {
         .filter(|&i| schema.target_known(table, i))
         .collect();
     let test = schema.encode(table, &kept)?;
-    Ok(Prepared {
+    Ok(EncodedSplit {
         task,
         task_detected: opts.task.is_none(),
         schema,
@@ -177,7 +176,7 @@ pub fn prepare(table: &Table, opts: &TrainOptions) -> Result<Prepared> {
     })
 }
 
-impl Prepared {
+impl EncodedSplit {
     /// The columns left out as ID-like.
     pub fn id_columns(&self) -> Vec<String> {
         self.left_out
@@ -195,7 +194,7 @@ pub fn prepare_dataset(
     target: &str,
     test_fraction: f64,
     seed: u64,
-) -> Result<Prepared> {
+) -> Result<EncodedSplit> {
     let order = shuffled(d.n_rows, seed);
     let n_test = (test_fraction * d.n_rows as f64).ceil() as usize;
     if d.n_rows - n_test < MIN_ROWS {
@@ -204,23 +203,10 @@ pub fn prepare_dataset(
             needed: MIN_ROWS,
         });
     }
-    let task = match d.target {
-        Target::Classes(_) => Task::Classification,
-        Target::Values(_) => Task::Regression,
-    };
-    let schema = Schema {
-        target: target.into(),
-        task,
-        features: (0..d.n_features)
-            .map(|i| FeatureSpec {
-                name: format!("f{i}"),
-                kind: FeatureKind::Numeric,
-            })
-            .collect(),
-        classes: (0..d.n_classes).map(|c| c.to_string()).collect(),
-    };
+    let task = d.target.task();
+    let schema = Schema::numbered(target, d);
     let (test_rows, train_rows) = order.split_at(n_test);
-    Ok(Prepared {
+    Ok(EncodedSplit {
         task,
         task_detected: true,
         schema,
@@ -247,8 +233,8 @@ pub struct Evaluation {
 
 impl Evaluation {
     /// What the model file keeps of it: the scores, and the split they come from.
-    pub fn held_out(&self, test_fraction: f64, seed: u64) -> crate::forest::model::HeldOut {
-        crate::forest::model::HeldOut {
+    pub fn held_out(&self, test_fraction: f64, seed: u64) -> crate::model::HeldOut {
+        crate::model::HeldOut {
             test_accuracy: self.accuracy,
             test_r2: self.r2,
             test_rows: self.truth.len(),
@@ -290,7 +276,7 @@ pub fn evaluate_predictions(model: &Model, test: &Dataset, p: &Predictions) -> E
 }
 
 /// Trains on prepared rows; `on_tree` is called after each tree.
-pub fn train(prep: &Prepared, params: &Params, on_tree: &(dyn Fn() + Sync)) -> Result<Model> {
+pub fn train(prep: &EncodedSplit, params: &Params, on_tree: &(dyn Fn() + Sync)) -> Result<Model> {
     let trainer = Trainer::new(&prep.train, params)?;
     let forest = trainer.train(on_tree);
     let oob = trainer.oob_score(&forest);

@@ -4,8 +4,8 @@
 use gpuforest::data::{Dataset, Target, read_table, synth};
 use gpuforest::flat::{FlatForest, LANES};
 use gpuforest::forest::metrics::{accuracy, r2};
-use gpuforest::forest::model::Model;
-use gpuforest::forest::{ClassWeight, MaxFeatures, Node, Params, Trainer};
+use gpuforest::forest::{ClassWeight, MaxFeatures, Params, Trainer, TreeNode};
+use gpuforest::model::Model;
 use gpuforest::pipeline::{TrainOptions, evaluate, prepare, train};
 use proptest::prelude::*;
 
@@ -52,7 +52,7 @@ fn the_root_split_finds_the_informative_feature_and_threshold() {
     let t = Trainer::new(&d, &p).unwrap();
     let f = t.train(&|| {});
     match f.trees[0].nodes[0] {
-        Node::Split {
+        TreeNode::Split {
             feature, threshold, ..
         } => {
             assert_eq!(feature, 1);
@@ -93,7 +93,7 @@ fn missing_values_follow_the_learned_direction() {
         ..Params::default()
     };
     let f = Trainer::new(&d, &p).unwrap().train(&|| {});
-    let flat = FlatForest::from_trees(&f.trees, 1, 2);
+    let flat = gpuforest::forest::flatten(&f.trees, 1, 2);
     let mut out = [0.0f32; 2];
     flat.predict_row(&[f32::NAN], &mut out);
     assert!(out[1] > 0.99, "missing goes with class 1: {out:?}");
@@ -119,7 +119,7 @@ fn same_seed_same_forest_with_any_thread_count() {
             let t = Trainer::new(&d, &p).unwrap();
             let f = t.train(&|| {});
             (
-                FlatForest::from_trees(&f.trees, 10, 3),
+                gpuforest::forest::flatten(&f.trees, 10, 3),
                 t.oob_score(&f),
                 f.importances(),
             )
@@ -139,7 +139,7 @@ fn same_seed_same_forest_with_any_thread_count() {
     )
     .unwrap()
     .train(&|| {});
-    assert_ne!(FlatForest::from_trees(&other.trees, 10, 3), one.0);
+    assert_ne!(gpuforest::forest::flatten(&other.trees, 10, 3), one.0);
 }
 
 #[test]
@@ -159,7 +159,7 @@ fn learns_multiclass_and_regression() {
     let d = synth::classification(4000, 12, 6, 4, 2);
     let (tr, te) = holdout(&d);
     let f = Trainer::new(&tr, &params(30, 1)).unwrap().train(&|| {});
-    let flat = FlatForest::from_trees(&f.trees, 12, 4);
+    let flat = gpuforest::forest::flatten(&f.trees, 12, 4);
     let out = flat.predict(&te.x);
     let pred: Vec<u32> = out
         .chunks(4)
@@ -178,7 +178,7 @@ fn learns_multiclass_and_regression() {
     let d = synth::regression(3000, 8, 4, 5.0, 3);
     let (tr, te) = holdout(&d);
     let f = Trainer::new(&tr, &params(30, 1)).unwrap().train(&|| {});
-    let flat = FlatForest::from_trees(&f.trees, 8, 1);
+    let flat = gpuforest::forest::flatten(&f.trees, 8, 1);
     let pred: Vec<f64> = flat.predict(&te.x).iter().map(|&v| f64::from(v)).collect();
     let Target::Values(truth) = &te.target else {
         unreachable!()
@@ -199,7 +199,7 @@ fn a_regression_target_of_tiny_magnitude_still_splits() {
     let (tr, te) = holdout(&d);
     let f = Trainer::new(&tr, &params(10, 1)).unwrap().train(&|| {});
     assert!(f.trees.iter().all(|t| t.nodes.len() > 100));
-    let flat = FlatForest::from_trees(&f.trees, 8, 1);
+    let flat = gpuforest::forest::flatten(&f.trees, 8, 1);
     let pred: Vec<f64> = flat.predict(&te.x).iter().map(|&v| f64::from(v)).collect();
     let Target::Values(truth) = &te.target else {
         unreachable!()
@@ -231,7 +231,7 @@ fn max_depth_and_min_samples_leaf_are_respected() {
         ..Params::default()
     };
     let f = Trainer::new(&d, &p).unwrap().train(&|| {});
-    let flat = FlatForest::from_trees(&f.trees, 8, 2);
+    let flat = gpuforest::forest::flatten(&f.trees, 8, 2);
     let mut per_leaf = std::collections::HashMap::new();
     for r in 0..d.n_rows {
         let mut i = 0usize;
@@ -244,7 +244,7 @@ fn max_depth_and_min_samples_leaf_are_respected() {
     assert!(per_leaf.values().all(|&c| c >= 20), "{per_leaf:?}");
 }
 
-fn model_from_csv(csv: &[u8], target: &str) -> (Model, gpuforest::pipeline::Prepared) {
+fn model_from_csv(csv: &[u8], target: &str) -> (Model, gpuforest::pipeline::EncodedSplit) {
     let table = read_table(csv).unwrap();
     let opts = TrainOptions {
         target: target.into(),
@@ -490,7 +490,7 @@ fn balanced_class_weights_find_more_of_a_rare_class() {
             ..params(30, 1)
         };
         let f = Trainer::new(&tr, &p).unwrap().train(&|| {});
-        let out = FlatForest::from_trees(&f.trees, 2, 2).predict(&te.x);
+        let out = gpuforest::forest::flatten(&f.trees, 2, 2).predict(&te.x);
         let Target::Classes(truth) = &te.target else {
             unreachable!()
         };
@@ -535,7 +535,7 @@ fn forest_and_rows(
     };
     let f = Trainer::new(&d, &p).unwrap().train(&|| {});
     let n_out = if classes == 0 { 1 } else { classes };
-    let flat = FlatForest::from_trees(&f.trees, n_features, n_out);
+    let flat = gpuforest::forest::flatten(&f.trees, n_features, n_out);
     let mut rows = d.x[..50 * n_features].to_vec();
     let thresholds: Vec<f32> = (0..flat.n_nodes())
         .map(|i| flat.node(i))

@@ -7,7 +7,7 @@ use gpuforest::forest::Params;
 use gpuforest::fuzz;
 use gpuforest::pipeline::{TrainOptions, prepare, train};
 use gpuforest::protocol::frame::{Message, encode_dataset, encode_shard};
-use gpuforest::shard::grow;
+use gpuforest::tree_shards::grow;
 use std::path::Path;
 
 fn replay(target: &str, run: fn(&[u8])) {

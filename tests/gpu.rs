@@ -31,7 +31,7 @@ fn forest(d: &Dataset, trees: usize, depth: Option<usize>, seed: u64) -> FlatFor
     };
     let f = Trainer::new(d, &p).unwrap().train(&|| {});
     let n_out = if d.n_classes == 0 { 1 } else { d.n_classes };
-    FlatForest::from_trees(&f.trees, d.n_features, n_out)
+    gpuforest::forest::flatten(&f.trees, d.n_features, n_out)
 }
 
 /// GPU outputs are the CPU's, bit for bit.
@@ -102,7 +102,7 @@ fn a_deep_forest_uses_16_byte_nodes_and_matches_the_cpu() {
         ..Params::default()
     };
     let f = Trainer::new(&d, &p).unwrap().train(&|| {});
-    let flat = FlatForest::from_trees(&f.trees, d.n_features, 1);
+    let flat = gpuforest::forest::flatten(&f.trees, d.n_features, 1);
     assert!(flat.wide, "{} nodes", flat.n_nodes());
     check_every_kernel(&flat, &d.x[..6 * 5000]);
 }
@@ -279,7 +279,7 @@ fn a_forest_merged_from_worker_shards_matches_the_cpu() {
     let shards: Vec<FlatForest> = [0..4, 4..8]
         .into_iter()
         .map(|r| {
-            let s = gpuforest::shard::grow(&d, &p, r, &|| {}).unwrap();
+            let s = gpuforest::tree_shards::grow(&d, &p, r, &|| {}).unwrap();
             gpuforest::protocol::frame::decode_shard(&gpuforest::protocol::frame::encode_shard(&s))
                 .unwrap()
                 .forest

@@ -3,8 +3,8 @@
 //! with ONNX Runtime's outputs), scored here on the CPU and the GPU (lavapipe in CI).
 
 use gpuforest::data::read_table;
-use gpuforest::forest::Model;
 use gpuforest::gpu::{GpuContext, GpuForest, Kernel};
+use gpuforest::model::Model;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -44,7 +44,7 @@ fn expected(name: &str) -> (Vec<String>, Vec<Vec<f32>>) {
 
 fn load(name: &str) -> Model {
     let bytes = std::fs::read(dir().join(format!("{name}.onnx"))).unwrap();
-    gpuforest::onnx::import(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
+    gpuforest::model::Model::from_onnx(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn rows(file: &str, model: &Model) -> Vec<f32> {
@@ -137,7 +137,9 @@ fn the_gpu_gives_the_cpus_bits_on_every_fixture() {
 fn unsupported_models_are_refused_naming_what_is_unsupported() {
     for (name, phrase) in &index().refused {
         let bytes = std::fs::read(dir().join(format!("{name}.onnx"))).unwrap();
-        let err = gpuforest::onnx::import(&bytes).expect_err(name).to_string();
+        let err = gpuforest::model::Model::from_onnx(&bytes)
+            .expect_err(name)
+            .to_string();
         assert!(
             err.contains(phrase.as_str()),
             "{name}: {err:?} should say {phrase:?}"
@@ -179,7 +181,7 @@ fn export_writes_the_bytes_onnx_runtime_scored_and_they_score_as_ours() {
     assert_eq!(idx.exported.len(), 3);
     for (name, file) in &idx.exported {
         let ours = Model::load(&dir().join(format!("{name}.json"))).unwrap();
-        let bytes = gpuforest::onnx::export(&ours).unwrap();
+        let bytes = ours.to_onnx().unwrap();
         let checked = std::fs::read(dir().join(format!("{name}.onnx"))).unwrap();
         assert!(
             bytes == checked,
@@ -189,9 +191,7 @@ fn export_writes_the_bytes_onnx_runtime_scored_and_they_score_as_ours() {
         check_against_ort(name, &ours, &ours.predict_x(&x).outputs, "our JSON model");
     }
     // An imported model is not exported again, nor one that reads text columns.
-    let err = gpuforest::onnx::export(&load("xgb_binary_nan"))
-        .unwrap_err()
-        .to_string();
+    let err = load("xgb_binary_nan").to_onnx().unwrap_err().to_string();
     assert!(err.contains("imported from ONNX"), "{err}");
     let mut csv = String::from("color,x,y\n");
     for i in 0..40 {
@@ -210,6 +210,6 @@ fn export_writes_the_bytes_onnx_runtime_scored_and_they_score_as_ours() {
     };
     let prep = gpuforest::pipeline::prepare(&table, &opts).unwrap();
     let m = gpuforest::pipeline::train(&prep, &opts.params, &|| {}).unwrap();
-    let err = gpuforest::onnx::export(&m).unwrap_err().to_string();
+    let err = m.to_onnx().unwrap_err().to_string();
     assert!(err.contains("column color is text"), "{err}");
 }

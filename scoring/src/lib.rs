@@ -1,8 +1,8 @@
 //! Scoring a forest in the flat layout: the layout's bits and its validator ([`layout`]), the
 //! CPU walk that relies on them ([`walk`]), and the output rule that finishes the CPU's and the
-//! GPU's sums alike ([`head`]). The unchecked walk and the validator that makes it sound sit
+//! GPU's sums alike ([`outputs`]). The unchecked walk and the validator that makes it sound sit
 //! side by side here; `gpuforest::flat` builds, serialises and plans forests on top.
 
-pub mod head;
 pub mod layout;
+pub mod outputs;
 pub mod walk;

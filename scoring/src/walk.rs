@@ -4,7 +4,7 @@
 //!
 //! It computes exactly what the one-row walk of the layout computes (its reduction rule), so
 //! its sums are the oracle's bits; `gpuforest`'s tests compare them with the reference walk.
-//! The layout ([`crate::layout`]) is read here through [`Forest`], plain slices.
+//! The layout ([`crate::layout`]) is read here through [`ForestView`], plain slices.
 
 use crate::layout::unpack_narrow;
 pub use crate::layout::{LANES, MISSING_LEFT};
@@ -17,7 +17,7 @@ const GROUP: usize = 8;
 const CHUNK: usize = 16384;
 
 /// A forest in the flat layout, as the walk reads it.
-pub struct Forest<'a> {
+pub struct ForestView<'a> {
     /// 2 words a node (narrow) or 4 (wide).
     pub nodes: &'a [u32],
     pub wide: bool,
@@ -32,7 +32,7 @@ pub struct Forest<'a> {
     pub n_features: usize,
 }
 
-impl Forest<'_> {
+impl ForestView<'_> {
     /// The leaf sums of rows `x` (`n_features` values a row, row-major), `leaf_width` a row,
     /// into `scores`: the planned walk, by `walk` where the forest [`fits`](Self::fits) it.
     ///
@@ -154,7 +154,7 @@ impl Forest<'_> {
 /// `NAN`: the rows may hold missing values (without, the rule needs one comparison less).
 ///
 /// # Safety
-/// `nodes` is valid ([`Forest::scores`]), `i` is a node of it reached from a root, `r` is a
+/// `nodes` is valid ([`ForestView::scores`]), `i` is a node of it reached from a root, `r` is a
 /// row of `rows`.
 #[inline(always)]
 unsafe fn step<const WIDE: bool, const NAN: bool>(
@@ -257,7 +257,7 @@ impl Walk {
     ///
     /// # Safety
     /// The walk is [`available`](Self::available); `nodes` is narrow, valid (as for
-    /// [`Forest::scores`]) and has fewer than 2^28 nodes, `nf` < 2^20 ([`Forest::fits`]);
+    /// [`ForestView::scores`]) and has fewer than 2^28 nodes, `nf` < 2^20 ([`ForestView::fits`]);
     /// `root` is a root of depth `depth`; rows `r0..r0 + WALK_ROWS` exist.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
@@ -304,7 +304,7 @@ mod simd {
     /// steps from `root`, into `out`: the rule of [`super::step`], 8 rows an instruction.
     ///
     /// # Safety
-    /// AVX2 is present; `nodes` is narrow and valid ([`super::Forest::scores`]), with fewer than 2^28
+    /// AVX2 is present; `nodes` is narrow and valid ([`super::ForestView::scores`]), with fewer than 2^28
     /// nodes; `root` is a root of depth `depth`; rows `r0..r0 + ROWS` exist; `nf` < 2^20.
     #[target_feature(enable = "avx2")]
     pub unsafe fn walk<const NAN: bool>(

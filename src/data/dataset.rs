@@ -145,6 +145,14 @@ impl Target {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The task this target is for.
+    pub fn task(&self) -> Task {
+        match self {
+            Target::Classes(_) => Task::Classification,
+            Target::Values(_) => Task::Regression,
+        }
+    }
 }
 
 /// A feature matrix with its target.
@@ -277,6 +285,22 @@ fn target_index(table: &Table, target: &str) -> Result<usize> {
 }
 
 impl Schema {
+    /// The schema of rows that are already numbers (generated, or from a message): features
+    /// `f0`, `f1`, ..., classes `0`, `1`, ... of target column `target`.
+    pub fn numbered(target: &str, d: &Dataset) -> Schema {
+        Schema {
+            target: target.into(),
+            task: d.target.task(),
+            features: (0..d.n_features)
+                .map(|i| FeatureSpec {
+                    name: format!("f{i}"),
+                    kind: FeatureKind::Numeric,
+                })
+                .collect(),
+            classes: (0..d.n_classes).map(|c| c.to_string()).collect(),
+        }
+    }
+
     /// Learns feature types, category codes and class labels from `train_rows` of `table`
     /// (rows with a usable target, see [`usable_rows`]).
     pub fn fit(table: &Table, target: &str, task: Task, train_rows: &[usize]) -> Result<Schema> {

@@ -17,7 +17,7 @@ use std::ops::Range;
 
 /// A trained forest, before flattening.
 #[derive(Debug, Clone)]
-pub struct Forest {
+pub struct GrownForest {
     pub task: Task,
     pub n_features: usize,
     pub n_classes: usize,
@@ -60,10 +60,7 @@ pub const MIN_ROWS: usize = 5;
 
 impl<'a> Trainer<'a> {
     pub fn new(data: &'a Dataset, params: &Params) -> Result<Trainer<'a>> {
-        let task = match data.target {
-            Target::Classes(_) => Task::Classification,
-            Target::Values(_) => Task::Regression,
-        };
+        let task = data.target.task();
         params.validate(task)?;
         if data.n_rows < MIN_ROWS {
             return Err(Error::TooFewRows {
@@ -150,13 +147,13 @@ impl<'a> Trainer<'a> {
     }
 
     /// Grows the whole forest.
-    pub fn train(&self, on_tree: &(dyn Fn() + Sync)) -> Forest {
+    pub fn train(&self, on_tree: &(dyn Fn() + Sync)) -> GrownForest {
         let trees = self.grow_trees(0..self.params.n_trees, on_tree);
         self.forest(trees)
     }
 
-    pub fn forest(&self, trees: Vec<Tree>) -> Forest {
-        Forest {
+    pub fn forest(&self, trees: Vec<Tree>) -> GrownForest {
+        GrownForest {
             task: self.task,
             n_features: self.data.n_features,
             n_classes: self.data.n_classes,
@@ -167,7 +164,7 @@ impl<'a> Trainer<'a> {
     /// Out-of-bag score: accuracy (classification) or R² (regression) over the rows that at
     /// least one tree did not see, each predicted by those trees only. `None` without bootstrap
     /// or when every row was in every bag.
-    pub fn oob_score(&self, forest: &Forest) -> Option<f64> {
+    pub fn oob_score(&self, forest: &GrownForest) -> Option<f64> {
         let votes = self.oob_votes(&forest.trees, 0)?;
         oob_finish(&votes, &self.data.target).expect("votes over the trainer's own rows")
     }
@@ -310,7 +307,7 @@ pub fn argmax<T: PartialOrd + Copy>(v: &[T]) -> usize {
     best
 }
 
-impl Forest {
+impl GrownForest {
     /// Impurity-based importances (see [`importances`]).
     pub fn importances(&self) -> Vec<f64> {
         let per_tree: Vec<&[f64]> = self

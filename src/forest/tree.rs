@@ -17,7 +17,7 @@ use super::params::Criterion;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub enum Node {
+pub enum TreeNode {
     Split {
         feature: u32,
         threshold: f32,
@@ -31,7 +31,7 @@ pub enum Node {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tree {
-    pub nodes: Vec<Node>,
+    pub nodes: Vec<TreeNode>,
     /// Leaf outputs: class probabilities (classification) or the mean (regression).
     pub values: Vec<f32>,
     pub n_outputs: usize,
@@ -45,11 +45,11 @@ impl Tree {
         let mut i = 0usize;
         loop {
             match self.nodes[i] {
-                Node::Leaf { offset } => {
+                TreeNode::Leaf { offset } => {
                     let o = offset as usize;
                     return &self.values[o..o + self.n_outputs];
                 }
-                Node::Split {
+                TreeNode::Split {
                     feature,
                     threshold,
                     missing_left,
@@ -71,15 +71,15 @@ impl Tree {
     pub fn n_leaves(&self) -> usize {
         self.nodes
             .iter()
-            .filter(|n| matches!(n, Node::Leaf { .. }))
+            .filter(|n| matches!(n, TreeNode::Leaf { .. }))
             .count()
     }
 
     pub fn depth(&self) -> usize {
         fn d(t: &Tree, i: usize) -> usize {
             match t.nodes[i] {
-                Node::Leaf { .. } => 0,
-                Node::Split { left, right, .. } => {
+                TreeNode::Leaf { .. } => 0,
+                TreeNode::Split { left, right, .. } => {
                     1 + d(t, left as usize).max(d(t, right as usize))
                 }
             }
@@ -196,7 +196,7 @@ pub fn grow(
         g.build_hist(&mut h, &rows, &all_features);
         h
     });
-    g.tree.nodes.push(Node::Leaf { offset: 0 });
+    g.tree.nodes.push(TreeNode::Leaf { offset: 0 });
     let mut stack = vec![Task {
         node: 0,
         start: 0,
@@ -253,7 +253,7 @@ impl Grower<'_> {
         }
     }
 
-    /// Node totals from its rows.
+    /// TreeNode totals from its rows.
     fn totals(&self, rows: &[u32], out: &mut [f64]) {
         out.fill(0.0);
         for &r in rows {
@@ -402,7 +402,7 @@ impl Grower<'_> {
             TargetRef::Values(_) => self.tree.values.push((totals[2] / w) as f32),
         }
         debug_assert_eq!(self.tree.values.len() - offset as usize, self.n_outputs);
-        self.tree.nodes[node] = Node::Leaf { offset };
+        self.tree.nodes[node] = TreeNode::Leaf { offset };
     }
 
     fn split_or_leaf(
@@ -503,10 +503,10 @@ impl Grower<'_> {
             f32::MAX
         };
         let left = self.tree.nodes.len();
-        self.tree.nodes.push(Node::Leaf { offset: 0 });
+        self.tree.nodes.push(TreeNode::Leaf { offset: 0 });
         let right = self.tree.nodes.len();
-        self.tree.nodes.push(Node::Leaf { offset: 0 });
-        self.tree.nodes[task.node] = Node::Split {
+        self.tree.nodes.push(TreeNode::Leaf { offset: 0 });
+        self.tree.nodes[task.node] = TreeNode::Split {
             feature: best.feature as u32,
             threshold,
             missing_left,

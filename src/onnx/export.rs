@@ -8,10 +8,11 @@
 //! weights are on class id 0 only, which ONNX Runtime turns into `[1 - s, s]`, as ours.
 
 use super::proto::*;
+use crate::data::Schema;
 use crate::data::{FeatureKind, Task};
 use crate::error::{Error, Result};
+use crate::flat::FlatForest;
 use crate::flat::Head;
-use crate::forest::Model;
 use prost::Message;
 
 fn attr_ints(name: &str, v: Vec<i64>) -> AttributeProto {
@@ -79,16 +80,14 @@ fn tensor_info(name: &str, elem_type: i32, dims: &[Option<i64>]) -> ValueInfoPro
     }
 }
 
-/// The ONNX file of `model`.
-pub fn export(model: &Model) -> Result<Vec<u8>> {
-    let f = &model.forest;
-    if model.imported.is_some() || f.head != Head::own(f.n_outputs) {
+/// The ONNX file of forest `f`, which reads the columns of `schema`.
+pub fn export(schema: &Schema, f: &FlatForest) -> Result<Vec<u8>> {
+    if f.head != Head::own(f.n_outputs) {
         return Err(Error::InvalidParam(
             "this model was imported from ONNX: its own file is the ONNX model".into(),
         ));
     }
-    if let Some(c) = model
-        .schema
+    if let Some(c) = schema
         .features
         .iter()
         .find(|c| matches!(c.kind, FeatureKind::Categorical { .. }))
@@ -99,7 +98,7 @@ pub fn export(model: &Model) -> Result<Vec<u8>> {
             c.name
         )));
     }
-    let classifier = model.task() == Task::Classification;
+    let classifier = schema.task == Task::Classification;
     let n_trees = f.n_trees();
     let inv = 1.0 / n_trees as f32;
     let lw = f.leaf_width();
@@ -163,7 +162,7 @@ pub fn export(model: &Model) -> Result<Vec<u8>> {
     let nf = i64::from(f.n_features);
     let input = tensor_info("input", data_type::FLOAT, &[None, Some(nf)]);
     let (op, outputs, outs) = if classifier {
-        let classes = &model.schema.classes;
+        let classes = &schema.classes;
         let ints: Option<Vec<i64>> = classes.iter().map(|c| c.parse().ok()).collect();
         let label_type = if ints.is_some() {
             data_type::INT64
@@ -223,8 +222,8 @@ pub fn export(model: &Model) -> Result<Vec<u8>> {
         model_version: 1,
         doc_string: format!(
             "A random forest of {n_trees} trees predicting \"{}\". Input columns in order: {}.",
-            model.schema.target,
-            model.schema.feature_names().join(", ")
+            schema.target,
+            schema.feature_names().join(", ")
         ),
         graph: Some(GraphProto {
             node: vec![node],

@@ -1,12 +1,12 @@
-//! Reading an ONNX tree ensemble into a [`Model`]: the graph around it, its attributes, and the
-//! output rule ONNX Runtime applies, as a [`Head`].
+//! Reading an ONNX tree ensemble into a flat forest and a schema ([`Imported`]): the graph
+//! around it, its attributes, and the output rule ONNX Runtime applies, as a [`Head`].
 
 use super::ensemble::{Ensemble, Mode, Node};
 use super::proto::{self, AttributeProto, GraphProto, NodeProto, attribute_type, data_type};
 use crate::data::{FeatureKind, FeatureSpec, Schema, Task};
 use crate::error::{Error, Result};
+use crate::flat::FlatForest;
 use crate::flat::{Head, Pair, Post};
-use crate::forest::{Model, Params};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 
@@ -17,9 +17,17 @@ pub const MAX_FEATURES: usize = 1 << 16;
 /// Most nodes an imported forest may take once flattened.
 pub const MAX_NODES: usize = 1 << 26;
 
-/// What an imported model was, for people to read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An ONNX file's forest, with a schema that names its inputs and where it came from.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Imported {
+    pub schema: Schema,
+    pub forest: FlatForest,
+    pub origin: Origin,
+}
+
+/// What an imported model was, for people to read (kept in the model file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Origin {
     /// `onnx`.
     pub format: String,
     /// The ensemble's operator: `TreeEnsembleClassifier`, `TreeEnsembleRegressor` or
@@ -33,8 +41,8 @@ fn bad(m: impl Into<String>) -> Error {
     Error::BadModel(m.into())
 }
 
-/// The model in ONNX file `bytes`.
-pub fn import(bytes: &[u8]) -> Result<Model> {
+/// The forest in ONNX file `bytes`.
+pub fn import(bytes: &[u8]) -> Result<Imported> {
     let m = proto::decode_model(bytes).map_err(|e| {
         bad(format!(
             "not an ONNX model (the protobuf does not decode: {e})"
@@ -122,13 +130,15 @@ pub fn import(bytes: &[u8]) -> Result<Model> {
         (n, "") => n.to_string(),
         (n, v) => format!("{n} {v}"),
     };
-    let mut model = Model::from_parts(schema, Params::default(), forest, Vec::new(), None, 0);
-    model.imported = Some(Imported {
-        format: "onnx".into(),
-        op,
-        producer,
-    });
-    Ok(model)
+    Ok(Imported {
+        schema,
+        forest,
+        origin: Origin {
+            format: "onnx".into(),
+            op,
+            producer,
+        },
+    })
 }
 
 const ENSEMBLES: [&str; 3] = [

@@ -8,4 +8,4 @@ mod import;
 pub mod proto;
 
 pub use export::export;
-pub use import::{Imported, MAX_FEATURES, MAX_NODES, MAX_OUTPUTS, import};
+pub use import::{Imported, MAX_FEATURES, MAX_NODES, MAX_OUTPUTS, Origin, import};

@@ -8,7 +8,7 @@ use crate::data::{Dataset, Target, Task};
 use crate::error::{Error, Result};
 use crate::flat::{FlatForest, Head};
 use crate::forest::OobVotes;
-use crate::shard::Shard;
+use crate::tree_shards::Shard;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
@@ -69,10 +69,7 @@ struct DatasetHeader {
 
 /// Rows and target as a message: buffer 0 the rows (f32, row-major), buffer 1 the target.
 pub fn encode_dataset(d: &Dataset) -> Message {
-    let task = match d.target {
-        Target::Classes(_) => Task::Classification,
-        Target::Values(_) => Task::Regression,
-    };
+    let task = d.target.task();
     let h = DatasetHeader {
         n_rows: d.n_rows,
         n_features: d.n_features,
@@ -119,7 +116,7 @@ pub fn decode_dataset(m: &Message) -> Result<Dataset> {
 }
 
 /// The feature count and the target of a dataset message (its header and its second buffer),
-/// without its rows: what [`crate::shard::merge`] needs of the training rows.
+/// without its rows: what [`crate::tree_shards::merge`] needs of the training rows.
 pub fn decode_target(header_json: &str, target: Option<&Vec<u8>>) -> Result<(usize, Target)> {
     let (h, target) = dataset_target(header_json, target)?;
     Ok((h.n_features, target))
@@ -305,7 +302,7 @@ mod tests {
     use super::*;
     use crate::data::synth;
     use crate::forest::Params;
-    use crate::shard::grow;
+    use crate::tree_shards::grow;
 
     fn shard(trees: Range<usize>) -> (Dataset, Shard) {
         let d = synth::classification(120, 5, 3, 3, 4);

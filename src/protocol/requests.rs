@@ -6,7 +6,7 @@
 
 use super::views::{Choice, DataView, GpuAdapter, GpuTiming, PreparedSplit};
 use crate::forest::Params;
-use crate::forest::model::Reader;
+use crate::model::Reader;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 

@@ -1,11 +1,10 @@
 //! `forest`: train, predict and benchmark from the command line.
 
-mod bench;
-
 use clap::{Parser, Subcommand, ValueEnum};
 use gpuforest::data::{Table, Task, read_table, synth};
-use gpuforest::forest::model::Predictions;
-use gpuforest::forest::{ClassWeight, Criterion, MaxFeatures, Model, Params};
+use gpuforest::forest::{ClassWeight, Criterion, MaxFeatures, Params};
+use gpuforest::model::Model;
+use gpuforest::model::Predictions;
 use gpuforest::pipeline::{Columns, TrainOptions, evaluate, prepare};
 use gpuforest::{Error, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -114,7 +113,7 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Benchmark scoring on the CPU and the GPU over batch sizes (the headless harness).
-    Bench(bench::BenchArgs),
+    Bench(gpuforest::harness::BenchArgs),
     /// Write a saved model as ONNX (ai.onnx.ml TreeEnsembleClassifier or Regressor).
     Export {
         /// Model file written by `forest train --model-out`.
@@ -210,10 +209,10 @@ fn main() {
             device,
             out,
         } => predict(&model, &csv, device, out.as_deref()),
-        Command::Bench(args) => bench::run(args),
+        Command::Bench(args) => gpuforest::harness::run(args),
         Command::Export { model, onnx } => (|| {
             let m = Model::load(&model)?;
-            let bytes = gpuforest::onnx::export(&m)?;
+            let bytes = m.to_onnx()?;
             std::fs::write(&onnx, &bytes)
                 .map_err(|e| Error::Io(format!("cannot write {}: {e}", onnx.display())))?;
             println!(

@@ -4,10 +4,10 @@
 use super::charts::{Bars, Confusion, Scatter, Sweep};
 use super::race::{BenchCard, Race};
 use super::state::{GpuState, Place, Ui};
-use super::{gpu, load, score, train};
+use super::{gpu, load, scoring, training};
 use crate::data::Task;
-use crate::human;
 use crate::protocol::views::GPU_RUNS;
+use crate::spoken;
 use crate::web::services::worker_count;
 use leptos::prelude::*;
 
@@ -15,7 +15,7 @@ use leptos::prelude::*;
 pub fn App() -> impl IntoView {
     let ui = Ui::new();
     gpu::init_gpu(ui);
-    super::bench::start_if_asked(ui);
+    super::bench_link::start_if_asked(ui);
     // Esc leaves the presenter view.
     let esc = leptos::prelude::window_event_listener(leptos::ev::keydown, move |ev| {
         if ev.key() == "Escape" {
@@ -234,10 +234,10 @@ fn ForestSection(ui: Ui) -> impl IntoView {
             </div>
             <div class="row">
                 <button class="primary" data-testid="train" disabled=move || training() || ui.busy.get().is_some() || ui.loading.get().is_some()
-                    on:click=move |_| train::start_training(ui)>"Train forest"</button>
+                    on:click=move |_| training::start_training(ui)>"Train forest"</button>
                 <button data-testid="cancel" disabled=move || !training()
-                    on:click=move |_| train::cancel_training()>"Cancel training"</button>
-                <span class="muted">{move || { let n = worker_count(); format!("in {n} web {}", human::plural(n, "worker")) }}</span>
+                    on:click=move |_| training::cancel_training()>"Cancel training"</button>
+                <span class="muted">{move || { let n = worker_count(); format!("in {n} web {}", spoken::plural(n, "worker")) }}</span>
             </div>
             {move || ui.progress.get().map(|(done, total)| view! {
                 <div class="progress" data-testid="progress">
@@ -302,7 +302,7 @@ fn QualitySection(ui: Ui) -> impl IntoView {
                         })}
                         <p class="muted" data-testid="model-summary">
                             {m.trees} " trees, " {m.nodes} " nodes, " {m.task.name()} " of \"" {m.target.clone()} "\", " {m.origin.clone()}
-                            {m.train_ms.map(|t| format!(" in {:.1} s on {} {}", t / 1e3, m.workers, human::plural(m.workers, "worker")))}
+                            {m.train_ms.map(|t| format!(" in {:.1} s on {} {}", t / 1e3, m.workers, spoken::plural(m.workers, "worker")))}
                         </p>
                         <div class="metrics" class:stale=move || stale().is_some()>
                             {headline.map(|(k, v)| view! { <div class="metric"><span>{k}</span><b data-testid="headline">{v}</b></div> })}
@@ -345,7 +345,7 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
             </h2>
             <div class="row">
                 <button class="primary" data-testid="score" disabled=move || !idle()
-                    on:click=move |_| score::score(ui)>{move || if gpu_off() { "Score on CPU" } else { "Score on CPU and GPU" }}</button>
+                    on:click=move |_| scoring::score(ui)>{move || if gpu_off() { "Score on CPU" } else { "Score on CPU and GPU" }}</button>
                 <label>"Sweep up to "
                     <select data-testid="sweep-max" on:change=move |ev| ui.sweep_max.set(event_target_value(&ev))
                         prop:value=move || ui.sweep_max.get()>
@@ -356,7 +356,7 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                     </select>
                 </label>
                 <button data-testid="sweep" disabled=move || !idle()
-                    on:click=move |_| score::start_sweep(ui)>"Run batch-size sweep"</button>
+                    on:click=move |_| scoring::start_sweep(ui)>"Run batch-size sweep"</button>
                 <button data-testid="cancel-scoring" disabled=move || ui.busy.get().is_none()
                     on:click=move |_| crate::web::services::cancel_scoring()>"Cancel"</button>
                 <button class="detail" data-testid="export" disabled=move || ui.score.get().is_none()
@@ -378,7 +378,7 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                     let pts = ui.sweep.get();
                     (!pts.is_empty()).then(|| view! {
                         <div data-testid="sweep-chart" class="sweep-chart"><Sweep points=pts.clone()/>
-                            <p class="legend" data-testid="sweep-legend"><span class="key cpu-one"></span>"CPU, 1 thread "<span class="key cpu"></span>{ let n = worker_count(); format!("CPU, {n} {} ", human::plural(n, "worker")) }
+                            <p class="legend" data-testid="sweep-legend"><span class="key cpu-one"></span>"CPU, 1 thread "<span class="key cpu"></span>{ let n = worker_count(); format!("CPU, {n} {} ", spoken::plural(n, "worker")) }
                                 {pts.iter().any(|p| p.gpu_ms.is_some()).then(|| view! { <span class="key gpu"></span>"GPU end to end " })}
                                 {pts.iter().any(|p| p.kernel_ms.is_some()).then(|| view! { <span class="key kernel"></span>"GPU kernel" })}</p>
                         </div>
@@ -424,7 +424,7 @@ fn ScoreDetails(ui: Ui) -> impl IntoView {
     view! {
         {move || ui.race.get().map(|s| {
             let n = s.cpu.workers;
-            let ms = human::duration;
+            let ms = spoken::duration;
             let gpu = s.gpu_name();
             let gpu_tiles = s.gpu_ms.map(|g| view! {
                 <div class="metric"><span>{format!("{gpu}, first run (upload included)")}</span><b data-testid="gpu-ms">{ms(g)}</b></div>
@@ -432,7 +432,7 @@ fn ScoreDetails(ui: Ui) -> impl IntoView {
                 {s.kernel_ms.map(|k| view! {
                     <div class="metric"><span>{format!("GPU kernel{}", s.variant.as_ref().map_or(String::new(), |v| format!(" ({v})")))}</span><b data-testid="kernel-ms">{ms(k)}</b></div>
                 })}
-                <div class="metric"><span>{format!("{gpu} first run against CPU, {n} {}", human::plural(n, "worker"))}</span><b data-testid="speedup">{versus(s.cpu.ms, g)}</b></div>
+                <div class="metric"><span>{format!("{gpu} first run against CPU, {n} {}", spoken::plural(n, "worker"))}</span><b data-testid="speedup">{versus(s.cpu.ms, g)}</b></div>
             });
             let note = format!(
                 "Medians: CPU workers of {}, CPU 1 thread of {} (messages to the workers, their copies of the rows and the outputs back included){}. Every CPU worker is one wasm thread.{}",
@@ -446,13 +446,13 @@ fn ScoreDetails(ui: Ui) -> impl IntoView {
                 _ => s.outputs_line(),
             };
             view! {
-                <h3 class="detail" data-testid="figures-of">{format!("Figures of the race above: {}", human::rows(s.rows))}</h3>
+                <h3 class="detail" data-testid="figures-of">{format!("Figures of the race above: {}", spoken::rows(s.rows))}</h3>
                 <div class="metrics detail" data-testid="score-result">
                     <div class="metric"><span>"CPU, 1 thread"</span><b data-testid="cpu-one-ms">{ms(s.cpu.one_ms)}</b></div>
-                    <div class="metric"><span data-testid="cpu-workers">{format!("CPU, {n} {}", human::plural(n, "worker"))}</span><b data-testid="cpu-ms">{ms(s.cpu.ms)}</b></div>
+                    <div class="metric"><span data-testid="cpu-workers">{format!("CPU, {n} {}", spoken::plural(n, "worker"))}</span><b data-testid="cpu-ms">{ms(s.cpu.ms)}</b></div>
                     {gpu_tiles}
                     <div class="metric wide"><span>"Outputs"</span><b data-testid="max-diff" class=if s.agree() { "" } else { "bad" }>{outputs}</b></div>
-                    <div class="metric"><span>"Rows"</span><b data-testid="figures-rows">{human::count(s.rows)}</b></div>
+                    <div class="metric"><span>"Rows"</span><b data-testid="figures-rows">{spoken::count(s.rows)}</b></div>
                 </div>
                 <p class="muted detail" data-testid="timing-note">{note}</p>
                 {s.labels_agree.map(|a| view! { <p data-testid="agree" class=if a { "ok detail" } else { "bad detail" }>
@@ -463,11 +463,11 @@ fn ScoreDetails(ui: Ui) -> impl IntoView {
         {move || {
             let pts = ui.sweep.get();
             (!pts.is_empty()).then(|| {
-                let ms = human::duration;
+                let ms = spoken::duration;
                 let gpu = pts.iter().any(|p| p.gpu_ms.is_some());
                 let kernel = pts.iter().any(|p| p.kernel_ms.is_some());
                 let rows = pts.iter().map(|p| view! {
-                    <tr><td class="num">{human::count(p.rows)}</td><td class="num">{ms(p.cpu_one_ms)}</td><td class="num">{ms(p.cpu_ms)}</td>
+                    <tr><td class="num">{spoken::count(p.rows)}</td><td class="num">{ms(p.cpu_one_ms)}</td><td class="num">{ms(p.cpu_ms)}</td>
                     {gpu.then(|| view! { <td class="num">{p.gpu_ms.map_or("did not run".into(), ms)}</td> })}
                     {kernel.then(|| view! { <td class="num">{p.kernel_ms.map_or("n/a".into(), ms)}</td> })}
                     {gpu.then(|| view! { <td class="num">{p.gpu_ms.map_or("n/a".into(), |g| versus(p.cpu_ms, g))}</td> })}
@@ -494,8 +494,8 @@ fn ScoreDetails(ui: Ui) -> impl IntoView {
 /// Which side is faster, by how much: "GPU 3.2x faster" or "CPU 1.5x faster".
 fn versus(cpu_ms: f64, gpu_ms: f64) -> String {
     if gpu_ms <= cpu_ms {
-        format!("GPU {} faster", human::times(cpu_ms / gpu_ms.max(1e-6)))
+        format!("GPU {} faster", spoken::times(cpu_ms / gpu_ms.max(1e-6)))
     } else {
-        format!("CPU {} faster", human::times(gpu_ms / cpu_ms.max(1e-6)))
+        format!("CPU {} faster", spoken::times(gpu_ms / cpu_ms.max(1e-6)))
     }
 }

@@ -215,14 +215,14 @@ pub fn Sweep(points: Vec<SweepPoint>) -> impl IntoView {
             let x = sx(10f64.powi(e));
             view! {
                 <line x1=x y1=TOP x2=x y2=H - SW_BOTTOM class="grid"></line>
-                <text x=x y=H - SW_BOTTOM + 24.0 text-anchor="middle" class="tick">{crate::human::pow10_rows(e)}</text>
+                <text x=x y=H - SW_BOTTOM + 24.0 text-anchor="middle" class="tick">{crate::spoken::pow10_rows(e)}</text>
             }
         })
         .collect_view();
     let yt = (y0 as i32..=y1 as i32)
         .map(|e| {
             let y = sy(10f64.powi(e));
-            let label = crate::human::pow10_ms(e);
+            let label = crate::spoken::pow10_ms(e);
             view! {
                 <line x1=SW_LEFT y1=y x2=W - SW_RIGHT y2=y class="grid"></line>
                 <text x=SW_LEFT - 8.0 y=y + 7.0 text-anchor="end" class="tick">{label}</text>

@@ -6,9 +6,9 @@ use super::form::parse_field;
 use super::model::{install_model, model_view};
 use super::state::{Place, Ui, engine};
 use crate::error::{Error, Result};
-use crate::forest::Model;
-use crate::human;
+use crate::model::Model;
 use crate::protocol::DataView;
+use crate::spoken;
 use crate::web::services::{cancel_scoring, data_worker};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -90,7 +90,7 @@ pub fn load_asset(ui: Ui, file: &'static str) {
 /// informative, two classes.
 pub async fn generate(ui: Ui, rows: usize, features: usize, seed: u64) -> Result<()> {
     ui.loading
-        .set(Some(format!("Generating {} rows…", human::count(rows))));
+        .set(Some(format!("Generating {} rows…", spoken::count(rows))));
     let r = async { data_worker().await?.generate(rows, features, seed).await }.await;
     ui.loading.set(None);
     show_data(ui, r?);

@@ -2,7 +2,7 @@
 //! reaches through [`super::services`] only.
 
 mod app;
-mod bench;
+mod bench_link;
 mod charts;
 mod files;
 mod form;
@@ -10,9 +10,9 @@ mod gpu;
 mod load;
 mod model;
 mod race;
-mod score;
+mod scoring;
 mod state;
-mod train;
+mod training;
 
 /// Mounts the app on the page's body.
 pub fn start_page() {

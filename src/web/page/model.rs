@@ -2,7 +2,7 @@
 
 use super::gpu::rebuild_gpu_forest;
 use super::state::{ModelView, Ui, engine};
-use crate::forest::Model;
+use crate::model::Model;
 use crate::web::services::cancel_scoring;
 use leptos::prelude::*;
 use std::rc::Rc;

@@ -4,7 +4,7 @@
 
 use super::charts::SweepPoint;
 use super::state::{BenchSummary, ScoreView};
-use crate::human::{self, GpuOutputs, Side};
+use crate::spoken::{self, GpuOutputs, Side};
 use leptos::prelude::*;
 
 /// Seconds the slowest lane's bar takes to grow; the others take their share of it.
@@ -14,12 +14,12 @@ const RACE_S: f64 = 2.4;
 /// both start from rows in memory and end with outputs in memory.
 fn verdict(r: &ScoreView) -> String {
     match r.gpu_ms {
-        Some(g) => human::verdict(r.cpu.ms, r.cpu.workers, g, r.rows, r.software()),
+        Some(g) => spoken::verdict(r.cpu.ms, r.cpu.workers, g, r.rows, r.software()),
         None => format!(
             "{}: {} for {} (no GPU)",
-            human::cpu_workers(r.cpu.workers),
-            human::duration(r.cpu.ms),
-            human::rows(r.rows)
+            spoken::cpu_workers(r.cpu.workers),
+            spoken::duration(r.cpu.ms),
+            spoken::rows(r.rows)
         ),
     }
 }
@@ -30,7 +30,7 @@ pub fn Race(race: ScoreView) -> impl IntoView {
     let gpu = race.gpu_name();
     // "fastest" marks the verdict's winner (CPU workers or GPU first run), nothing on a tie
     // or without a GPU: the lanes never contradict the sentence above them.
-    let winner = race.gpu_ms.and_then(|g| human::faster(race.cpu.ms, g));
+    let winner = race.gpu_ms.and_then(|g| spoken::faster(race.cpu.ms, g));
     let lanes: Vec<(String, &'static str, Option<f64>, bool)> = vec![
         (
             "CPU, 1 thread".to_string(),
@@ -39,7 +39,7 @@ pub fn Race(race: ScoreView) -> impl IntoView {
             false,
         ),
         (
-            format!("CPU, {n} {}", human::plural(n, "worker")),
+            format!("CPU, {n} {}", spoken::plural(n, "worker")),
             "cpu",
             Some(race.cpu.ms),
             winner == Some(Side::Cpu),
@@ -76,7 +76,7 @@ pub fn Race(race: ScoreView) -> impl IntoView {
                 <div class=format!("lane {class}") data-testid="lane">
                     <div class="bar" style=style></div>
                     <span class="who">{name}{first.then_some(view! { <b class="first">" · fastest"</b> })}</span>
-                    <b class="time" style=format!("--secs: {:.3}s", RACE_S * share)>{human::duration(ms)}</b>
+                    <b class="time" style=format!("--secs: {:.3}s", RACE_S * share)>{spoken::duration(ms)}</b>
                 </div>
             }
         })
@@ -119,7 +119,7 @@ fn outputs_summary(points: &[SweepPoint], workers: usize, gpu_off: &str) -> Stri
     };
     format!(
         "Every batch size: {}.",
-        human::outputs_line(&human::cpu_workers(workers), Some(one), gpu)
+        spoken::outputs_line(&spoken::cpu_workers(workers), Some(one), gpu)
     )
 }
 
@@ -134,22 +134,22 @@ pub fn BenchCard(summary: BenchSummary) -> impl IntoView {
         .iter()
         .filter_map(|p| Some((p.rows, p.cpu_ms, p.gpu_ms?)))
         .collect();
-    let cpu = human::cpu_workers(summary.workers);
+    let cpu = spoken::cpu_workers(summary.workers);
     let gpu = if summary.points.iter().any(|p| p.software) {
         "software GPU"
     } else {
         "GPU"
     };
-    let cross = match human::crossover(&pts) {
+    let cross = match spoken::crossover(&pts) {
         _ if pts.is_empty() => "The GPU did not run.".to_string(),
         Some(rows) if pts.len() == summary.points.len() => format!(
             "The {gpu} is ahead of {cpu} from {} up to the largest batch, {}.",
-            human::rows(rows),
-            human::rows(largest)
+            spoken::rows(rows),
+            spoken::rows(largest)
         ),
         _ => format!(
             "The {gpu} stays behind {cpu} at the largest batch, {}.",
-            human::rows(largest)
+            spoken::rows(largest)
         ),
     };
     let outputs = outputs_summary(&summary.points, summary.workers, &summary.adapter);

@@ -4,10 +4,10 @@
 
 use super::charts::SweepPoint;
 use crate::data::Task;
-use crate::forest::Model;
-use crate::forest::model::Predictions;
-use crate::human::{self, GpuOutputs};
+use crate::model::Model;
+use crate::model::Predictions;
 use crate::protocol::{DataView, GpuAdapter};
+use crate::spoken::{self, GpuOutputs};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -172,8 +172,8 @@ impl ScoreView {
 
     /// Which engines gave the same bits, naming only those that ran.
     pub fn outputs_line(&self) -> String {
-        human::outputs_line(
-            &human::cpu_workers(self.cpu.workers),
+        spoken::outputs_line(
+            &spoken::cpu_workers(self.cpu.workers),
             Some(self.cpu.bits_differ),
             self.gpu_outputs(),
         )

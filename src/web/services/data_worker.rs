@@ -4,7 +4,7 @@
 use super::pool::new_worker;
 use crate::error::{Error, Result};
 use crate::flat::FlatForest;
-use crate::forest::model::{Predictions, Reader};
+use crate::model::{Predictions, Reader};
 use crate::protocol::frame::{encode_forest, from_header, to_header};
 use crate::protocol::{
     Choice, DataReply, DataRequest, DataView, GpuAdapter, GpuTiming, Outcome, PreparedSplit, Reply,

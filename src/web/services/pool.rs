@@ -7,7 +7,7 @@ use crate::flat::FlatForest;
 use crate::forest::Params;
 use crate::protocol::frame::{Message, decode_shard, encode_forest, from_header, to_header};
 use crate::protocol::{Reply, Request, ScoreReply, ScoreRequest, TrainReply, TrainRequest};
-use crate::shard::Shard;
+use crate::tree_shards::Shard;
 use crate::web::common::{now_ms, sleep_ms};
 use crate::web::transport::{from_js, is_shared, js_to_post, parts_to_js};
 use js_sys::Uint8Array;

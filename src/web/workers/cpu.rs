@@ -3,7 +3,7 @@
 
 use super::{f32s, post};
 use crate::error::{Error, Result};
-use crate::flat::Prepared;
+use crate::flat::PlannedForest;
 use crate::protocol::frame::{Message, decode_dataset, decode_shard, encode_shard, to_header};
 use crate::protocol::{Reply, ScoreReply, ScoreRequest, TrainReply, TrainRequest};
 use crate::web::common::now_ms;
@@ -11,7 +11,7 @@ use crate::web::transport::JsMessage;
 use std::cell::RefCell;
 
 thread_local! {
-    static FOREST: RefCell<Option<Prepared>> = const { RefCell::new(None) };
+    static FOREST: RefCell<Option<PlannedForest>> = const { RefCell::new(None) };
 }
 
 fn answer<T: serde::Serialize>(r: T, buffers: Vec<Vec<u8>>) -> Message {
@@ -31,7 +31,7 @@ pub fn train(req: TrainRequest, js: &JsMessage) -> Result<Message> {
             let d = decode_dataset(&js.to_message(data, 0..js.buffers.len())?)?;
             // Captures nothing, so it is `Sync`; the page counts these for its progress bar.
             let tick = || post(&Message::header_only(&Reply::Answer(TrainReply::Tree)));
-            let s = crate::shard::grow(&d, &params, trees, &tick)?;
+            let s = crate::tree_shards::grow(&d, &params, trees, &tick)?;
             let out = encode_shard(&s);
             Ok(answer(TrainReply::Grown { shard: out.header }, out.buffers))
         }
@@ -42,7 +42,7 @@ pub fn score(req: ScoreRequest, js: &JsMessage) -> Result<Message> {
     match req {
         ScoreRequest::Load { forest } => {
             let s = decode_shard(&js.to_message(forest, 0..js.buffers.len())?)?;
-            FOREST.with(|f| *f.borrow_mut() = Some(Prepared::new(s.forest)));
+            FOREST.with(|f| *f.borrow_mut() = Some(PlannedForest::new(s.forest)));
             Ok(answer(ScoreReply::Loaded, Vec::new()))
         }
         ScoreRequest::Score { id, values } => {

@@ -5,7 +5,7 @@
 
 use crate::data::{Dataset, Table, Target, Task, detect_task, read_table, summarize, synth};
 use crate::error::{Error, Result};
-use crate::forest::model::{Predictions, Reader};
+use crate::model::{Predictions, Reader};
 use crate::pipeline::{self, Columns, TrainOptions};
 use crate::protocol::frame::encode_dataset;
 use crate::protocol::views::TEST_FRACTION;

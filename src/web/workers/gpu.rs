@@ -39,11 +39,11 @@ pub fn cancel() {
 
 /// A timing's check between runs.
 #[derive(Clone, Copy)]
-struct Ticket(u64);
+struct CancelCheck(u64);
 
-impl Ticket {
-    fn new() -> Ticket {
-        Ticket(CANCELS.with(Cell::get))
+impl CancelCheck {
+    fn new() -> CancelCheck {
+        CancelCheck(CANCELS.with(Cell::get))
     }
 
     fn check(self) -> Result<()> {
@@ -190,11 +190,15 @@ const GPU_WARMUP_MS: f64 = 200.0;
 /// (rows uploaded each time) and [`GPU_RUNS`] times while it stays on the GPU. Both must give
 /// the same bits. Returns the figures and the outputs.
 pub async fn time(model: u64, x: &[f32]) -> Result<Outcome<(GpuTiming, Vec<f32>)>> {
-    let ticket = Ticket::new();
+    let ticket = CancelCheck::new();
     with_forest(model, async |f| timed(ticket, &mut f.gpu, x).await).await
 }
 
-async fn timed(ticket: Ticket, gpu: &mut GpuForest, x: &[f32]) -> Result<(GpuTiming, Vec<f32>)> {
+async fn timed(
+    ticket: CancelCheck,
+    gpu: &mut GpuForest,
+    x: &[f32],
+) -> Result<(GpuTiming, Vec<f32>)> {
     let now = now_ms;
     let resident = gpu.upload(x).await?;
     let t0 = now();
@@ -266,7 +270,7 @@ pub async fn parts(
     x: &[f32],
     parts: &[usize],
 ) -> Result<Outcome<Vec<serde_json::Value>>> {
-    let ticket = Ticket::new();
+    let ticket = CancelCheck::new();
     with_forest(model, async |f| {
         let rows = x.len() / f.flat.n_features.max(1) as usize;
         let mut lines = Vec::new();

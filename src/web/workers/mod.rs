@@ -8,7 +8,7 @@ mod data;
 mod gpu;
 
 use crate::error::{Error, Result};
-use crate::forest::model::Predictions;
+use crate::model::Predictions;
 use crate::protocol::frame::{Message, decode_shard, from_header, to_header};
 use crate::protocol::{DataReply, DataRequest, MAX_VALUES, Outcome, Reply, Request};
 use crate::web::common::log_panics;
@@ -127,7 +127,7 @@ async fn handle_data(req: DataRequest, js: JsMessage) -> Result<Answer> {
             let refuse = |n: usize| {
                 Error::InvalidParam(format!(
                     "{} rows of {nf} features are more than the page can hold ({} MB)",
-                    crate::human::count(n),
+                    crate::spoken::count(n),
                     (MAX_VALUES * 4) >> 20
                 ))
             };

@@ -6,7 +6,7 @@
 //! [`FlatForest::reference_scores`].
 
 use super::FlatForest;
-use forest_scoring::walk::{Forest, WALK_ROWS, Walk};
+use forest_scoring::walk::{ForestView, WALK_ROWS, Walk};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -64,8 +64,8 @@ impl Plan {
     }
 
     /// `f` as the walk reads it, with this plan's depths.
-    fn forest<'a>(&'a self, f: &'a FlatForest) -> Forest<'a> {
-        Forest {
+    fn forest<'a>(&'a self, f: &'a FlatForest) -> ForestView<'a> {
+        ForestView {
             nodes: &f.nodes,
             wide: f.wide,
             roots: &f.roots,
@@ -182,7 +182,7 @@ mod tests {
             ..Params::default()
         };
         let trees = Trainer::new(d, &params).unwrap().grow_trees(0..23, &|| {});
-        FlatForest::from_trees(&trees, d.n_features, n_outputs)
+        crate::forest::flatten(&trees, d.n_features, n_outputs)
     }
 
     fn bits(v: &[f32]) -> Vec<u32> {
@@ -225,7 +225,7 @@ mod tests {
                             assert_eq!(bits(&one), bits(&want), "{ctx}");
                             assert_eq!(bits(&f.predict(x)), bits(&want), "{ctx}");
                             let mut prepared = vec![0.0; want.len()];
-                            crate::flat::Prepared::new(f.clone())
+                            crate::flat::PlannedForest::new(f.clone())
                                 .predict_single_thread(x, &mut prepared);
                             assert_eq!(bits(&prepared), bits(&want), "{ctx}, prepared");
                             // Both walks, whichever this machine prefers (the AVX2 one only

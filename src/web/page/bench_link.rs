@@ -8,9 +8,9 @@
 //! the rows repeated up to `rows`: the same forest and rows as `forest bench --model --rows`.
 
 use super::state::{BenchSummary, GpuState, Place, Ui, engine};
-use super::{load, score, train};
-use crate::human;
+use super::{load, scoring, training};
 use crate::protocol::{DataRequest, Outcome};
+use crate::spoken;
 use crate::web::common::{now_ms, sleep_ms};
 use crate::web::services::{Ticket, data_worker, scorer_len, worker_count};
 use leptos::prelude::*;
@@ -175,7 +175,7 @@ async fn sweep_and_sum_up(
     let adapter = adapter(ui).await;
     ui.busy.set(Some("Benchmark sweep…".into()));
     let ticket = Ticket::new();
-    score::sweep(ui, ticket, rows, |p, v| {
+    scoring::sweep(ui, ticket, rows, |p, v| {
         let mut line = json!({"bench": "sweep", "rows": p.rows, "cpu_ms": p.cpu_ms, "cpu_one_ms": p.cpu_one_ms,
             "cpu_compute_ms": v.cpu.compute_ms,
             "cpu_workers": v.cpu.workers, "cpu_runs": v.cpu.runs, "cpu_one_runs": v.cpu.one_runs, "cpu_bits_differ": v.cpu.bits_differ,
@@ -218,10 +218,10 @@ async fn run_given(ui: Ui, model: &str, csv: &str, rows: usize) -> crate::Result
     );
     let setup = format!(
         "{model}: {} trees, {} nodes, {} features; rows of {csv} repeated up to {}",
-        human::count(m.forest.n_trees()),
-        human::count(m.forest.n_nodes()),
+        spoken::count(m.forest.n_trees()),
+        spoken::count(m.forest.n_nodes()),
         m.forest.n_features,
-        human::count(rows)
+        spoken::count(rows)
     );
     sweep_and_sum_up(ui, rows, setup, json!({})).await?;
     log(json!({"bench": "done"}));
@@ -241,7 +241,7 @@ async fn run(
 ) -> crate::Result<()> {
     ui.busy.set(Some(format!(
         "Benchmark: generating {} synthetic rows…",
-        human::count(train_rows)
+        spoken::count(train_rows)
     )));
     load::generate(ui, train_rows, features, 7).await?;
     ui.synth_rows.set(train_rows.to_string());
@@ -251,17 +251,17 @@ async fn run(
     ui.sweep_max.set(rows.to_string());
     ui.busy.set(Some(format!(
         "Benchmark: training {trees} trees on {} rows…",
-        human::count(train_rows)
+        spoken::count(train_rows)
     )));
     let t0 = now_ms();
-    let times = train::train(ui).await?;
+    let times = training::train(ui).await?;
     log(
         json!({"bench": "train", "train_rows": train_rows, "features": features, "trees": trees,
         "depth": depth, "workers": worker_count(), "ms": now_ms() - t0, "phases": times}),
     );
     let setup = format!(
         "{trees} trees of depth {depth}, trained on {} synthetic rows x {features} features",
-        human::count(train_rows)
+        spoken::count(train_rows)
     );
     sweep_and_sum_up(
         ui,

@@ -5,7 +5,8 @@
 use crate::data::{Dataset, Schema, Target, Task};
 use crate::error::{Error, Result};
 use crate::flat::FlatForest;
-use crate::forest::{Model, OobVotes, Params, Trainer, importances, oob_finish};
+use crate::forest::{OobVotes, Params, Trainer, importances, oob_finish};
+use crate::model::Model;
 use std::ops::Range;
 
 /// The trees `trees` of a forest, flattened, with what merging needs.
@@ -38,7 +39,7 @@ pub fn grow(
         Task::Regression => 1,
     };
     Ok(Shard {
-        forest: FlatForest::from_trees(&grown, data.n_features, n_outputs),
+        forest: crate::forest::flatten(&grown, data.n_features, n_outputs),
         importances: grown.iter().map(|t| t.importances.clone()).collect(),
         oob: trainer.oob_votes(&grown, trees.start),
         trees,
@@ -127,7 +128,7 @@ pub fn merge(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{FeatureKind, FeatureSpec, synth};
+    use crate::data::synth;
     use crate::protocol::frame::{decode_shard, encode_shard};
 
     fn roundtrip(s: &Shard) -> Shard {
@@ -135,21 +136,7 @@ mod tests {
     }
 
     fn schema(d: &Dataset) -> Schema {
-        Schema {
-            target: "y".into(),
-            task: if matches!(d.target, Target::Classes(_)) {
-                Task::Classification
-            } else {
-                Task::Regression
-            },
-            features: (0..d.n_features)
-                .map(|i| FeatureSpec {
-                    name: format!("f{i}"),
-                    kind: FeatureKind::Numeric,
-                })
-                .collect(),
-            classes: (0..d.n_classes).map(|c| c.to_string()).collect(),
-        }
+        Schema::numbered("y", d)
     }
 
     fn params(n_trees: usize) -> Params {

@@ -7,12 +7,12 @@ use super::state::{Place, Ui, engine};
 use crate::data::Task;
 use crate::error::{Error, Result};
 use crate::forest::Params;
-use crate::forest::model::Predictions;
-use crate::human;
+use crate::model::Predictions;
 use crate::pipeline;
 use crate::protocol::frame::{decode_dataset, decode_target};
 use crate::protocol::views::TEST_FRACTION;
 use crate::protocol::{Choice, PreparedSplit};
+use crate::spoken;
 use crate::web::common::now_ms;
 use crate::web::services::{self, DatasetParts, GrowTimes, cpu_score, data_worker, worker_count};
 use crate::web::transport::JsMessage;
@@ -89,7 +89,8 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
         return Ok(None);
     };
     let t_merge = now_ms();
-    let mut model = crate::shard::merge(shards, prep.schema.clone(), params, n_features, &target)?;
+    let mut model =
+        crate::tree_shards::merge(shards, prep.schema.clone(), params, n_features, &target)?;
     model.id_columns = prep.id_columns.clone();
     let train_ms = now_ms() - t0;
     let merge_ms = now_ms() - t_merge;
@@ -116,8 +117,8 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
         Place::Forest,
         format!(
             "Trained {total} trees on {} rows in {} with {n_workers} workers.",
-            human::count(target.len()),
-            human::duration(train_ms)
+            spoken::count(target.len()),
+            spoken::duration(train_ms)
         ),
     );
     Ok(Some(TrainTimes {

@@ -6,11 +6,12 @@ use super::gpu::reopen_gpu;
 use super::state::{CpuFigures, GpuState, Place, ScoreView, Ui, engine};
 use crate::data::Task;
 use crate::error::{Error, Result};
-use crate::forest::model::Predictions;
-use crate::forest::{Model, argmax};
-use crate::human;
+use crate::forest::argmax;
+use crate::model::Model;
+use crate::model::Predictions;
 use crate::protocol::Outcome;
 use crate::protocol::views::GPU_RUNS;
+use crate::spoken;
 use crate::web::common::{bits_differ, median};
 use crate::web::services::{Ticket, cpu_score, data_worker, scorer_len};
 use js_sys::Uint8Array;
@@ -29,7 +30,7 @@ async fn cpu_timed(
     x: &Uint8Array,
 ) -> Result<(Vec<f32>, CpuFigures)> {
     let n = scorer_len();
-    phase(&format!("CPU, {}", human::cpu_workers(n)));
+    phase(&format!("CPU, {}", spoken::cpu_workers(n)));
     let first = cpu_score(key, &model.forest, x, None).await?;
     let runs = runs_after(first.wall_ms);
     let (mut all, mut compute) = (Vec::new(), Vec::new());
@@ -237,7 +238,7 @@ pub fn score(ui: Ui) {
     run_scoring(ui, "Scoring", move |ticket| async move {
         let (key, model, x) = scoring_rows().await?;
         let rows = x.length() as usize / 4 / model.forest.n_features.max(1) as usize;
-        let label = format!("Scoring {} rows", human::count(rows));
+        let label = format!("Scoring {} rows", spoken::count(rows));
         let (view, cpu) = side_by_side(ui, ticket, &label, key, &model, &x).await?;
         engine(|e| {
             e.predictions = Some(Predictions {
@@ -279,7 +280,7 @@ pub async fn sweep(
             "Sweep {} of {}, {} rows",
             i + 1,
             sizes.len(),
-            human::count(rows)
+            spoken::count(rows)
         );
         // The loaded rows repeated up to this size, made in the data worker.
         let batch = data_worker()

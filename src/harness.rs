@@ -1,13 +1,15 @@
-//! `forest bench`: scores batches of several sizes on the CPU (all cores, one core) and on
+//! The harness behind `forest bench` (native only; the CLI's entry point only parses its
+//! arguments): scores batches of several sizes on the CPU (all cores, one core) and on
 //! the GPU (end to end, rows kept on the GPU, and each kernel variant), and reports medians of
 //! timed runs after a warm-up run.
 
-use gpuforest::data::{read_table, synth};
-use gpuforest::flat::FlatForest;
-use gpuforest::forest::{Model, Params, Trainer};
-use gpuforest::gpu::{GpuContext, GpuForest, Kernel, Upload};
-use gpuforest::human;
-use gpuforest::{Error, Result};
+use crate::data::{read_table, synth};
+use crate::flat::FlatForest;
+use crate::forest::{Params, Trainer};
+use crate::gpu::{GpuContext, GpuForest, Kernel, Upload};
+use crate::model::Model;
+use crate::spoken;
+use crate::{Error, Result};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -84,8 +86,8 @@ fn time_ms(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
 /// [`time_ms`] of GPU runs: also the median kernel time (the warm-up's dropped) and the last run.
 fn time_gpu(
     runs: usize,
-    mut f: impl FnMut() -> Result<gpuforest::gpu::GpuRun>,
-) -> Result<(f64, Option<f64>, gpuforest::gpu::GpuRun)> {
+    mut f: impl FnMut() -> Result<crate::gpu::GpuRun>,
+) -> Result<(f64, Option<f64>, crate::gpu::GpuRun)> {
     let mut kernel_ms = Vec::new();
     let mut last = None;
     let ms = time_ms(runs, || {
@@ -114,7 +116,7 @@ struct Row {
     variant: Option<String>,
     threads: Option<usize>,
     /// Where the last GPU run's time went.
-    phases: Option<gpuforest::gpu::Phases>,
+    phases: Option<crate::gpu::Phases>,
 }
 
 /// Outputs of `other` (the GPU's, or one CPU thread's) whose bits differ from `cpu`'s.
@@ -170,7 +172,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
             let f = Trainer::new(&d, &p)?.train(&|| {});
             let secs = t.elapsed().as_secs_f64();
             let n_out = if a.classes == 0 { 1 } else { d.n_classes };
-            let flat = FlatForest::from_trees(&f.trees, d.n_features, n_out);
+            let flat = crate::forest::flatten(&f.trees, d.n_features, n_out);
             let depth = if a.max_depth > 0 {
                 a.max_depth.to_string()
             } else {
@@ -356,11 +358,11 @@ pub fn run(a: BenchArgs) -> Result<()> {
         }
     }
     let gpu_outputs = match gpu_differ {
-        Some(differ) => human::GpuOutputs::Compared {
+        Some(differ) => spoken::GpuOutputs::Compared {
             differ,
             software: adapter.starts_with("software GPU"),
         },
-        None => human::GpuOutputs::DidNotRun(if a.cpu_only {
+        None => spoken::GpuOutputs::DidNotRun(if a.cpu_only {
             "--cpu-only"
         } else {
             "no GPU row was compared"
@@ -368,12 +370,12 @@ pub fn run(a: BenchArgs) -> Result<()> {
     };
     say(format!(
         "outputs  {} (every batch)",
-        human::outputs_line(&format!("CPU {threads} threads"), one_differ, gpu_outputs)
-            .replace(human::NBSP, " ")
+        spoken::outputs_line(&format!("CPU {threads} threads"), one_differ, gpu_outputs)
+            .replace(spoken::NBSP, " ")
     ));
     say(format!(
         "cpu walk {} (on x86-64 the faster of AVX2 gathers and the scalar walk, measured on the first large batch)",
-        gpuforest::flat::cpu_walk()
+        crate::flat::cpu_walk()
     ));
     if gpu.is_some() {
         say(String::new());

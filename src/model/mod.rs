@@ -1,0 +1,164 @@
+//! The model: a flat forest with its schema, training settings and figures. Above both the
+//! forest's training ([`crate::forest`]) and ONNX ([`crate::onnx`]), which know nothing of it.
+//! The file it is saved as is [`file`]'s; how it reads rows and writes predictions, [`rows`]'.
+
+pub mod file;
+pub mod rows;
+
+pub use file::{FORMAT, VERSION};
+pub use rows::{Predictions, Reader};
+
+use crate::data::{Schema, Table, Task};
+use crate::error::Result;
+use crate::flat::FlatForest;
+use crate::forest::{GrownForest, Params};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    pub format: String,
+    pub version: u32,
+    pub schema: Schema,
+    pub params: Params,
+    pub forest: FlatForest,
+    pub importances: Vec<f64>,
+    pub oob_score: Option<f64>,
+    pub train_rows: usize,
+    /// The scores on the rows held out when the model was trained, so that a loaded model
+    /// still shows them. Absent from files written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<HeldOut>,
+    /// ID-like columns left out of training: predictions carry the first one the scored file
+    /// has, so they join back to its rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub id_columns: Vec<String>,
+    /// Set when the forest was read from another tool's file (ONNX): it has no column names,
+    /// so a CSV's columns are taken in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<crate::onnx::Origin>,
+}
+
+/// A model's scores on the rows held out from its training, and how they were held out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldOut {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_accuracy: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_r2: Option<f64>,
+    pub test_rows: usize,
+    /// The share of usable rows held out.
+    pub test_fraction: f64,
+    /// The seed of the shuffle that split the rows (the forest's seed).
+    pub seed: u64,
+}
+
+impl Model {
+    pub fn new(
+        schema: Schema,
+        params: Params,
+        forest: &GrownForest,
+        oob_score: Option<f64>,
+        train_rows: usize,
+    ) -> Model {
+        let n_outputs = match forest.task {
+            Task::Classification => forest.n_classes,
+            Task::Regression => 1,
+        };
+        Model {
+            format: FORMAT.into(),
+            version: VERSION,
+            schema,
+            params,
+            forest: crate::forest::flatten(&forest.trees, forest.n_features, n_outputs),
+            importances: forest.importances(),
+            oob_score,
+            train_rows,
+            evaluation: None,
+            id_columns: Vec::new(),
+            imported: None,
+        }
+    }
+
+    /// A model from a forest already flattened (merged from workers' shards).
+    pub fn from_parts(
+        schema: Schema,
+        params: Params,
+        forest: FlatForest,
+        importances: Vec<f64>,
+        oob_score: Option<f64>,
+        train_rows: usize,
+    ) -> Model {
+        Model {
+            format: FORMAT.into(),
+            version: VERSION,
+            schema,
+            params,
+            forest,
+            importances,
+            oob_score,
+            train_rows,
+            evaluation: None,
+            id_columns: Vec::new(),
+            imported: None,
+        }
+    }
+
+    /// One line on what an imported model is (kind, trees, features, classes), or `None` for
+    /// this program's own.
+    pub fn imported_summary(&self) -> Option<String> {
+        let i = self.imported.as_ref()?;
+        let what = match self.task() {
+            Task::Classification => format!(
+                "{} classes ({})",
+                self.schema.classes.len(),
+                self.schema
+                    .classes
+                    .iter()
+                    .take(8)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Task::Regression => "regression".to_string(),
+        };
+        Some(format!(
+            "ONNX {} from {}: {} trees, {} features, {what}",
+            i.op,
+            i.producer,
+            self.forest.n_trees(),
+            self.forest.n_features
+        ))
+    }
+
+    pub fn task(&self) -> Task {
+        self.schema.task
+    }
+
+    /// How this model reads rows and writes predictions, apart from its trees.
+    pub fn reader(&self) -> Reader {
+        Reader {
+            schema: self.schema.clone(),
+            by_position: self.imported.is_some(),
+            id_columns: self.id_columns.clone(),
+        }
+    }
+
+    /// Encodes every row of `table` as [`Reader::features_of`].
+    pub fn features_of(&self, table: &Table) -> Result<Vec<f32>> {
+        self.reader().features_of(table)
+    }
+
+    /// Predicts already-encoded rows on the CPU (all cores natively).
+    pub fn predict_x(&self, x: &[f32]) -> Predictions {
+        Predictions {
+            outputs: self.forest.predict(x),
+            n_outputs: self.forest.n_outputs as usize,
+        }
+    }
+
+    /// Predictions as CSV, as [`Reader::predictions_csv`], with the ID column of `table`.
+    pub fn predictions_csv(&self, p: &Predictions, table: &Table) -> String {
+        let r = self.reader();
+        r.predictions_csv(p, r.ids_of(table))
+    }
+}

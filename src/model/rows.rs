@@ -1,0 +1,109 @@
+//! How a model reads a table's rows and writes its predictions out, apart from its trees.
+
+use crate::data::{Schema, Table, Task};
+use crate::error::{Error, Result};
+use crate::forest::argmax;
+use serde::{Deserialize, Serialize};
+
+/// Predictions for a batch of rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Predictions {
+    /// `n_rows` x `n_outputs`: class probabilities, or the regression value.
+    pub outputs: Vec<f32>,
+    pub n_outputs: usize,
+}
+
+impl Predictions {
+    pub fn n_rows(&self) -> usize {
+        self.outputs.len() / self.n_outputs.max(1)
+    }
+    /// Most probable class per row (classification).
+    pub fn labels(&self) -> Vec<u32> {
+        self.outputs
+            .chunks_exact(self.n_outputs)
+            .map(|p| argmax(p) as u32)
+            .collect()
+    }
+}
+
+/// What a model needs to read a table's rows and to write its predictions out: its schema,
+/// whether it takes columns by position (an imported model names none), and the ID columns
+/// that label its predictions. The page's data worker holds one, not the trees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reader {
+    pub schema: Schema,
+    pub by_position: bool,
+    pub id_columns: Vec<String>,
+}
+
+impl Reader {
+    fn task(&self) -> Task {
+        self.schema.task
+    }
+
+    /// Encodes every row of `table` with the model's schema (the target may be absent). An
+    /// imported model's features are the table's columns in order, as many as it reads.
+    pub fn features_of(&self, table: &Table) -> Result<Vec<f32>> {
+        let rows: Vec<usize> = (0..table.n_rows()).collect();
+        if !self.by_position {
+            return self.schema.encode_features(table, &rows);
+        }
+        let n = self.schema.n_features();
+        if table.headers.len() != n {
+            return Err(Error::BadModel(format!(
+                "this ONNX model reads {n} features and names none, so the CSV's columns are \
+                 taken in order; the CSV has {} columns ({}), not {n}",
+                table.headers.len(),
+                table
+                    .headers
+                    .iter()
+                    .take(6)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )));
+        }
+        let mut by_position = self.schema.clone();
+        for (f, h) in by_position.features.iter_mut().zip(&table.headers) {
+            f.name = h.clone();
+        }
+        by_position.encode_features(table, &rows)
+    }
+
+    /// The first of [`Self::id_columns`] that `table` has, as (name, value per row).
+    pub fn ids_of<'t>(&self, table: &'t Table) -> Option<(&str, Vec<&'t str>)> {
+        self.id_columns.iter().find_map(|name| {
+            let c = table.column_index(name)?;
+            Some((name.as_str(), table.rows.iter().map(|r| &r[c]).collect()))
+        })
+    }
+
+    /// Predictions as CSV: `row` (the data row number in the scored file), the ID column when
+    /// there is one, `prediction`, then `proba_<class>` for classifiers.
+    pub fn predictions_csv(&self, p: &Predictions, ids: Option<(&str, Vec<&str>)>) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header = vec!["row".to_string()];
+        header.extend(ids.as_ref().map(|(name, _)| name.to_string()));
+        header.push("prediction".to_string());
+        if self.task() == Task::Classification {
+            header.extend(self.schema.classes.iter().map(|c| format!("proba_{c}")));
+        }
+        w.write_record(&header).expect("writing to memory");
+        for (i, row) in p.outputs.chunks_exact(p.n_outputs).enumerate() {
+            let mut rec = Vec::with_capacity(row.len() + 3);
+            rec.push((i + 1).to_string());
+            if let Some((_, values)) = &ids {
+                rec.push(values.get(i).copied().unwrap_or_default().to_string());
+            }
+            match self.task() {
+                Task::Classification => {
+                    rec.push(self.schema.classes[argmax(row)].clone());
+                    rec.extend(row.iter().map(|v| v.to_string()));
+                }
+                Task::Regression => rec.push(row[0].to_string()),
+            }
+            w.write_record(&rec).expect("writing to memory");
+        }
+        String::from_utf8(w.into_inner().expect("flush to memory")).expect("CSV of UTF-8 text")
+    }
+}

@@ -3,7 +3,7 @@
 //! (and the labels against the classes) and names what did not match, so nothing past this
 //! point indexes with a length that came from another thread.
 
-use crate::data::dataset::MAX_CLASSES;
+use crate::data::dataset::{MAX_CLASSES, MAX_REGRESSION_TARGET};
 use crate::data::{Dataset, Target, Task};
 use crate::error::{Error, Result};
 use crate::flat::{FlatForest, Head};
@@ -147,9 +147,10 @@ fn dataset_target(header_json: &str, target: Option<&Vec<u8>>) -> Result<(Datase
         }
         Task::Regression => {
             let y: Vec<f64> = pods(target, "target")?;
-            if let Some(row) = y.iter().position(|v| !v.is_finite()) {
+            // The bound a CSV's targets get (their leaf means must fit an f32).
+            if let Some(row) = y.iter().position(|v| !(v.abs() <= MAX_REGRESSION_TARGET)) {
                 return Err(disagree(format!(
-                    "target value of row {row} is not a number"
+                    "target value of row {row} is not a number within ±{MAX_REGRESSION_TARGET:e}"
                 )));
             }
             Target::Values(y)
@@ -404,6 +405,15 @@ mod tests {
         }
         let e = decode_dataset(&encode_dataset(&d)).unwrap_err().to_string();
         assert!(e.contains("target value of row 11 is not a number"), "{e}");
+        // Finite, but past what a CSV may hold: its leaf means would not fit an f32.
+        if let Target::Values(v) = &mut d.target {
+            v[11] = 1e300;
+        }
+        let e = decode_dataset(&encode_dataset(&d)).unwrap_err().to_string();
+        assert!(
+            e.contains("target value of row 11 is not a number within ±1e30"),
+            "{e}"
+        );
     }
 
     #[test]

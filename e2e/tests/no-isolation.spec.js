@@ -5,6 +5,7 @@ const http = require('http');
 const fs = require('fs');
 const path = require('path');
 const { test, expect } = require('@playwright/test');
+const { ALL_IDENTICAL } = require('./fixtures');
 
 const DIST = path.join(__dirname, '..', '..', 'dist');
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.csv': 'text/csv' };

@@ -2,7 +2,7 @@
 // page, says what it is, and races on the CPU and the GPU with ONNX Runtime's outputs.
 const path = require('path');
 const fs = require('fs');
-const { test, expect, gpuSettled, download } = require('./fixtures');
+const { test, expect, gpuSettled, download, ALL_IDENTICAL } = require('./fixtures');
 
 const FIX = path.join(__dirname, '..', '..', 'tests', 'fixtures', 'onnx');
 

@@ -218,20 +218,23 @@ pub fn run(a: BenchArgs) -> Result<()> {
     };
     let sample = &queries[..nf * (queries.len() / nf).clamp(1, 10_000)];
     let visits = mean_visits(&forest, sample);
-    let (mut gpu, adapter, timestamps) = if a.cpu_only {
-        (None, "none (--cpu-only)".to_string(), false)
+    let (mut gpu, adapter, timestamps, software) = if a.cpu_only {
+        (None, "none (--cpu-only)".to_string(), false, false)
     } else {
         let ctx = pollster::block_on(GpuContext::new())?;
-        let name = if ctx.is_software() {
-            format!(
-                "software GPU ({}): not this machine's graphics card",
-                ctx.adapter_name()
-            )
-        } else {
-            ctx.adapter_name()
+        // Named as the page names it: a software adapter is called one.
+        let named = crate::protocol::GpuAdapter {
+            name: ctx.adapter_name(),
+            timestamps: ctx.timestamps,
+            software: ctx.is_software(),
         };
-        let ts = ctx.timestamps;
-        (Some(GpuForest::new(ctx, &forest, None)?), name, ts)
+        let forest = GpuForest::new(ctx, &forest, None)?;
+        (
+            Some(forest),
+            named.label(),
+            named.timestamps,
+            named.software,
+        )
     };
     // With --json the JSON lines own stdout and the table goes to stderr.
     let json = a.json;
@@ -358,10 +361,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         }
     }
     let gpu_outputs = match gpu_differ {
-        Some(differ) => spoken::GpuOutputs::Compared {
-            differ,
-            software: adapter.starts_with("software GPU"),
-        },
+        Some(differ) => spoken::GpuOutputs::Compared { differ, software },
         None => spoken::GpuOutputs::DidNotRun(if a.cpu_only {
             "--cpu-only"
         } else {

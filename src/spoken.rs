@@ -123,13 +123,18 @@ pub fn faster(cpu_ms: f64, gpu_ms: f64) -> Option<Side> {
     }
 }
 
+/// "GPU", or "software GPU" for a CPU emulation of one: how every figure names it.
+pub fn gpu_name(software: bool) -> &'static str {
+    if software { "software GPU" } else { "GPU" }
+}
+
 /// The race's outcome in words: which side was faster, by how much, against what, at how
 /// many rows. `cpu_ms` is the CPU workers' median, `gpu_ms` the GPU's first-run median (rows
 /// uploaded included), both from rows in memory to outputs in memory. A software GPU is
 /// called one.
 pub fn verdict(cpu_ms: f64, workers: usize, gpu_ms: f64, rows: usize, software: bool) -> String {
     let cpu = cpu_workers(workers);
-    let gpu = if software { "software GPU" } else { "GPU" };
+    let gpu = gpu_name(software);
     let rows = self::rows(rows);
     let ratio = cpu_ms / gpu_ms.max(1e-9);
     match faster(cpu_ms, gpu_ms) {
@@ -186,7 +191,7 @@ pub fn outputs_line(cpu: &str, one_thread: Option<usize>, gpu: GpuOutputs) -> St
             differ: n,
             software,
         } => {
-            let name = if software { "software GPU" } else { "GPU" };
+            let name = gpu_name(software);
             if n == 0 {
                 same.push(name.to_string());
             } else {

@@ -67,6 +67,9 @@ struct DatasetHeader {
     task: Task,
 }
 
+/// Buffers of a dataset message ([`encode_dataset`]).
+pub const DATASET_BUFFERS: usize = 2;
+
 /// Rows and target as a message: buffer 0 the rows (f32, row-major), buffer 1 the target.
 pub fn encode_dataset(d: &Dataset) -> Message {
     let task = d.target.task();
@@ -324,7 +327,9 @@ mod tests {
     fn a_dataset_survives_its_message() {
         let mut d = synth::regression(50, 4, 2, 0.1, 1);
         d.x[3] = f32::NAN;
-        let back = decode_dataset(&encode_dataset(&d)).unwrap();
+        let m = encode_dataset(&d);
+        assert_eq!(m.buffers.len(), DATASET_BUFFERS);
+        let back = decode_dataset(&m).unwrap();
         assert_eq!(back.target, d.target);
         assert_eq!((back.n_rows, back.n_features), (50, 4));
         assert_eq!(

@@ -83,8 +83,8 @@ pub fn Race(race: ScoreView) -> impl IntoView {
         .collect_view();
     // One line under the verdict: what the GPU was (a software one is not this machine's
     // graphics card) and which engines' outputs agreed. (Rows kept on the GPU have their lane.)
-    let software = race.software() && race.gpu_ms.is_some();
-    let sub = if software {
+    // (The adapter is set only for a GPU that ran.)
+    let sub = if race.software() {
         format!(
             "software GPU: not this machine's graphics card · {}",
             race.outputs_line()
@@ -135,11 +135,7 @@ pub fn BenchCard(summary: BenchSummary) -> impl IntoView {
         .filter_map(|p| Some((p.rows, p.cpu_ms, p.gpu_ms?)))
         .collect();
     let cpu = spoken::cpu_workers(summary.workers);
-    let gpu = if summary.points.iter().any(|p| p.software) {
-        "software GPU"
-    } else {
-        "GPU"
-    };
+    let gpu = spoken::gpu_name(summary.points.iter().any(|p| p.software));
     let cross = match spoken::crossover(&pts) {
         _ if pts.is_empty() => "The GPU did not run.".to_string(),
         Some(rows) if pts.len() == summary.points.len() => format!(

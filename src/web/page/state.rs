@@ -153,11 +153,7 @@ impl ScoreView {
 
     /// "GPU", or "software GPU" where the adapter is one.
     pub fn gpu_name(&self) -> &'static str {
-        if self.software() {
-            "software GPU"
-        } else {
-            "GPU"
-        }
+        spoken::gpu_name(self.software())
     }
 
     fn gpu_outputs(&self) -> GpuOutputs<'_> {

@@ -143,7 +143,8 @@ impl DataWorker {
             .await?
         {
             (DataReply::Prepared { split }, m) => {
-                let want = split.train_buffers.saturating_mul(split.copies.max(1)) + 2;
+                let want = split.train_buffers.saturating_mul(split.copies.max(1))
+                    + crate::protocol::frame::DATASET_BUFFERS;
                 if m.buffers.len() != want {
                     return Err(Error::Worker(format!(
                         "a split of {} buffers, not the {want} its header names",

@@ -19,7 +19,7 @@ pub fn csv(bytes: &[u8]) {
     let Ok(table) = read_table(bytes) else {
         return;
     };
-    let _ = crate::data::summarize(&table);
+    let _ = table.summaries();
     let opts = TrainOptions {
         target: table.headers.last().cloned().unwrap_or_default(),
         task: None,

@@ -1,9 +1,7 @@
 //! The train-and-evaluate flow shared by the CLI and the page: pick the task, split the rows
 //! with the seed, fit the schema on the training rows, train, score the held-out rows.
 
-use crate::data::{
-    ColumnSummary, Dataset, Schema, Table, Target, Task, detect_task, summarize, usable_rows,
-};
+use crate::data::{ColumnSummary, Dataset, Schema, Table, Target, Task, detect_task, usable_rows};
 use crate::error::{Error, Result};
 use crate::forest::metrics::{accuracy, confusion, r2};
 use crate::forest::train::MIN_ROWS;
@@ -133,12 +131,12 @@ pub fn prepare(table: &Table, opts: &TrainOptions) -> Result<EncodedSplit> {
             target: opts.target.clone(),
             available: table.headers.clone(),
         })?;
-    let summaries = summarize(table);
+    let summaries = table.summaries();
     let task = match opts.task {
         Some(task) => task,
         None => detect_task(&summaries[t]),
     };
-    let left_out = left_out(table, &summaries, t, &opts.columns)?;
+    let left_out = left_out(table, summaries, t, &opts.columns)?;
     let rows = usable_rows(table, &opts.target, task)?;
     let order: Vec<usize> = shuffled(rows.len(), opts.params.seed)
         .into_iter()
@@ -319,7 +317,7 @@ mod tests {
             csv.push_str(&format!("C{i},{},{amount},{}.5,w{}\n", i * 7, i, i.min(95)));
         }
         let t = read_table(csv.as_bytes()).unwrap();
-        let flagged: Vec<bool> = summarize(&t).iter().map(|s| id_like(s).is_some()).collect();
+        let flagged: Vec<bool> = t.summaries().iter().map(|s| id_like(s).is_some()).collect();
         assert_eq!(flagged, [true, true, false, false, true]);
         let t = read_table(
             (0..40)
@@ -327,7 +325,7 @@ mod tests {
                 .as_bytes(),
         )
         .unwrap();
-        assert_eq!(id_like(&summarize(&t)[0]), None);
+        assert_eq!(id_like(&t.summaries()[0]), None);
     }
 
     #[test]

@@ -8,9 +8,12 @@
 //! target information reaches the out-of-bag rows through the codes). A category unseen in
 //! training becomes missing.
 
-use super::csv_table::{Table, is_missing, parse_number};
+use super::csv_table::{Cell, Table};
+use super::summary::ColumnSummary;
 use crate::error::{Error, Result};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -26,62 +29,6 @@ impl Task {
             Task::Regression => "regression",
         }
     }
-}
-
-/// What a column looks like, for previews and for choosing the task.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ColumnSummary {
-    pub name: String,
-    pub numeric: bool,
-    pub missing: usize,
-    pub distinct: usize,
-    /// Every present value is a whole number.
-    pub integer: bool,
-    /// Cells that are not missing.
-    pub present: usize,
-    /// Present cells that are not numbers.
-    pub text: usize,
-    /// Every present value that is a number is a whole number.
-    pub integer_numbers: bool,
-}
-
-pub fn summarize(table: &Table) -> Vec<ColumnSummary> {
-    (0..table.headers.len())
-        .map(|c| {
-            let mut missing = 0;
-            let mut text = 0;
-            let mut integer = true;
-            let mut seen = std::collections::HashSet::new();
-            for r in &table.rows {
-                let cell = &r[c];
-                if is_missing(cell) {
-                    missing += 1;
-                    continue;
-                }
-                // Bounded (a file is at most 256 MiB), and high enough to see that a column of
-                // a million rows never repeats.
-                if seen.len() <= 1 << 20 {
-                    seen.insert(cell.trim());
-                }
-                match parse_number(cell, table.decimal_comma) {
-                    Some(v) => integer &= v.fract() == 0.0,
-                    None => text += 1,
-                }
-            }
-            let present = table.rows.len() - missing;
-            let numeric = text == 0 && present > 0;
-            ColumnSummary {
-                name: table.headers[c].clone(),
-                numeric,
-                missing,
-                distinct: seen.len(),
-                integer: numeric && integer,
-                present,
-                text,
-                integer_numbers: integer,
-            }
-        })
-        .collect()
 }
 
 /// Classification when the target is text, or whole numbers with few distinct values.
@@ -199,14 +146,14 @@ pub const MAX_REGRESSION_TARGET: f64 = 1e30;
 
 /// Row `i`'s regression target in column `t` (named `column`), or an error that names the cell.
 fn regression_target(table: &Table, i: usize, t: usize, column: &str) -> Result<f64> {
-    let cell = &table.rows[i][t];
+    let cell = table.cell(i, t);
     let bad = |why: &str| Error::BadTargetValue {
         row: i + 1,
         column: column.into(),
-        value: cell.to_string(),
+        value: cell.text().into_owned(),
         why: why.into(),
     };
-    match parse_number(cell, table.decimal_comma) {
+    match cell.number() {
         None => Err(bad("is not a number, but the task is regression")),
         Some(v) if v.abs() > MAX_REGRESSION_TARGET => Err(bad(
             "is beyond ±1e30, the largest regression target this program takes (outputs are 32-bit floats)",
@@ -223,8 +170,8 @@ pub fn usable_rows(table: &Table, target: &str, task: Task) -> Result<Vec<usize>
     let mut bad: Option<Error> = None;
     let mut more = Vec::new();
     let mut n_bad = 0;
-    for (i, r) in table.rows.iter().enumerate() {
-        if is_missing(&r[t]) {
+    for i in 0..table.n_rows() {
+        if table.cell(i, t).is_missing() {
             continue;
         }
         if task == Task::Regression
@@ -233,7 +180,9 @@ pub fn usable_rows(table: &Table, target: &str, task: Task) -> Result<Vec<usize>
             n_bad += 1;
             match bad {
                 None => bad = Some(e),
-                Some(_) if more.len() < 5 => more.push(format!("row {} \"{}\"", i + 1, &r[t])),
+                Some(_) if more.len() < 5 => {
+                    more.push(format!("row {} \"{}\"", i + 1, table.cell(i, t).text()))
+                }
                 Some(_) => {}
             }
             continue;
@@ -316,7 +265,7 @@ impl Schema {
         exclude: &[&str],
     ) -> Result<Schema> {
         let t = target_index(table, target)?;
-        let summaries = summarize(table);
+        let summaries = table.summaries();
         let classes = match task {
             Task::Classification => class_labels(table, t, train_rows),
             Task::Regression => Vec::new(),
@@ -395,7 +344,7 @@ impl Schema {
                     })
             })
             .collect::<Result<_>>()?;
-        let lookups: Vec<Option<std::collections::HashMap<&str, f32>>> = self
+        let lookups: Vec<Option<FxHashMap<&str, f32>>> = self
             .features
             .iter()
             .map(|f| match &f.kind {
@@ -409,27 +358,64 @@ impl Schema {
                 ),
             })
             .collect();
-        let mut x = Vec::with_capacity(rows.len() * cols.len());
-        for &i in rows {
-            let rec = &table.rows[i];
-            for (f, &c) in cols.iter().enumerate() {
-                let cell = &rec[c];
-                let v = if is_missing(cell) {
-                    f32::NAN
-                } else {
-                    match &lookups[f] {
-                        None => parse_number(cell, table.decimal_comma)
-                            .ok_or_else(|| Error::BadNumber {
-                                row: i + 1,
-                                column: self.features[f].name.clone(),
-                                value: cell.to_string(),
-                            })
-                            .map(|v| (v as f32).clamp(f32::MIN, f32::MAX))?,
-                        Some(map) => map.get(cell.trim()).copied().unwrap_or(f32::NAN),
-                    }
-                };
-                x.push(v);
+        let value = |f: usize, cell: Cell| -> Option<f32> {
+            match (&lookups[f], cell) {
+                (_, Cell::Missing) => Some(f32::NAN),
+                (None, Cell::Number(v, _)) => Some((v as f32).clamp(f32::MIN, f32::MAX)),
+                // Text where the model reads a number.
+                (None, Cell::Text(_)) => None,
+                (Some(map), cell) => Some(map.get(&*cell.text()).copied().unwrap_or(f32::NAN)),
             }
+        };
+        let columns: Vec<_> = (0..cols.len())
+            .map(|f| table.values(cols[f], |cell| value(f, cell)))
+            .collect();
+        let n = cols.len();
+        let mut x = vec![0f32; rows.len() * n];
+        // The file's rows in their order (every column read front to back, as it lies in
+        // memory), each written to its place in `x`: reading the shuffled rows in their own
+        // order missed the cache on every cell. The error is the first bad cell in reading
+        // order (row by row), as (row position, feature).
+        let mut first_bad = None::<(usize, usize)>;
+        let mut encode_row = |r: usize, i: usize, out: &mut [f32]| {
+            for (f, column) in columns.iter().enumerate() {
+                match column.get(i, |cell| value(f, cell)) {
+                    Some(v) => out[f] = v,
+                    None => {
+                        if first_bad.is_none_or(|at| (r, f) < at) {
+                            first_bad = Some((r, f));
+                        }
+                        break;
+                    }
+                }
+            }
+        };
+        let mut place = vec![u32::MAX; table.n_rows()];
+        let distinct = rows.iter().enumerate().all(|(r, &i)| {
+            let first = place[i] == u32::MAX;
+            place[i] = r as u32;
+            first
+        });
+        if distinct {
+            for (i, &r) in place.iter().enumerate() {
+                if r != u32::MAX {
+                    let r = r as usize;
+                    encode_row(r, i, &mut x[r * n..(r + 1) * n]);
+                }
+            }
+        } else {
+            // A row asked for twice: in the order asked.
+            for (r, &i) in rows.iter().enumerate() {
+                encode_row(r, i, &mut x[r * n..(r + 1) * n]);
+            }
+        }
+        if let Some((r, f)) = first_bad {
+            let i = rows[r];
+            return Err(Error::BadNumber {
+                row: i + 1,
+                column: self.features[f].name.clone(),
+                value: table.cell(i, cols[f]).text().into_owned(),
+            });
         }
         Ok(x)
     }
@@ -442,18 +428,20 @@ impl Schema {
             Task::Classification => {
                 let mut labels = Vec::with_capacity(rows.len());
                 for &i in rows {
-                    let cell = table.rows[i][t].trim();
+                    let cell = table.cell(i, t).text();
                     // A class unseen in training is an error for training data; for test
                     // rows the caller drops such rows before encoding.
-                    let k = self.classes.iter().position(|c| c == cell).ok_or_else(|| {
-                        Error::UnusableTarget {
+                    let k = self
+                        .classes
+                        .iter()
+                        .position(|c| *c == cell)
+                        .ok_or_else(|| Error::UnusableTarget {
                             target: self.target.clone(),
                             message: format!(
                                 "row {}: class \"{cell}\" is not among the model's classes",
                                 i + 1
                             ),
-                        }
-                    })?;
+                        })?;
                     labels.push(k as u32);
                 }
                 Target::Classes(labels)
@@ -478,25 +466,23 @@ impl Schema {
         let Some(t) = table.column_index(&self.target) else {
             return false;
         };
-        let cell = &table.rows[i][t];
-        if is_missing(cell) {
-            return false;
-        }
+        let cell = table.cell(i, t);
         match self.task {
-            Task::Classification => self.classes.iter().any(|c| c == cell.trim()),
-            Task::Regression => parse_number(cell, table.decimal_comma).is_some(),
+            _ if cell.is_missing() => false,
+            Task::Classification => self.classes.iter().any(|c| *c == cell.text()),
+            Task::Regression => cell.number().is_some(),
         }
     }
 }
 
 /// Class labels sorted numerically when all are numbers, else as text.
 fn class_labels(table: &Table, t: usize, rows: &[usize]) -> Vec<String> {
-    let mut labels: Vec<String> = rows
-        .iter()
-        .map(|&i| table.rows[i][t].trim().to_string())
-        .collect();
+    let mut seen = rustc_hash::FxHashSet::<Cow<str>>::default();
+    for &i in rows {
+        seen.insert(table.cell(i, t).text());
+    }
+    let mut labels: Vec<String> = seen.into_iter().map(Cow::into_owned).collect();
     labels.sort();
-    labels.dedup();
     let nums: Option<Vec<f64>> = labels.iter().map(|l| l.parse::<f64>().ok()).collect();
     if let Some(nums) = nums {
         let mut pairs: Vec<(f64, String)> = nums.into_iter().zip(labels).collect();
@@ -511,16 +497,16 @@ fn class_labels(table: &Table, t: usize, rows: &[usize]) -> Vec<String> {
 /// training rows let a column with a value per row (an ID) carry the out-of-bag rows' targets
 /// into the codes, so the OOB score read 0.999 against 0.69 held out.
 fn order_categories(table: &Table, c: usize, rows: &[usize]) -> Vec<String> {
-    let mut counts = std::collections::HashMap::<&str, usize>::new();
+    let mut counts = FxHashMap::<Cow<str>, usize>::default();
     for &i in rows {
-        let cell = &table.rows[i][c];
-        if !is_missing(cell) {
-            *counts.entry(cell.trim()).or_default() += 1;
+        let cell = table.cell(i, c);
+        if !cell.is_missing() {
+            *counts.entry(cell.text()).or_default() += 1;
         }
     }
-    let mut cats: Vec<(usize, &str)> = counts.into_iter().map(|(k, n)| (n, k)).collect();
-    cats.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    cats.into_iter().map(|c| c.1.to_string()).collect()
+    let mut cats: Vec<(usize, Cow<str>)> = counts.into_iter().map(|(k, n)| (n, k)).collect();
+    cats.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    cats.into_iter().map(|c| c.1.into_owned()).collect()
 }
 
 #[cfg(test)]
@@ -535,7 +521,7 @@ mod tests {
     #[test]
     fn detects_task() {
         let t = read_table(b"a,cls,y,txt\n1,0,1.5,u\n2,1,2.25,v\n3,2,7.0,u\n").unwrap();
-        let s = summarize(&t);
+        let s = t.summaries();
         assert_eq!(detect_task(&s[1]), Task::Classification);
         assert_eq!(detect_task(&s[2]), Task::Regression);
         assert_eq!(detect_task(&s[3]), Task::Classification);
@@ -561,6 +547,42 @@ mod tests {
         let x = s.encode_features(&t2, &[0]).unwrap();
         assert!(x[0].is_nan(), "color comes first in the schema");
         assert_eq!(x[1], 2.0);
+    }
+
+    #[test]
+    fn rows_encode_in_the_order_asked_repeated_or_not() {
+        let t = read_table(b"c,x,y\nred,1.5,a\nblue,2.5,b\nred,NA,a\ngreen,4,b\n").unwrap();
+        let s = Schema::fit(&t, "y", Task::Classification, &all(&t)).unwrap();
+        let one = |i: usize| s.encode_features(&t, &[i]).unwrap();
+        for rows in [vec![3, 0, 2], vec![2, 0, 2, 1, 2]] {
+            let x = s.encode_features(&t, &rows).unwrap();
+            let want: Vec<f32> = rows.iter().flat_map(|&i| one(i)).collect();
+            assert_eq!(
+                x.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{rows:?}"
+            );
+        }
+        // The first bad cell in reading order is named: row by row, then column by column.
+        let numbers = read_table(b"p,q,y\n1,2,3\n4,5,6\n").unwrap();
+        let s = Schema::fit(&numbers, "y", Task::Regression, &[0, 1]).unwrap();
+        let t2 = read_table(b"p,q\n1,2\n3,oops\nbad,4\n").unwrap();
+        assert_eq!(
+            s.encode_features(&t2, &[2, 1]).unwrap_err(),
+            Error::BadNumber {
+                row: 3,
+                column: "p".into(),
+                value: "bad".into()
+            }
+        );
+        assert_eq!(
+            s.encode_features(&t2, &[1, 2]).unwrap_err(),
+            Error::BadNumber {
+                row: 2,
+                column: "q".into(),
+                value: "oops".into()
+            }
+        );
     }
 
     #[test]
@@ -653,7 +675,7 @@ mod tests {
         }
         csv.push_str("200,n/a?\n201,-\n202,high\n");
         let t = read_table(csv.as_bytes()).unwrap();
-        let summary = summarize(&t);
+        let summary = t.summaries();
         assert_eq!(detect_task(&summary[1]), Task::Regression);
         let e = usable_rows(&t, "y", Task::Regression)
             .unwrap_err()
@@ -671,7 +693,7 @@ mod tests {
             ));
         }
         let t = read_table(csv.as_bytes()).unwrap();
-        assert_eq!(detect_task(&summarize(&t)[1]), Task::Classification);
+        assert_eq!(detect_task(&t.summaries()[1]), Task::Classification);
     }
 
     #[test]
@@ -682,7 +704,7 @@ mod tests {
             csv.push_str(&format!("{},person{i}\n", i % 7));
         }
         let t = read_table(csv.as_bytes()).unwrap();
-        assert_eq!(detect_task(&summarize(&t)[1]), Task::Classification);
+        assert_eq!(detect_task(&t.summaries()[1]), Task::Classification);
         let e = Schema::fit(&t, "name", Task::Classification, &all(&t))
             .unwrap_err()
             .to_string();

@@ -1,10 +1,12 @@
-//! Input data: CSV reading, column typing, encoding, and synthetic data for benchmarks.
+//! Input data: CSV reading into typed columns, column summaries, encoding, and synthetic data
+//! for benchmarks.
 pub mod csv_table;
 pub mod dataset;
+pub mod summary;
 pub mod synth;
 
-pub use csv_table::{Table, read_table};
+pub use csv_table::{Cell, Table, read_table, read_table_with};
 pub use dataset::{
-    ColumnSummary, Dataset, FeatureKind, FeatureSpec, Schema, Target, Task, detect_task, summarize,
-    usable_rows,
+    Dataset, FeatureKind, FeatureSpec, Schema, Target, Task, detect_task, usable_rows,
 };
+pub use summary::ColumnSummary;

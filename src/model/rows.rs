@@ -4,6 +4,7 @@ use crate::data::{Schema, Table, Task};
 use crate::error::{Error, Result};
 use crate::forest::argmax;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// Predictions for a batch of rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,16 +72,21 @@ impl Reader {
     }
 
     /// The first of [`Self::id_columns`] that `table` has, as (name, value per row).
-    pub fn ids_of<'t>(&self, table: &'t Table) -> Option<(&str, Vec<&'t str>)> {
+    pub fn ids_of<'t>(&self, table: &'t Table) -> Option<(&str, Vec<Cow<'t, str>>)> {
         self.id_columns.iter().find_map(|name| {
             let c = table.column_index(name)?;
-            Some((name.as_str(), table.rows.iter().map(|r| &r[c]).collect()))
+            Some((
+                name.as_str(),
+                (0..table.n_rows())
+                    .map(|i| table.cell(i, c).text())
+                    .collect(),
+            ))
         })
     }
 
     /// Predictions as CSV: `row` (the data row number in the scored file), the ID column when
     /// there is one, `prediction`, then `proba_<class>` for classifiers.
-    pub fn predictions_csv(&self, p: &Predictions, ids: Option<(&str, Vec<&str>)>) -> String {
+    pub fn predictions_csv(&self, p: &Predictions, ids: Option<(&str, Vec<Cow<str>>)>) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header = vec!["row".to_string()];
         header.extend(ids.as_ref().map(|(name, _)| name.to_string()));
@@ -93,7 +99,7 @@ impl Reader {
             let mut rec = Vec::with_capacity(row.len() + 3);
             rec.push((i + 1).to_string());
             if let Some((_, values)) = &ids {
-                rec.push(values.get(i).copied().unwrap_or_default().to_string());
+                rec.push(values.get(i).map_or_else(String::new, |v| v.to_string()));
             }
             match self.task() {
                 Task::Classification => {

@@ -115,6 +115,11 @@ pub enum DataRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DataReply {
+    /// `done` of the CSV's `total` bytes are read (several of these come before `Rows`).
+    Reading {
+        done: usize,
+        total: usize,
+    },
     /// Rows were read or generated; `note` says what was converted.
     Rows {
         view: DataView,

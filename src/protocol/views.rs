@@ -2,7 +2,7 @@
 //! the loaded rows, what the page chose to train on, the split it gets back, and the GPU's
 //! figures.
 
-use crate::data::dataset::ColumnSummary;
+use crate::data::ColumnSummary;
 use crate::data::{Schema, Task};
 use crate::forest::Params;
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! `forest`: train, predict and benchmark from the command line.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use gpuforest::data::{Table, Task, read_table, synth};
+use gpuforest::data::{Table, Task, read_table_with, synth};
 use gpuforest::forest::{ClassWeight, Criterion, MaxFeatures, Params};
 use gpuforest::model::Model;
 use gpuforest::model::Predictions;
@@ -268,9 +268,25 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))
 }
 
-/// The CSV at `path`, saying on stderr what was converted.
+/// The CSV at `path`, saying on stderr what was converted; a progress bar on a large file.
 fn read_csv(path: &Path) -> Result<Table> {
-    let t = read_table(&read(path)?)?;
+    let bytes = read(path)?;
+    let bar = if bytes.len() >= 64 << 20 {
+        ProgressBar::new(bytes.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "reading {msg} [{bar:40}] {binary_bytes}/{binary_total_bytes}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(path.display().to_string());
+    let t = read_table_with(&bytes, &|n| bar.inc(n as u64));
+    bar.finish_and_clear();
+    let t = t?;
     if let Some(note) = t.conversion_note() {
         eprintln!("note: {}: {note}", path.display());
     }

@@ -45,7 +45,16 @@ fn forget_results(ui: Ui) {
 /// the message names the row and column, and what was loaded before stays.
 pub async fn load_csv(ui: Ui, name: &str, bytes: &js_sys::Uint8Array) -> Result<()> {
     ui.loading.set(Some(format!("Reading {name}…")));
-    let r = async { data_worker().await?.read(name, bytes).await }.await;
+    let said = name.to_string();
+    let tell = move |done: usize, total: usize| {
+        let mb = |b: usize| b as f64 / 1e6;
+        ui.loading.set(Some(format!(
+            "Reading {said}… {:.0} of {:.0} MB",
+            mb(done),
+            mb(total)
+        )))
+    };
+    let r = async { data_worker().await?.read(name, bytes, tell).await }.await;
     ui.loading.set(None);
     let (view, note) = r.map_err(|err| Error::Io(format!("{name}: {err}")))?;
     show_data(ui, view);

@@ -19,10 +19,13 @@ use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
 type Waiting = Rc<RefCell<VecDeque<flume::Sender<Result<JsMessage>>>>>;
+/// Who hears how far the file being read is (`DataReply::Reading`).
+type Progress = Rc<RefCell<Option<Box<dyn Fn(usize, usize)>>>>;
 
 pub struct DataWorker {
     worker: Worker,
     waiting: Waiting,
+    progress: Progress,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(ErrorEvent)>,
 }
@@ -43,11 +46,23 @@ impl DataWorker {
         let waiting: Waiting = Rc::default();
         let (ready_tx, ready_rx) = flume::bounded(1);
         let w = waiting.clone();
+        let progress: Progress = Rc::default();
+        let p = progress.clone();
         let ready = to_header(&Reply::<DataReply>::Ready);
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             let m = js_message(&e.data());
+            let reading = m.as_ref().ok().and_then(|m| {
+                match from_header::<Reply<DataReply>>(&m.header, "").ok()? {
+                    Reply::Answer(DataReply::Reading { done, total }) => Some((done, total)),
+                    _ => None,
+                }
+            });
             if m.as_ref().is_ok_and(|m| m.header == ready) {
                 let _ = ready_tx.try_send(());
+            } else if let Some((done, total)) = reading {
+                if let Some(tell) = &*p.borrow() {
+                    tell(done, total);
+                }
             } else if let Some(tx) = w.borrow_mut().pop_front() {
                 let _ = tx.send(m);
             }
@@ -67,6 +82,7 @@ impl DataWorker {
         let dw = DataWorker {
             worker,
             waiting,
+            progress,
             _on_message: on_message,
             _on_error: on_error,
         };
@@ -111,9 +127,18 @@ impl DataWorker {
     }
 
     /// Reads a CSV file's bytes; the rows stay in the worker.
-    pub async fn read(&self, name: &str, bytes: &Uint8Array) -> Result<(DataView, Option<String>)> {
+    /// Reads a CSV; `progress` hears how many of its bytes are read as the worker goes.
+    pub async fn read(
+        &self,
+        name: &str,
+        bytes: &Uint8Array,
+        progress: impl Fn(usize, usize) + 'static,
+    ) -> Result<(DataView, Option<String>)> {
         let req = DataRequest::Read { name: name.into() };
-        match self.ask_js(req, std::slice::from_ref(bytes)).await? {
+        *self.progress.borrow_mut() = Some(Box::new(progress));
+        let r = self.ask_js(req, std::slice::from_ref(bytes)).await;
+        *self.progress.borrow_mut() = None;
+        match r? {
             (DataReply::Rows { view, note }, _) => Ok((view, note)),
             _ => Err(unexpected("reading")),
         }

@@ -3,7 +3,7 @@
 //! them for a model to score, and writing predictions out all run there, never on the page's
 //! thread, which only draws what comes back.
 
-use crate::data::{Dataset, Table, Target, Task, detect_task, read_table, summarize, synth};
+use crate::data::{Dataset, Table, Target, Task, detect_task, read_table_with, synth};
 use crate::error::{Error, Result};
 use crate::model::{Predictions, Reader};
 use crate::pipeline::{self, Columns, TrainOptions};
@@ -12,7 +12,7 @@ use crate::protocol::views::TEST_FRACTION;
 use crate::protocol::{Choice, ColumnView, DataView, PreparedSplit};
 use std::cell::RefCell;
 
-const PREVIEW_ROWS: usize = 8;
+use crate::data::csv_table::PREVIEW_ROWS;
 
 /// The data the user loaded.
 enum Source {
@@ -26,8 +26,21 @@ thread_local! {
 }
 
 /// Reads a CSV file's bytes and keeps the table; on error the rows loaded before stay.
-pub fn read(name: &str, bytes: &[u8]) -> Result<(DataView, Option<String>)> {
-    let t = read_table(bytes)?;
+/// `progress` hears how many bytes are read, every 2% of the file or so.
+pub fn read(
+    name: &str,
+    bytes: &[u8],
+    progress: impl Fn(usize, usize),
+) -> Result<(DataView, Option<String>)> {
+    let total = bytes.len();
+    let (done, told) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
+    let t = read_table_with(bytes, &|n| {
+        done.set(done.get() + n);
+        if done.get() - told.get() >= total / 50 {
+            told.set(done.get());
+            progress(done.get(), total);
+        }
+    })?;
     let view = view_of_table(name, &t);
     let note = t.conversion_note();
     SOURCE.with(|s| *s.borrow_mut() = Some(Source::Table(t)));
@@ -35,17 +48,12 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<(DataView, Option<String>)> {
 }
 
 fn view_of_table(name: &str, t: &Table) -> DataView {
-    let summary = summarize(t);
+    let summary = t.summaries();
     DataView {
         name: name.into(),
         rows: t.n_rows(),
         headers: t.headers.clone(),
-        preview: t
-            .rows
-            .iter()
-            .take(PREVIEW_ROWS)
-            .map(|r| r.iter().map(String::from).collect())
-            .collect(),
+        preview: t.preview().to_vec(),
         columns: summary.iter().map(ColumnView::from_summary).collect(),
         detected: summary.iter().map(detect_task).collect(),
     }

@@ -93,7 +93,13 @@ async fn handle_data(req: DataRequest, js: JsMessage) -> Result<Answer> {
     };
     Ok(match req {
         DataRequest::Read { name } => {
-            let (view, note) = data::read(&name, &first("file to read")?)?;
+            let tell = |done, total| {
+                post(&Message::header_only(&Reply::Answer(DataReply::Reading {
+                    done,
+                    total,
+                })))
+            };
+            let (view, note) = data::read(&name, &first("file to read")?, tell)?;
             data_answer(DataReply::Rows { view, note }, Vec::new())
         }
         DataRequest::Generate {

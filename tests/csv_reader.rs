@@ -1,0 +1,67 @@
+//! The columnar CSV reader trains the very models the row-by-row reader trained: the fixture's
+//! models and predictions were made by that reader (tests/fixtures/csv/make_admissions.py says
+//! how), and the same file, seed and settings must give the same bytes.
+
+use gpuforest::data::{Task, read_table};
+use gpuforest::forest::Params;
+use gpuforest::model::Model;
+use gpuforest::pipeline::{self, Columns, TrainOptions, evaluate, prepare};
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/csv");
+
+/// `forest train --csv admissions.csv --target TARGET --trees 20 --max-depth 8 --seed 7`.
+fn train(target: &str) -> Model {
+    let bytes = std::fs::read(format!("{DIR}/admissions.csv")).unwrap();
+    let table = read_table(&bytes).unwrap();
+    let opts = TrainOptions {
+        target: target.into(),
+        task: None,
+        params: Params {
+            n_trees: 20,
+            max_depth: Some(8),
+            seed: 7,
+            ..Params::default()
+        },
+        test_fraction: 0.25,
+        columns: Columns::default(),
+    };
+    let prep = prepare(&table, &opts).unwrap();
+    let mut model = pipeline::train(&prep, &opts.params, &|| {}).unwrap();
+    let eval = evaluate(&model, &prep.test);
+    model.evaluation = Some(eval.held_out(opts.test_fraction, opts.params.seed));
+    model
+}
+
+#[test]
+fn a_classifier_and_a_regressor_trained_from_a_spreadsheet_export_are_byte_identical() {
+    for (target, task) in [
+        ("readmitted", Task::Classification),
+        ("los", Task::Regression),
+    ] {
+        let model = train(target);
+        assert_eq!(model.task(), task);
+        let saved = std::fs::read_to_string(format!("{DIR}/admissions-{target}.json")).unwrap();
+        assert!(
+            model.to_saved_json().unwrap() == saved,
+            "the model trained on {target} differs from the committed one"
+        );
+    }
+}
+
+#[test]
+fn predictions_with_their_zero_padded_ids_are_byte_identical() {
+    let model = Model::from_json(
+        &std::fs::read_to_string(format!("{DIR}/admissions-readmitted.json")).unwrap(),
+    )
+    .unwrap();
+    let table = read_table(&std::fs::read(format!("{DIR}/admissions.csv")).unwrap()).unwrap();
+    let p = model.predict_x(&model.features_of(&table).unwrap());
+    let csv = model.predictions_csv(&p, &table);
+    let saved =
+        std::fs::read_to_string(format!("{DIR}/admissions-readmitted-predictions.csv")).unwrap();
+    assert!(
+        csv == saved,
+        "the predictions differ from the committed ones"
+    );
+    assert!(csv.lines().nth(1).unwrap().starts_with("1,000000,"));
+}

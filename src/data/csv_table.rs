@@ -117,9 +117,7 @@ pub fn parse_number(cell: &str, decimal_comma: bool) -> Option<f64> {
     parse_trimmed(trim(cell.as_bytes()), decimal_comma)
 }
 
-/// The number in a trimmed cell, read by fast-float2 (the Eisel-Lemire algorithm, correctly
-/// rounded: the same bits as Rust's own parser, which it reads bytes rather than text for;
-/// `tests::numbers_read_as_rust_reads_them` checks).
+/// The number in a trimmed cell (see [`read_f64`]).
 fn parse_trimmed(t: &[u8], decimal_comma: bool) -> Option<f64> {
     // Words Rust would accept ("inf", "infinity", "nan") are text: a spreadsheet writes
     // numbers with digits.
@@ -139,10 +137,17 @@ fn parse_trimmed(t: &[u8], decimal_comma: bool) -> Option<f64> {
                 &mut long[..]
             };
             point[comma] = b'.';
-            fast_float2::parse(&*point).ok()
+            read_f64(point)
         }
-        None => fast_float2::parse(t).ok(),
+        None => read_f64(t),
     }
+}
+
+/// fast-float2 reads the digits: the Eisel-Lemire algorithm, correctly rounded, so the same
+/// bits as Rust's own parser (`tests::numbers_read_as_rust_reads_them` checks), but from
+/// bytes, without a UTF-8 check of every cell first.
+fn read_f64(t: &[u8]) -> Option<f64> {
+    fast_float2::parse(t).ok()
 }
 
 /// What a trimmed cell holds.
@@ -651,9 +656,11 @@ fn first_rows(body: &str, separator: u8, width: usize) -> (Vec<Vec<String>>, boo
 fn cuts(body: &[u8], separator: u8, pieces: usize) -> Vec<usize> {
     let target = |k: usize| k * body.len() / pieces;
     let mut cuts = vec![0];
+    // Takes the record start `at` if it is the first at or after the next cut; false once
+    // every cut is made.
     let mut k = 1;
-    let mut cut_at = |at: usize, cuts: &mut Vec<usize>| {
-        if k < pieces && at >= target(k) {
+    let mut record_start = |at: usize, cuts: &mut Vec<usize>| {
+        if at >= target(k) {
             if at < body.len() {
                 cuts.push(at);
             }
@@ -661,12 +668,18 @@ fn cuts(body: &[u8], separator: u8, pieces: usize) -> Vec<usize> {
                 k += 1;
             }
         }
+        k < pieces
     };
-    if memchr::memchr(b'"', body).is_none() {
-        for nl in memchr::memchr_iter(b'\n', body) {
-            cut_at(nl + 1, &mut cuts);
+    if pieces > 1 && memchr::memchr(b'"', body).is_none() {
+        let mut from = 0;
+        while let Some(nl) = memchr::memchr(b'\n', &body[from..]) {
+            let at = from + nl + 1;
+            if !record_start(at, &mut cuts) {
+                break;
+            }
+            from = at;
         }
-    } else {
+    } else if pieces > 1 {
         #[derive(Clone, Copy, PartialEq)]
         enum State {
             FieldStart,
@@ -682,7 +695,9 @@ fn cuts(body: &[u8], separator: u8, pieces: usize) -> Vec<usize> {
                 (State::QuoteInQuoted, b'"') => State::Quoted,
                 (State::FieldStart, b'"') => State::Quoted,
                 (_, b'\n') => {
-                    cut_at(i + 1, &mut cuts);
+                    if !record_start(i + 1, &mut cuts) {
+                        break;
+                    }
                     State::FieldStart
                 }
                 (_, b'\r') => State::FieldStart,

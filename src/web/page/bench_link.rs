@@ -205,8 +205,9 @@ async fn sweep_and_sum_up(
 async fn run_given(ui: Ui, model: &str, csv: &str, rows: usize) -> crate::Result<()> {
     ui.busy
         .set(Some(format!("Benchmark: loading {csv} and {model}…")));
+    let started = crate::web::common::now_ms();
     let csv_bytes = super::files::fetch_asset_js(own_path(csv)?).await?;
-    load::load_csv(ui, csv, &csv_bytes).await?;
+    load::load_csv(ui, csv, &csv_bytes, started).await?;
     let model_bytes = super::files::fetch_asset(own_path(model)?).await?;
     load::install_loaded(ui, model, &model_bytes)?;
     let m = engine(|e| e.model.clone())

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::protocol::DataView;
 use crate::spoken;
+use crate::web::common::now_ms;
 use crate::web::services::{cancel_scoring, data_worker};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -42,8 +43,9 @@ fn forget_results(ui: Ui) {
 }
 
 /// Reads CSV bytes in the data worker (decoding and parsing off the page's thread). On error
-/// the message names the row and column, and what was loaded before stays.
-pub async fn load_csv(ui: Ui, name: &str, bytes: &js_sys::Uint8Array) -> Result<()> {
+/// the message names the row and column, and what was loaded before stays. `started` is when
+/// the user asked for the file (page clock, ms): the notice says how long it took from there.
+pub async fn load_csv(ui: Ui, name: &str, bytes: &js_sys::Uint8Array, started: f64) -> Result<()> {
     ui.loading.set(Some(format!("Reading {name}…")));
     let said = name.to_string();
     let tell = move |done: usize, total: usize| {
@@ -58,19 +60,26 @@ pub async fn load_csv(ui: Ui, name: &str, bytes: &js_sys::Uint8Array) -> Result<
     ui.loading.set(None);
     let (view, note) = r.map_err(|err| Error::Io(format!("{name}: {err}")))?;
     show_data(ui, view);
+    let read = format!(
+        "{:.1}{}MB read in {}",
+        bytes.length() as f64 / 1e6,
+        spoken::NBSP,
+        spoken::duration(now_ms() - started)
+    );
     match note {
-        Some(note) => ui.info(Place::Data, format!("Loaded {name}: {note}.")),
-        None => ui.info(Place::Data, format!("Loaded {name}.")),
+        Some(note) => ui.info(Place::Data, format!("Loaded {name} ({read}): {note}.")),
+        None => ui.info(Place::Data, format!("Loaded {name} ({read}).")),
     }
     Ok(())
 }
 
 pub fn load_file(ui: Ui, file: web_sys::File) {
+    let started = now_ms();
     spawn_local(async move {
         let name = file.name();
         ui.loading.set(Some(format!("Reading {name}…")));
         let r = match files::read_js(&file).await {
-            Ok(bytes) => load_csv(ui, &name, &bytes).await,
+            Ok(bytes) => load_csv(ui, &name, &bytes, started).await,
             Err(err) => Err(err),
         };
         ui.loading.set(None);
@@ -83,9 +92,10 @@ pub fn load_file(ui: Ui, file: web_sys::File) {
 pub fn load_asset(ui: Ui, file: &'static str) {
     // Train waits from the click on, not from when the bytes arrive.
     ui.loading.set(Some(format!("Reading {file}…")));
+    let started = now_ms();
     spawn_local(async move {
         let r = match files::fetch_asset_js(&format!("./assets/{file}")).await {
-            Ok(bytes) => load_csv(ui, file, &bytes).await,
+            Ok(bytes) => load_csv(ui, file, &bytes, started).await,
             Err(err) => Err(err),
         };
         ui.loading.set(None);

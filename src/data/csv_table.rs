@@ -94,7 +94,7 @@ impl<'a> Cell<'a> {
 /// Cells that mean "no value". Compared after trimming, case-insensitively.
 const MISSING: &[&str] = &["", "na", "n/a", "nan", "null", "none", "?", "-"];
 
-pub fn is_missing(cell: &str) -> bool {
+fn is_missing(cell: &str) -> bool {
     missing_trimmed(trim(cell.as_bytes()))
 }
 
@@ -113,7 +113,7 @@ fn trim(field: &[u8]) -> &[u8] {
 }
 
 /// Parses a cell as a number; `None` for text. Missing cells must be filtered first.
-pub fn parse_number(cell: &str, decimal_comma: bool) -> Option<f64> {
+fn parse_number(cell: &str, decimal_comma: bool) -> Option<f64> {
     parse_trimmed(trim(cell.as_bytes()), decimal_comma)
 }
 
@@ -191,6 +191,16 @@ pub(super) struct Entry {
     kind: Kind,
 }
 
+impl Entry {
+    fn cell(&self) -> Cell<'_> {
+        match self.kind {
+            Kind::Missing => Cell::Missing,
+            Kind::Number(v) => Cell::Number(v, Some(&self.text)),
+            Kind::Text => Cell::Text(&self.text),
+        }
+    }
+}
+
 impl Column {
     fn len(&self) -> usize {
         match self {
@@ -203,14 +213,7 @@ impl Column {
     #[inline]
     pub(super) fn cell(&self, i: usize) -> Cell<'_> {
         match self {
-            Column::Coded { codes, dict } => {
-                let e = &dict[codes[i] as usize];
-                match e.kind {
-                    Kind::Missing => Cell::Missing,
-                    Kind::Number(v) => Cell::Number(v, Some(&e.text)),
-                    Kind::Text => Cell::Text(&e.text),
-                }
-            }
+            Column::Coded { codes, dict } => dict[codes[i] as usize].cell(),
             Column::Numbers(v) if v[i].is_nan() => Cell::Missing,
             Column::Numbers(v) => Cell::Number(v[i], None),
             Column::Text {
@@ -234,14 +237,7 @@ impl Column {
     /// The distinct cells, when the column keeps them as a dictionary.
     pub(super) fn dictionary(&self) -> Option<(&[u32], impl Iterator<Item = Cell<'_>>)> {
         match self {
-            Column::Coded { codes, dict } => Some((
-                codes.as_slice(),
-                dict.iter().map(|e| match e.kind {
-                    Kind::Missing => Cell::Missing,
-                    Kind::Number(v) => Cell::Number(v, Some(&e.text)),
-                    Kind::Text => Cell::Text(&e.text),
-                }),
-            )),
+            Column::Coded { codes, dict } => Some((codes.as_slice(), dict.iter().map(Entry::cell))),
             _ => None,
         }
     }
@@ -258,6 +254,23 @@ impl Column {
                 .collect(),
             Column::Numbers(v) => v,
             Column::Text { numbers, .. } => numbers,
+        }
+    }
+
+    /// A dictionary with too many distinct cells, as numbers alone or as text.
+    fn without_dictionary(self, keep_text: bool) -> Column {
+        let Column::Coded { dict, .. } = &self else {
+            return self;
+        };
+        if numbers_alone(dict.iter().map(|e| e.kind), keep_text) {
+            Column::Numbers(self.into_numbers())
+        } else {
+            let (text, ends, numbers) = self.into_text();
+            Column::Text {
+                text,
+                ends,
+                numbers,
+            }
         }
     }
 
@@ -403,19 +416,7 @@ impl Builder {
     fn give_up_dictionary(&mut self) {
         self.index = FxHashMap::default();
         let column = std::mem::replace(&mut self.column, Column::Numbers(Vec::new()));
-        let Column::Coded { dict, .. } = &column else {
-            unreachable!("only a dictionary is given up")
-        };
-        self.column = if numbers_alone(dict.iter().map(|e| e.kind), self.keep_text) {
-            Column::Numbers(column.into_numbers())
-        } else {
-            let (text, ends, numbers) = column.into_text();
-            Column::Text {
-                text,
-                ends,
-                numbers,
-            }
-        };
+        self.column = column.without_dictionary(self.keep_text);
     }
 }
 
@@ -499,12 +500,17 @@ struct Format {
 
 impl Format {
     fn reader<'b>(&self, bytes: &'b [u8]) -> csv::Reader<&'b [u8]> {
-        csv::ReaderBuilder::new()
-            .delimiter(self.separator)
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(bytes)
+        records(self.separator, bytes)
     }
+}
+
+/// A reader of records of any width, the header among them.
+fn records(separator: u8, bytes: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .delimiter(separator)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes)
 }
 
 /// One column's pieces, joined in order; `None` when text was lost and the column must be
@@ -551,21 +557,13 @@ fn join(parts: Vec<Builder>, limits: &Limits) -> Option<Column> {
                 .collect();
             codes.extend(part.iter().map(|&k| remap[k as usize]));
         }
+        let over = dict.len() > limits.dict_cap;
         let column = Column::Coded { codes, dict };
-        let mut b = Builder {
-            column,
-            index: FxHashMap::default(),
-            has_text,
-            lost_text: false,
-            keep_text,
-        };
-        let Column::Coded { dict, .. } = &b.column else {
-            unreachable!()
-        };
-        if dict.len() > limits.dict_cap {
-            b.give_up_dictionary();
-        }
-        return Some(b.column);
+        return Some(if over {
+            column.without_dictionary(keep_text)
+        } else {
+            column
+        });
     }
     let (mut text, mut ends, mut nums) = (
         String::new(),
@@ -811,11 +809,7 @@ fn read_with_limits(
         });
     }
     let separator = detect_separator(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(separator)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let mut reader = records(separator, text.as_bytes());
     let mut header = csv::StringRecord::new();
     if !reader.read_record(&mut header).map_err(|e| csv_error(&e))? {
         return Err(Error::EmptyFile);
@@ -892,12 +886,11 @@ fn read_with_limits(
 /// The first record that is not as wide as the header (or that the `csv` crate cannot read),
 /// numbered by one reader over the whole text.
 fn first_bad_record(text: &str, separator: u8, width: usize) -> Option<Error> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(separator)
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let mut reader = records(separator, text.as_bytes());
     let mut rec = ByteRecord::new();
+    if let Err(e) = reader.read_byte_record(&mut rec) {
+        return Some(csv_error(&e));
+    }
     for i in 0.. {
         match reader.read_byte_record(&mut rec) {
             Ok(false) => return None,

@@ -120,7 +120,7 @@ fn grows_and_merges(d: &Dataset) {
     };
     let Ok(shards) = [0..1, 1..2]
         .into_iter()
-        .map(|r| grow(d, &params, r, &|| {}))
+        .map(|r| grow(d, None, &params, r, &|| {}))
         .collect::<crate::Result<Vec<Shard>>>()
     else {
         return;

@@ -97,6 +97,8 @@ pub struct EncodedSplit {
     pub task_detected: bool,
     pub schema: Schema,
     pub train: Dataset,
+    /// The training rows' sample weights, in `train`'s order (`None`: all 1).
+    pub train_weights: Option<Vec<f64>>,
     pub test: Dataset,
     /// Usable rows (with a target value) in the file.
     pub usable_rows: usize,
@@ -119,6 +121,25 @@ pub fn shuffled(n: usize, seed: u64) -> Vec<usize> {
 }
 
 pub fn prepare(table: &Table, opts: &TrainOptions) -> Result<EncodedSplit> {
+    prepare_weighted(table, None, opts)
+}
+
+/// [`prepare`], with a sample weight per row of `table` (scikit-learn's `sample_weight`),
+/// carried to the training rows.
+pub fn prepare_weighted(
+    table: &Table,
+    weights: Option<&[f64]>,
+    opts: &TrainOptions,
+) -> Result<EncodedSplit> {
+    if let Some(w) = weights
+        && w.len() != table.n_rows()
+    {
+        return Err(Error::InvalidParam(format!(
+            "{} sample weights for {} rows",
+            w.len(),
+            table.n_rows()
+        )));
+    }
     if !(0.0..1.0).contains(&opts.test_fraction) {
         return Err(Error::InvalidParam(format!(
             "test fraction {} must be in [0, 1)",
@@ -167,6 +188,7 @@ pub fn prepare(table: &Table, opts: &TrainOptions) -> Result<EncodedSplit> {
         task_detected: opts.task.is_none(),
         schema,
         train,
+        train_weights: weights.map(|w| train_rows.iter().map(|&i| w[i]).collect()),
         test,
         usable_rows: rows.len(),
         dropped_test_rows: test_rows.len() - kept.len(),
@@ -209,6 +231,7 @@ pub fn prepare_dataset(
         task_detected: true,
         schema,
         train: d.subset(train_rows),
+        train_weights: None,
         test: d.subset(test_rows),
         usable_rows: d.n_rows,
         dropped_test_rows: 0,
@@ -275,7 +298,7 @@ pub fn evaluate_predictions(model: &Model, test: &Dataset, p: &Predictions) -> E
 
 /// Trains on prepared rows; `on_tree` is called after each tree.
 pub fn train(prep: &EncodedSplit, params: &Params, on_tree: &(dyn Fn() + Sync)) -> Result<Model> {
-    let trainer = Trainer::new(&prep.train, params)?;
+    let trainer = Trainer::weighted(&prep.train, prep.train_weights.as_deref(), params)?;
     let forest = trainer.train(on_tree);
     let oob = trainer.oob_score(&forest);
     let mut model = Model::new(
@@ -287,6 +310,21 @@ pub fn train(prep: &EncodedSplit, params: &Params, on_tree: &(dyn Fn() + Sync)) 
     );
     model.id_columns = prep.id_columns();
     Ok(model)
+}
+
+/// Trains on prepared rows and scores the held-out ones, which the model then keeps (when
+/// there are any): what `forest train` and the Python package's `fit` both do.
+pub fn train_and_evaluate(
+    prep: &EncodedSplit,
+    opts: &TrainOptions,
+    on_tree: &(dyn Fn() + Sync),
+) -> Result<(Model, Evaluation)> {
+    let mut model = train(prep, &opts.params, on_tree)?;
+    let eval = evaluate(&model, &prep.test);
+    if prep.test.n_rows > 0 {
+        model.evaluation = Some(eval.held_out(opts.test_fraction, opts.params.seed));
+    }
+    Ok((model, eval))
 }
 
 #[cfg(test)]

@@ -19,9 +19,11 @@ pub struct Shard {
     pub oob: Option<OobVotes>,
 }
 
-/// Grows trees `trees` of the forest that `params` describes, calling `on_tree` after each.
+/// Grows trees `trees` of the forest that `params` describes, over rows weighing
+/// `sample_weight` (see [`Trainer::weighted`]), calling `on_tree` after each.
 pub fn grow(
     data: &Dataset,
+    sample_weight: Option<&[f64]>,
     params: &Params,
     trees: Range<usize>,
     on_tree: &(dyn Fn() + Sync),
@@ -32,7 +34,7 @@ pub fn grow(
             trees.start, trees.end, params.n_trees
         )));
     }
-    let trainer = Trainer::new(data, params)?;
+    let trainer = Trainer::weighted(data, sample_weight, params)?;
     let grown = trainer.grow_trees(trees.clone(), on_tree);
     let n_outputs = match trainer.task {
         Task::Classification => data.n_classes,
@@ -166,7 +168,7 @@ mod tests {
             // Out of order, as workers finish.
             let shards: Vec<Shard> = [5..9, 0..2, 2..5]
                 .into_iter()
-                .map(|r| roundtrip(&grow(&d, &params, r, &|| {}).unwrap()))
+                .map(|r| roundtrip(&grow(&d, None, &params, r, &|| {}).unwrap()))
                 .collect();
             let merged = merge(shards, schema(&d), params, d.n_features, &d.target).unwrap();
             assert_eq!(merged.forest, whole.forest);
@@ -180,7 +182,7 @@ mod tests {
     #[test]
     fn a_missing_shard_is_an_error() {
         let d = synth::classification(100, 4, 2, 2, 1);
-        let s = grow(&d, &params(4), 0..2, &|| {}).unwrap();
+        let s = grow(&d, None, &params(4), 0..2, &|| {}).unwrap();
         let e = merge(vec![s], schema(&d), params(4), 4, &d.target).unwrap_err();
         assert!(e.to_string().contains("2 of 4 trees grown"), "{e}");
     }
@@ -188,14 +190,14 @@ mod tests {
     #[test]
     fn trees_outside_the_forest_are_not_grown() {
         let d = synth::classification(100, 4, 2, 2, 1);
-        let e = grow(&d, &params(4), 2..9, &|| {}).unwrap_err();
+        let e = grow(&d, None, &params(4), 2..9, &|| {}).unwrap_err();
         assert!(e.to_string().contains("trees 2..9 of a forest of 4"), "{e}");
     }
 
     #[test]
     fn votes_over_other_rows_than_the_target_are_refused() {
         let d = synth::classification(100, 4, 2, 2, 1);
-        let s = grow(&d, &params(2), 0..2, &|| {}).unwrap();
+        let s = grow(&d, None, &params(2), 0..2, &|| {}).unwrap();
         let short = Target::Classes(vec![0; 99]);
         let e = merge(vec![s.clone()], schema(&d), params(2), 4, &short).unwrap_err();
         assert!(
@@ -205,7 +207,7 @@ mod tests {
         );
         // Two shards over different rows do not add up.
         let other = synth::classification(90, 4, 2, 2, 3);
-        let t = grow(&other, &params(3), 2..3, &|| {}).unwrap();
+        let t = grow(&other, None, &params(3), 2..3, &|| {}).unwrap();
         let e = merge(vec![s, t], schema(&d), params(3), 4, &d.target).unwrap_err();
         assert!(e.to_string().contains("do not add up"), "{e}");
     }
@@ -213,9 +215,9 @@ mod tests {
     #[test]
     fn shards_of_other_features_or_outputs_are_refused() {
         let d = synth::classification(100, 4, 2, 2, 1);
-        let s = grow(&d, &params(2), 0..1, &|| {}).unwrap();
+        let s = grow(&d, None, &params(2), 0..1, &|| {}).unwrap();
         let wide = synth::classification(100, 5, 2, 3, 1);
-        let t = grow(&wide, &params(2), 1..2, &|| {}).unwrap();
+        let t = grow(&wide, None, &params(2), 1..2, &|| {}).unwrap();
         let e = merge(vec![s.clone(), t], schema(&d), params(2), 4, &d.target).unwrap_err();
         assert!(
             e.to_string()

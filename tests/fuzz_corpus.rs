@@ -129,7 +129,7 @@ fn write_seeds() {
         &framed(&encode_dataset(&r)),
     );
     for (i, (data, trees)) in [(&d, 0..2), (&r, 1..3), (&d, 0..1)].into_iter().enumerate() {
-        let s = grow(data, &p(3, 3), trees, &|| {}).unwrap();
+        let s = grow(data, None, &p(3, 3), trees, &|| {}).unwrap();
         write(
             "worker_message",
             &format!("shard{i}.bin"),

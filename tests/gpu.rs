@@ -279,7 +279,7 @@ fn a_forest_merged_from_worker_shards_matches_the_cpu() {
     let shards: Vec<FlatForest> = [0..4, 4..8]
         .into_iter()
         .map(|r| {
-            let s = gpuforest::tree_shards::grow(&d, &p, r, &|| {}).unwrap();
+            let s = gpuforest::tree_shards::grow(&d, None, &p, r, &|| {}).unwrap();
             gpuforest::protocol::frame::decode_shard(&gpuforest::protocol::frame::encode_shard(&s))
                 .unwrap()
                 .forest

@@ -94,6 +94,7 @@ impl<'a> Cell<'a> {
 /// Cells that mean "no value". Compared after trimming, case-insensitively.
 const MISSING: &[&str] = &["", "na", "n/a", "nan", "null", "none", "?", "-"];
 
+#[cfg(test)]
 fn is_missing(cell: &str) -> bool {
     missing_trimmed(trim(cell.as_bytes()))
 }
@@ -995,6 +996,9 @@ impl Table {
         &self.preview
     }
 }
+
+mod given;
+pub use given::Given;
 
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@ pub mod dataset;
 pub mod summary;
 pub mod synth;
 
-pub use csv_table::{Cell, Table, read_table, read_table_with};
+pub use csv_table::{Cell, Given, Table, read_table, read_table_with};
 pub use dataset::{
     Dataset, FeatureKind, FeatureSpec, Schema, Target, Task, detect_task, usable_rows,
 };

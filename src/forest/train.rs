@@ -34,6 +34,8 @@ pub struct Trainer<'a> {
     y_values: Vec<f64>,
     /// Weight of each class's rows (empty: all 1).
     class_scale: Vec<f64>,
+    /// Weight of each row (scikit-learn's `sample_weight`; `None`: all 1).
+    sample_weight: Option<&'a [f64]>,
 }
 
 fn tree_rng(seed: u64, tree: usize) -> ChaCha8Rng {
@@ -60,7 +62,39 @@ pub const MIN_ROWS: usize = 5;
 
 impl<'a> Trainer<'a> {
     pub fn new(data: &'a Dataset, params: &Params) -> Result<Trainer<'a>> {
+        Trainer::weighted(data, None, params)
+    }
+
+    /// A trainer whose rows weigh `sample_weight` each (times their bootstrap count and
+    /// their class's weight), as scikit-learn's `fit(X, y, sample_weight)`: one weight per
+    /// row, finite and not negative; a row of weight 0 is never in a bag.
+    pub fn weighted(
+        data: &'a Dataset,
+        sample_weight: Option<&'a [f64]>,
+        params: &Params,
+    ) -> Result<Trainer<'a>> {
         let task = data.target.task();
+        if let Some(w) = sample_weight {
+            if w.len() != data.n_rows {
+                return Err(Error::InvalidParam(format!(
+                    "{} sample weights for {} rows",
+                    w.len(),
+                    data.n_rows
+                )));
+            }
+            if let Some(i) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
+                return Err(Error::InvalidParam(format!(
+                    "sample weight {} of row {} is not a finite number of at least 0",
+                    w[i],
+                    i + 1
+                )));
+            }
+            if !w.iter().any(|&v| v > 0.0) {
+                return Err(Error::InvalidParam(
+                    "every sample weight is 0: no row to learn from".into(),
+                ));
+            }
+        }
         params.validate(task)?;
         if data.n_rows < MIN_ROWS {
             return Err(Error::TooFewRows {
@@ -111,6 +145,7 @@ impl<'a> Trainer<'a> {
             cfg,
             y_values,
             class_scale,
+            sample_weight,
         })
     }
 
@@ -132,6 +167,9 @@ impl<'a> Trainer<'a> {
             for (w, &l) in w.iter_mut().zip(labels) {
                 *w *= self.class_scale[l as usize];
             }
+        }
+        if let Some(s) = self.sample_weight {
+            w.iter_mut().zip(s).for_each(|(w, s)| *w *= s);
         }
         grow(&self.binned, &self.target(), &w, &self.cfg, &mut rng)
     }

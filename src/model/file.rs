@@ -130,7 +130,7 @@ impl Model {
 
     /// This model as an ONNX file (a forest trained here; an imported one's file is its own).
     pub fn to_onnx(&self) -> Result<Vec<u8>> {
-        if self.imported.is_some() {
+        if self.imported.as_ref().is_some_and(|o| o.format == "onnx") {
             return Err(Error::InvalidParam(
                 "this model was imported from ONNX: its own file is the ONNX model".into(),
             ));

@@ -2,6 +2,7 @@
 //! forest's training ([`crate::forest`]) and ONNX ([`crate::onnx`]), which know nothing of it.
 //! The file it is saved as is [`file`]'s; how it reads rows and writes predictions, [`rows`]'.
 
+pub mod arrays;
 pub mod file;
 pub mod rows;
 

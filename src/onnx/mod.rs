@@ -7,5 +7,6 @@ mod export;
 mod import;
 pub mod proto;
 
+pub use ensemble::le;
 pub use export::export;
 pub use import::{Imported, MAX_FEATURES, MAX_NODES, MAX_OUTPUTS, Origin, import};

@@ -315,7 +315,7 @@ mod tests {
             max_depth: Some(5),
             ..Params::default()
         };
-        let s = grow(&d, &params, trees, &|| {}).unwrap();
+        let s = grow(&d, None, &params, trees, &|| {}).unwrap();
         (d, s)
     }
 

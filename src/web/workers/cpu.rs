@@ -31,7 +31,7 @@ pub fn train(req: TrainRequest, js: &JsMessage) -> Result<Message> {
             let d = decode_dataset(&js.to_message(data, 0..js.buffers.len())?)?;
             // Captures nothing, so it is `Sync`; the page counts these for its progress bar.
             let tick = || post(&Message::header_only(&Reply::Answer(TrainReply::Tree)));
-            let s = crate::tree_shards::grow(&d, &params, trees, &tick)?;
+            let s = crate::tree_shards::grow(&d, None, &params, trees, &tick)?;
             let out = encode_shard(&s);
             Ok(answer(TrainReply::Grown { shard: out.header }, out.buffers))
         }

@@ -46,4 +46,15 @@ if [ ! -d e2e/node_modules/@playwright/test ] || [ e2e/package-lock.json -nt e2e
   (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The Python package: a virtual environment (.venv) with maturin and the tests' packages, and
+# the package built into it from python/ (cargo rebuilds only what changed).
+python3 -c "import venv, ensurepip" 2>/dev/null || apt_install python3-venv
+[ -x .venv/bin/python ] || python3 -m venv .venv
+if ! cmp -s python/requirements-dev.txt .venv/requirements-dev.txt; then
+  echo "setup: installing the Python package's build and test requirements"
+  .venv/bin/pip install -q --disable-pip-version-check -r python/requirements-dev.txt
+  cp python/requirements-dev.txt .venv/requirements-dev.txt
+fi
+.venv/bin/pip install -q --disable-pip-version-check --no-build-isolation ./python
+
 echo "setup: done"

@@ -96,7 +96,7 @@ def score_input(estimator, X):
     """Checks `X` for scoring and returns its rows as the model's features: a C-ordered
     float32 array (the input itself when it is one)."""
     model = estimator._model
-    if _is_frame(X) and _text_columns(X):
+    if _is_frame(X) and (_text_columns(X) or estimator._categorical):
         _check_feature_names(estimator, X, reset=False)
         _check_n_features(estimator, X, reset=False)
         headers = [str(c) for c in X.columns]

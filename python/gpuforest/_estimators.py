@@ -44,6 +44,10 @@ _COMMON_CONSTRAINTS = {
 }
 
 
+# The engine's fewest training rows (`forest::train::MIN_ROWS`).
+MIN_ROWS = 5
+
+
 def _threads(n_jobs):
     """Threads for `n_jobs`: None or -1 every core, -2 all but one (joblib's rule)."""
     if n_jobs is None:
@@ -107,6 +111,9 @@ class _Forest(BaseEstimator):
         name = getattr(y, "name", None)
         headers, columns, y = _data.fit_input(self, X, y, y_numeric=not classify)
         n_rows = len(y)
+        if n_rows < MIN_ROWS:
+            s = "" if n_rows == 1 else "s"
+            raise ValueError(f"{n_rows} sample{s}: a forest needs at least {MIN_ROWS} to train")
         classes = None
         if classify:
             check_classification_targets(y)
@@ -246,6 +253,7 @@ class RandomForestClassifier(ClassifierMixin, _Forest):
 
     def predict(self, X):
         """The most probable class (the first of equally probable ones)."""
+        check_is_fitted(self, "_model")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 

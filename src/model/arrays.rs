@@ -6,7 +6,7 @@
 //! scikit-learn sends a row left when `x <= threshold`, with `x` read as `f32` and the
 //! threshold a double: that is `x <= le(threshold)` in the flat layout's `f32` rule, the
 //! largest `f32` at most the threshold (the ONNX import's `BRANCH_LEQ`), so every row takes
-//! the path it takes in scikit-learn. Leaves hold each tree's class probabilities (its value
+//! the path it takes in scikit-learn (inputs are finite: scikit-learn refuses infinities). Leaves hold each tree's class probabilities (its value
 //! normalized) or its regression value, averaged over the trees as this program's own forests.
 
 use crate::data::Schema;
@@ -98,11 +98,14 @@ pub fn forest_from_arrays(trees: &[TreeArrays], schema: &Schema) -> Result<FlatF
                     ))
                 })?;
             let th = tree.threshold[i];
-            if th.is_nan() {
-                return Err(bad(format!("node {i} has no threshold")));
+            if th.is_nan() || th == f64::NEG_INFINITY {
+                return Err(bad(format!("node {i} has threshold {th}")));
             }
             let missing_left = tree.missing_left.is_some_and(|m| m[i] != 0);
-            let s = b.split(f as u32, crate::onnx::le(th), missing_left);
+            // An infinite threshold (scikit-learn's split of missing values from all others)
+            // sends every number left, as the largest f32 does: the layout keeps thresholds
+            // finite.
+            let s = b.split(f as u32, crate::onnx::le(th).min(f32::MAX), missing_left);
             stack.push((r, Some(s)));
             stack.push((l, None));
         }

@@ -94,7 +94,7 @@ def fit_input(estimator, X, y, y_numeric):
 
 def score_input(estimator, X):
     """Checks `X` for scoring and returns its rows as the model's features: a C-ordered
-    float32 array (the input itself when it is one)."""
+    float32 array (the input itself, unchecked but for its shape, when it is one)."""
     model = estimator._model
     if _is_frame(X) and (_text_columns(X) or estimator._categorical):
         _check_feature_names(estimator, X, reset=False)
@@ -106,6 +106,19 @@ def score_input(estimator, X):
         raise ValueError(
             "this model was trained on text columns: score a data frame with those columns"
         )
+    if (
+        type(X) is np.ndarray
+        and X.dtype == np.float32
+        and X.ndim == 2
+        and X.flags.c_contiguous
+        and X.shape[0] > 0
+        and X.shape[1] == estimator.n_features_in_
+        and getattr(estimator, "feature_names_in_", None) is None
+    ):
+        # Read in place, as it is: scikit-learn's checks cost 0.1 ms a call (70x the engine's
+        # time for one row), and a scan for infinities as long as scoring on a GPU. NaN is
+        # missing; an infinity lies beyond every split.
+        return X
     X = validate_data(
         estimator,
         X,

@@ -259,6 +259,13 @@ fn grow_shard<'py>(
     Ok(message_to_py(py, encode_shard(&shard)))
 }
 
+/// Rows kept on the GPU by [`PyModel::upload`].
+#[pyclass(frozen, module = "gpuforest._engine")]
+struct GpuRows {
+    rows: gpuforest::gpu::Resident,
+    n_rows: usize,
+}
+
 /// A model, with its forest uploaded to the GPU once it has scored there.
 #[pyclass(frozen, name = "Model", module = "gpuforest._engine")]
 struct PyModel {
@@ -274,15 +281,21 @@ impl PyModel {
         }
     }
 
-    /// Scores `x` on the GPU; the name of the adapter that ran.
-    fn predict_gpu(&self, x: &[f32]) -> gpuforest::Result<(Vec<f32>, String)> {
+    /// The model's forest on the GPU, uploaded on first use (again after a lost device).
+    fn gpu(&self) -> gpuforest::Result<std::sync::MutexGuard<'_, Option<GpuForest>>> {
         let mut gpu = self.gpu.lock().unwrap_or_else(|e| e.into_inner());
         let stale = gpu.as_ref().is_some_and(|g| g.context().lost().is_some());
         if gpu.is_none() || stale {
             let ctx = gpu_context().map_err(gpuforest::Error::Gpu)?;
             *gpu = Some(GpuForest::new(ctx, &self.model.forest, None)?);
         }
-        let g = gpu.as_mut().expect("placed above");
+        Ok(gpu)
+    }
+
+    /// Scores `x` on the GPU; the name of the adapter that ran.
+    fn predict_gpu(&self, x: &[f32]) -> gpuforest::Result<(Vec<f32>, String)> {
+        let mut gpu = self.gpu()?;
+        let g = gpu.as_mut().expect("opened by gpu()");
         let name = describe(g.context());
         Ok((g.predict_blocking(x, Kernel::Auto)?.outputs, name))
     }
@@ -387,6 +400,43 @@ impl PyModel {
         Ok((out, ran))
     }
 
+    /// Uploads rows (a C-ordered float32 array) to the GPU, where they stay for
+    /// [`Self::score_rows`]: the GPU's figure without the upload.
+    fn upload(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f32>) -> PyResult<GpuRows> {
+        let n_rows = x.shape()[0];
+        let x = x
+            .as_slice()
+            .map_err(|_| PyValueError::new_err("rows must be a C-ordered float32 array"))?;
+        let rows = py
+            .detach(|| {
+                let mut gpu = self.gpu()?;
+                pollster::block_on(gpu.as_mut().expect("opened by gpu()").upload(x))
+            })
+            .map_err(py_err)?;
+        Ok(GpuRows { rows, n_rows })
+    }
+
+    /// Scores rows already on the GPU ([`Self::upload`]); the outputs come back to the host.
+    fn score_rows<'py>(
+        &self,
+        py: Python<'py>,
+        rows: &GpuRows,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let out = py
+            .detach(|| {
+                let mut gpu = self.gpu.lock().unwrap_or_else(|e| e.into_inner());
+                let g = gpu
+                    .as_mut()
+                    .ok_or_else(|| gpuforest::Error::Gpu("no rows were uploaded".into()))?;
+                Ok::<_, gpuforest::Error>(
+                    pollster::block_on(g.score(&rows.rows, Kernel::Auto))?.outputs,
+                )
+            })
+            .map_err(py_err)?;
+        let n_out = self.model.forest.n_outputs as usize;
+        Ok(PyArray1::from_vec(py, out).reshape([rows.n_rows, n_out])?)
+    }
+
     /// The model's features of the columns given (by name; an imported model's in order),
     /// encoded as training encoded them: a C-ordered float32 array.
     fn features_of<'py>(
@@ -482,6 +532,7 @@ fn default_threads() -> usize {
 fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyModel>()?;
     m.add_class::<Prepared>()?;
+    m.add_class::<GpuRows>()?;
     m.add_function(wrap_pyfunction!(prepare, m)?)?;
     m.add_function(wrap_pyfunction!(grow_shard, m)?)?;
     m.add_function(wrap_pyfunction!(from_arrays, m)?)?;

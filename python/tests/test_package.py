@@ -143,6 +143,18 @@ def test_text_columns_score_by_name_and_unseen_categories_are_missing():
         clf.predict_proba(np.zeros((2, 3)))
 
 
+def test_float32_rows_are_read_in_place():
+    from gpuforest import _data
+
+    X, y = make_classification(200, 4, random_state=8)
+    clf = RandomForestClassifier(n_estimators=4, random_state=0).fit(X, y)
+    x32 = np.ascontiguousarray(X, dtype=np.float32)
+    assert _data.score_input(clf, x32) is x32
+    assert np.array_equal(clf.predict_proba(x32), clf.predict_proba(X))
+    with pytest.raises(ValueError, match="expecting 4"):
+        clf.predict(x32[:, :2].copy())
+
+
 def test_bad_input_gives_clear_errors():
     X, y = make_classification(100, 4, random_state=5)
     with pytest.raises(NotFittedError):

@@ -78,6 +78,8 @@ class _DaskForest:
     def _map(self, X, block_fn, width):
         if not _is_dask(X):
             return None
+        # The model goes to each worker once, not inside every task of the graph.
+        model = self._client().scatter(self, broadcast=True, hash=False)
         if hasattr(X, "map_partitions"):
             import pandas as pd
 
@@ -93,16 +95,16 @@ class _DaskForest:
             else:
                 dtype = self.classes_.dtype if hasattr(self, "classes_") else np.float64
                 meta = pd.Series(np.array([], dtype=dtype))
-            return X.map_partitions(frame_fn, self, meta=meta)
+            return X.map_partitions(frame_fn, model, meta=meta)
         if X.ndim != 2:
             raise ValueError(f"expected a 2-d Dask array, got {X.ndim} dimensions")
         X = X.rechunk({1: -1})
         if width:
             return X.map_blocks(
-                block_fn, self, dtype=np.float32, chunks=(X.chunks[0], (width,))
+                block_fn, model, dtype=np.float32, chunks=(X.chunks[0], (width,))
             )
         dtype = self.classes_.dtype if hasattr(self, "classes_") else np.float64
-        return X.map_blocks(block_fn, self, dtype=dtype, drop_axis=1, chunks=(X.chunks[0],))
+        return X.map_blocks(block_fn, model, dtype=dtype, drop_axis=1, chunks=(X.chunks[0],))
 
 
 class RandomForestClassifier(_DaskForest, _estimators.RandomForestClassifier):

@@ -41,8 +41,9 @@ pub use plan::cpu_walk;
 use plan::{Plan, Threads};
 use serde::{Deserialize, Serialize};
 
-/// A forest with its walk planned once, for scoring batch after batch on one thread (the page's
-/// scoring workers): [`FlatForest::predict_single_thread`] plans on every call.
+/// A forest with its walk planned once, for scoring batch after batch (the page's scoring
+/// workers, the Python package's models): [`FlatForest::predict`] and
+/// [`FlatForest::predict_single_thread`] plan on every call, which costs O(nodes).
 pub struct PlannedForest {
     forest: FlatForest,
     plan: Option<Plan>,
@@ -52,7 +53,7 @@ impl PlannedForest {
     pub fn new(forest: FlatForest) -> PlannedForest {
         // No batch to measure the walks on: the one chosen already in this process, or the
         // scalar walk (the only one in wasm).
-        let mut plan = Plan::new(&forest, Threads::One);
+        let mut plan = Plan::new(&forest, Threads::All);
         if let Some(p) = plan.as_mut() {
             p.choose_walk(&forest, &[]);
         }
@@ -66,6 +67,17 @@ impl PlannedForest {
     /// As [`FlatForest::predict_single_thread`], with the plan made once.
     pub fn predict_single_thread(&self, x: &[f32], out: &mut [f32]) {
         self.forest.predict_with(self.plan.as_ref(), x, out);
+    }
+
+    /// As [`FlatForest::predict`], with the plan made once (the walk is still chosen per
+    /// batch: the first large batch decides it for the process).
+    pub fn predict(&self, x: &[f32]) -> Vec<f32> {
+        match &self.plan {
+            Some(p) => self
+                .forest
+                .predict_through(Some(&p.for_batch(&self.forest, x)), x),
+            None => self.forest.predict_through(None, x),
+        }
     }
 }
 
@@ -375,16 +387,32 @@ impl FlatForest {
 
     /// Outputs for the rows of `x`, on every core natively.
     pub fn predict(&self, x: &[f32]) -> Vec<f32> {
+        let plan = self.plan_for(x, Threads::All);
+        self.predict_through(plan.as_ref(), x)
+    }
+
+    /// The outputs of `x` through `plan` (the checked walk without one), in chunks on every
+    /// core natively.
+    fn predict_through(&self, plan: Option<&Plan>, x: &[f32]) -> Vec<f32> {
         let (nf, no) = (self.n_features.max(1) as usize, self.n_outputs as usize);
         let n_rows = x.len() / nf;
         let mut out = vec![0.0f32; n_rows * no];
-        let plan = self.plan_for(x, Threads::All);
         // About 4 tasks a thread, so that work stealing evens out the threads' finish times;
-        // at least 1024 rows, for the planned walk to reuse each tree's nodes.
-        let chunk = n_rows.div_ceil(4 * crate::parallel::threads()).max(1024);
+        // at least one group of rows of the walk. Small batches spread too: on the H200 host's
+        // 16 cores (BENCHMARKS.md, "Small batches on the CPU") 1,000 rows took 0.36-0.49 ms
+        // in chunks of 32 rows, 2.2 ms as one chunk (the earlier minimum of 1,024 rows), and
+        // 100 rows 0.19-0.22 ms against 0.27-0.28 in chunks of 64.
+        let chunk = n_rows
+            .div_ceil(4 * crate::parallel::threads())
+            .max(forest_scoring::walk::WALK_ROWS);
+        if n_rows <= chunk {
+            // One chunk: on this thread, rather than waking one of the pool's to do it.
+            self.predict_with(plan, x, &mut out);
+            return out;
+        }
         crate::parallel::for_chunks(&mut out, chunk * no, |c, o| {
             let start = c * chunk * nf;
-            self.predict_with(plan.as_ref(), &x[start..start + o.len() / no * nf], o);
+            self.predict_with(plan, &x[start..start + o.len() / no * nf], o);
         });
         out
     }

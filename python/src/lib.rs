@@ -4,6 +4,7 @@
 //! work. Rows to score are read in place when they are a C-ordered `float32` array.
 
 use gpuforest::data::{Given, Schema, Table, Task};
+use gpuforest::flat::PlannedForest;
 use gpuforest::forest::Params;
 use gpuforest::gpu::{GPU_FROM_ROWS, GpuContext, GpuForest, Kernel};
 use gpuforest::model::Model;
@@ -270,12 +271,16 @@ struct GpuRows {
 #[pyclass(frozen, name = "Model", module = "gpuforest._engine")]
 struct PyModel {
     model: Model,
+    /// The forest with its CPU walk planned once (an O(nodes) check that each call would
+    /// otherwise repeat).
+    planned: PlannedForest,
     gpu: Mutex<Option<GpuForest>>,
 }
 
 impl PyModel {
     fn new(model: Model) -> PyModel {
         PyModel {
+            planned: PlannedForest::new(model.forest.clone()),
             model,
             gpu: Mutex::new(None),
         }
@@ -371,10 +376,7 @@ impl PyModel {
             .map_err(|_| PyValueError::new_err("rows must be a C-ordered float32 array"))?;
         let cpu = |x: &[f32]| {
             let threads = rayon::current_num_threads();
-            (
-                self.model.forest.predict(x),
-                format!("cpu ({threads} threads)"),
-            )
+            (self.planned.predict(x), format!("cpu ({threads} threads)"))
         };
         let run = |x: &[f32]| -> gpuforest::Result<(Vec<f32>, String)> {
             match device {

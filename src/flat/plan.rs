@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 /// Per-tree depth (steps from the root to the deepest leaf), for a forest whose indices are all
 /// in bounds. Checking that is what makes the unchecked walk (`forest_scoring::walk`) sound.
+#[derive(Clone)]
 pub(super) struct Plan {
     depth: Vec<u32>,
     /// The walk for narrow forests ([`Plan::choose_walk`]).
@@ -30,6 +31,20 @@ impl Plan {
     /// parts, one per task, may each be too small to measure on).
     pub(super) fn choose_walk(&mut self, f: &FlatForest, x: &[f32]) {
         self.walk = choose(f, self, x);
+    }
+
+    /// This plan with the walk for batch `x` ([`choose`]): itself, unless the process has
+    /// chosen since it was made.
+    pub(super) fn for_batch(&self, f: &FlatForest, x: &[f32]) -> std::borrow::Cow<'_, Plan> {
+        let walk = choose(f, self, x);
+        if walk == self.walk {
+            std::borrow::Cow::Borrowed(self)
+        } else {
+            std::borrow::Cow::Owned(Plan {
+                depth: self.depth.clone(),
+                walk,
+            })
+        }
     }
 
     /// `None` when `f` fails [`FlatForest::validate`]: then only the checked walk may read it.
@@ -189,6 +204,25 @@ mod tests {
         v.iter().map(|x| x.to_bits()).collect()
     }
 
+    /// Batches of several chunks (spread over the threads) through a plan made once.
+    #[test]
+    fn a_plan_made_once_scores_large_batches_to_the_reference_bits() {
+        let d = synth::classification(6000, 8, 5, 3, 4);
+        let f = forest(
+            &with_missing(d.subset(&(0..2000).collect::<Vec<_>>()), 2),
+            3,
+            None,
+        );
+        let x = &with_missing(d, 5).x;
+        let mut want = vec![0.0; x.len() / 8 * 3];
+        f.predict_reference(x, &mut want);
+        let planned = crate::flat::PlannedForest::new(f.clone());
+        for _ in 0..2 {
+            assert_eq!(bits(&planned.predict(x)), bits(&want));
+        }
+        assert_eq!(bits(&f.predict(x)), bits(&want));
+    }
+
     /// Every way the CPU scores (planned on all cores, planned on one, the reference walk) gives
     /// the same bits: regression, binary and multi-class leaves, narrow and wide nodes, rows
     /// with and without missing values, row counts that are not whole groups.
@@ -228,6 +262,8 @@ mod tests {
                             crate::flat::PlannedForest::new(f.clone())
                                 .predict_single_thread(x, &mut prepared);
                             assert_eq!(bits(&prepared), bits(&want), "{ctx}, prepared");
+                            let planned = crate::flat::PlannedForest::new(f.clone()).predict(x);
+                            assert_eq!(bits(&planned), bits(&want), "{ctx}, planned once");
                             // Both walks, whichever this machine prefers (the AVX2 one only
                             // where the CPU has it; narrow forests only).
                             if rows < 64 {

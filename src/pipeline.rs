@@ -4,6 +4,7 @@
 use crate::data::{ColumnSummary, Dataset, Schema, Table, Target, Task, detect_task, usable_rows};
 use crate::error::{Error, Result};
 use crate::forest::metrics::{accuracy, confusion, r2};
+use crate::forest::quality::{Quality, class_counts, classifier_quality, regressor_quality};
 use crate::forest::train::MIN_ROWS;
 use crate::forest::{Params, Trainer};
 use crate::model::{Model, Predictions};
@@ -250,6 +251,8 @@ pub struct Evaluation {
     /// class indices).
     pub truth: Vec<f64>,
     pub predicted: Vec<f64>,
+    /// The figures for rare outcomes; `None` without held-out rows.
+    pub quality: Option<Quality>,
 }
 
 impl Evaluation {
@@ -261,6 +264,8 @@ impl Evaluation {
             test_rows: self.truth.len(),
             test_fraction,
             seed,
+            quality: self.quality.clone(),
+            confusion: self.confusion.clone(),
         }
     }
 }
@@ -275,10 +280,23 @@ pub fn evaluate_predictions(model: &Model, test: &Dataset, p: &Predictions) -> E
         Target::Classes(truth) => {
             let pred = p.labels();
             let n = model.schema.classes.len();
+            // A model that does not know its training rows (an import) is measured against
+            // the held-out rows' own majority.
+            let majority = model
+                .majority_class()
+                .unwrap_or_else(|| crate::forest::argmax(&class_counts(truth, n)) as u32);
             Evaluation {
                 accuracy: (!truth.is_empty()).then(|| accuracy(truth, &pred)),
                 r2: None,
                 confusion: Some(confusion(truth, &pred, n)),
+                quality: classifier_quality(
+                    truth,
+                    &pred,
+                    &p.outputs,
+                    &model.schema.classes,
+                    majority,
+                )
+                .map(Quality::Classification),
                 truth: truth.iter().map(|&v| f64::from(v)).collect(),
                 predicted: pred.iter().map(|&v| f64::from(v)).collect(),
             }
@@ -289,6 +307,7 @@ pub fn evaluate_predictions(model: &Model, test: &Dataset, p: &Predictions) -> E
                 accuracy: None,
                 r2: (!truth.is_empty()).then(|| r2(truth, &pred)),
                 confusion: None,
+                quality: regressor_quality(truth, &pred).map(Quality::Regression),
                 truth: truth.clone(),
                 predicted: pred,
             }
@@ -309,6 +328,9 @@ pub fn train(prep: &EncodedSplit, params: &Params, on_tree: &(dyn Fn() + Sync)) 
         prep.train.n_rows,
     );
     model.id_columns = prep.id_columns();
+    if let Target::Classes(labels) = &prep.train.target {
+        model.class_counts = class_counts(labels, prep.train.n_classes);
+    }
     Ok(model)
 }
 

@@ -117,14 +117,11 @@ pub fn merge(
         }
     }
     let oob = votes.map(|v| oob_finish(&v, target)).transpose()?.flatten();
-    Ok(Model::from_parts(
-        schema,
-        params,
-        forest,
-        importances,
-        oob,
-        target.len(),
-    ))
+    let mut model = Model::from_parts(schema, params, forest, importances, oob, target.len());
+    if let Target::Classes(labels) = target {
+        model.class_counts = crate::forest::quality::class_counts(labels, n_outputs);
+    }
+    Ok(model)
 }
 
 #[cfg(test)]

@@ -61,14 +61,20 @@ fn train_json_then_predict() {
         "{train}"
     );
 
-    // The model file keeps its held-out score.
+    // The model file keeps its held-out figures: the score, the confusion matrix, the rare
+    // outcomes' figures (baseline, balanced accuracy, AUC...).
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
     assert_eq!(
         saved["evaluation"],
         serde_json::json!({"test_accuracy": v["test_accuracy"], "test_rows": v["test_rows"],
-            "test_fraction": 0.25, "seed": 1})
+            "test_fraction": 0.25, "seed": 1, "quality": v["quality"],
+            "confusion": v["confusion"]})
     );
+    let q = &v["quality"];
+    assert_eq!(q["baseline_class"], "benign");
+    assert!(q["roc_auc"].as_f64().unwrap() > 0.95, "{q}");
+    assert!(q["baseline_accuracy"].as_f64().unwrap() < q["accuracy"].as_f64().unwrap());
 
     let preds = tmp("bc.csv");
     ok(&[
@@ -403,4 +409,70 @@ fn onnx_models_predict_inspect_and_export_from_the_command_line() {
     ]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("imported from ONNX"));
+}
+
+#[test]
+fn evaluate_reports_the_rare_outcome_figures_of_a_labelled_file() {
+    // 1 row in 8 positive: a forest of stumps finds few of them.
+    let csv = tmp("rare.csv");
+    let mut text = String::from("a,b,y\n");
+    for i in 0..800 {
+        let positive = i % 8 == 0;
+        let noise = (i * 37 % 101) as f64 / 101.0;
+        text.push_str(&format!(
+            "{},{noise},{}\n",
+            i % 13,
+            if positive { "yes" } else { "no" }
+        ));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let model = tmp("rare.json");
+    let m = model.to_str().unwrap();
+    ok(&[
+        "train",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--target",
+        "y",
+        "--trees",
+        "5",
+        "--max-depth",
+        "2",
+        "--model-out",
+        m,
+    ]);
+    let out = ok(&[
+        "evaluate",
+        "--model",
+        m,
+        "--csv",
+        csv.to_str().unwrap(),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let q = &v["quality"];
+    assert_eq!(v["rows"], 800);
+    assert_eq!(q["baseline_class"], "no");
+    assert_eq!(q["baseline_accuracy"], 0.875);
+    // Imbalanced: the headline is not plain accuracy.
+    assert_ne!(q["headline"]["metric"], "accuracy", "{q}");
+    let text = ok(&["evaluate", "--model", m, "--csv", csv.to_str().unwrap()]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("always \"no\": 87.5%"), "{text}");
+    assert!(text.contains("sensitivity"), "{text}");
+    // A file without the target column is refused, naming it.
+    let unlabelled = tmp("new.csv");
+    std::fs::write(&unlabelled, "a,b\n1,0.5\n2,0.25\n").unwrap();
+    let out = forest(&[
+        "evaluate",
+        "--model",
+        m,
+        "--csv",
+        unlabelled.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("\"y\""),
+        "{out:?}"
+    );
 }

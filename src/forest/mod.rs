@@ -4,6 +4,7 @@ pub mod binning;
 mod flatten;
 pub mod metrics;
 pub mod params;
+pub mod quality;
 pub mod train;
 pub mod tree;
 

@@ -29,6 +29,10 @@ pub struct Model {
     /// still shows them. Absent from files written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evaluation: Option<HeldOut>,
+    /// Training rows per class (classification), in class order: the majority class that a
+    /// baseline always answers. Absent from older files and imported models.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub class_counts: Vec<usize>,
     /// ID-like columns left out of training: predictions carry the first one the scored file
     /// has, so they join back to its rows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -51,6 +55,13 @@ pub struct HeldOut {
     pub test_fraction: f64,
     /// The seed of the shuffle that split the rows (the forest's seed).
     pub seed: u64,
+    /// The figures for rare outcomes (baseline, balanced accuracy, per-class sensitivity and
+    /// specificity, AUC; R², MAE, RMSE). Absent from files written before they existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<crate::forest::quality::Quality>,
+    /// `confusion[truth][predicted]` over the held-out rows (classification).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confusion: Option<Vec<Vec<usize>>>,
 }
 
 impl Model {
@@ -75,6 +86,7 @@ impl Model {
             oob_score,
             train_rows,
             evaluation: None,
+            class_counts: Vec::new(),
             id_columns: Vec::new(),
             imported: None,
         }
@@ -99,6 +111,7 @@ impl Model {
             oob_score,
             train_rows,
             evaluation: None,
+            class_counts: Vec::new(),
             id_columns: Vec::new(),
             imported: None,
         }
@@ -133,6 +146,12 @@ impl Model {
 
     pub fn task(&self) -> Task {
         self.schema.task
+    }
+
+    /// The class a baseline always answers: the training rows' most frequent (the first of
+    /// equally frequent ones), or `None` when the model does not know its training rows.
+    pub fn majority_class(&self) -> Option<u32> {
+        (!self.class_counts.is_empty()).then(|| crate::forest::argmax(&self.class_counts) as u32)
     }
 
     /// How this model reads rows and writes predictions, apart from its trees.

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use gpuforest::data::{Table, Task, read_table_with, synth};
+use gpuforest::forest::quality::Quality;
 use gpuforest::forest::{ClassWeight, Criterion, MaxFeatures, Params};
 use gpuforest::model::Model;
 use gpuforest::model::Predictions;
@@ -112,6 +113,19 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Score a saved model on a CSV file that has its target column: baseline, balanced
+    /// accuracy, sensitivity and specificity per class, ROC AUC (R², MAE, RMSE).
+    Evaluate {
+        /// Model file written by `forest train --model-out` (or the page).
+        #[arg(long)]
+        model: PathBuf,
+        /// CSV with the model's feature columns and its target column.
+        #[arg(long)]
+        csv: PathBuf,
+        /// Print one JSON object on stdout instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Benchmark scoring on the CPU and the GPU over batch sizes (the headless harness).
     Bench(gpuforest::harness::BenchArgs),
     /// Write a saved model as ONNX (ai.onnx.ml TreeEnsembleClassifier or Regressor).
@@ -209,6 +223,7 @@ fn main() {
             device,
             out,
         } => predict(&model, &csv, device, out.as_deref()),
+        Command::Evaluate { model, csv, json } => evaluate_file(&model, &csv, json),
         Command::Bench(args) => gpuforest::harness::run(args),
         Command::Export { model, onnx } => (|| {
             let m = Model::load(&model)?;
@@ -344,6 +359,7 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
             }
             Task::Regression => o["test_r2"] = serde_json::json!(eval.r2),
         }
+        o["quality"] = serde_json::json!(eval.quality);
         println!("{o}");
         return Ok(());
     }
@@ -384,11 +400,15 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
     );
     println!("train time    {seconds:.3} s");
     let fmt = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
-    match prep.task {
-        Task::Classification => println!("test accuracy {}", fmt(eval.accuracy)),
-        Task::Regression => println!("test R²       {}", fmt(eval.r2)),
+    match &eval.quality {
+        Some(q) => print_quality(q, "test "),
+        None => println!("test          no held-out rows"),
     }
-    println!("OOB score     {}", fmt(model.oob_score));
+    let oob_kind = match prep.task {
+        Task::Classification => "accuracy",
+        Task::Regression => "R²",
+    };
+    println!("OOB score     {} ({oob_kind})", fmt(model.oob_score));
     println!("top features");
     for (name, v) in ranked.iter().take(10) {
         println!("  {v:>7.4}  {name}");
@@ -397,6 +417,102 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
         println!("model saved   {}", path.display());
     }
     Ok(())
+}
+
+fn evaluate_file(model: &Path, csv: &Path, json: bool) -> Result<()> {
+    let model = Model::load(model)?;
+    if model.imported.is_some() {
+        return Err(Error::InvalidParam(
+            "an imported model names no target column: evaluate takes models trained here".into(),
+        ));
+    }
+    let table = read_csv(csv)?;
+    let target = &model.schema.target;
+    if table.column_index(target).is_none() {
+        return Err(Error::TargetMissing {
+            target: target.clone(),
+            available: table.headers.clone(),
+        });
+    }
+    let rows: Vec<usize> = (0..table.n_rows())
+        .filter(|&i| model.schema.target_known(&table, i))
+        .collect();
+    let dropped = table.n_rows() - rows.len();
+    let data = model.schema.encode(&table, &rows)?;
+    let eval = gpuforest::pipeline::evaluate(&model, &data);
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"rows": rows.len(), "dropped_rows": dropped, "quality": eval.quality, "confusion": eval.confusion})
+        );
+        return Ok(());
+    }
+    if dropped > 0 {
+        println!(
+            "note          {dropped} rows left out: their \"{target}\" is missing{}",
+            match model.task() {
+                Task::Classification => " or a class the model does not know",
+                Task::Regression => " or not a number",
+            }
+        );
+    }
+    match &eval.quality {
+        Some(q) => print_quality(q, ""),
+        None => println!("no row of the file has a usable \"{target}\""),
+    }
+    Ok(())
+}
+
+/// The held-out figures, a line each (`prefix` names the rows they are of).
+fn print_quality(q: &Quality, prefix: &str) {
+    let pct = |v: f64| format!("{:.1}%", 100.0 * v);
+    let opt = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.4}"));
+    let h = q.headline();
+    let name = |m: &str| match m {
+        "roc_auc" => "ROC AUC",
+        "balanced_accuracy" => "balanced accuracy",
+        "r2" => "R²",
+        _ => "accuracy",
+    };
+    println!(
+        "headline      {} {:.4}: {}",
+        name(&h.metric),
+        h.value,
+        h.note
+    );
+    match q {
+        Quality::Classification(c) => {
+            println!(
+                "{:<14}{} ({} rows); always \"{}\": {}",
+                format!("{prefix}accuracy"),
+                pct(c.accuracy),
+                c.rows,
+                c.baseline_class,
+                pct(c.baseline_accuracy)
+            );
+            println!("balanced acc  {}", pct(c.balanced_accuracy));
+            println!(
+                "ROC AUC       {}   average precision {}",
+                opt(c.roc_auc),
+                opt(c.average_precision)
+            );
+            for k in &c.classes {
+                let p = |v: Option<f64>| v.map_or("n/a".to_string(), pct);
+                println!(
+                    "  {:<12} sensitivity {:>6}  specificity {:>6}  precision {:>6}  ({} rows)",
+                    k.class,
+                    p(k.sensitivity),
+                    p(k.specificity),
+                    p(k.precision),
+                    k.support
+                );
+            }
+        }
+        Quality::Regression(r) => {
+            println!("{:<14}{:.4} ({} rows)", format!("{prefix}R²"), r.r2, r.rows);
+            println!("MAE           {:.6}   RMSE {:.6}", r.mae, r.rmse);
+        }
+    }
 }
 
 fn predict(model: &Path, csv: &Path, device: Device, out: Option<&Path>) -> Result<()> {

@@ -6,6 +6,7 @@ use super::race::{BenchCard, Race};
 use super::state::{GpuState, Place, Ui};
 use super::{gpu, load, scoring, training};
 use crate::data::Task;
+use crate::forest::quality::Quality;
 use crate::protocol::views::GPU_RUNS;
 use crate::spoken;
 use crate::web::services::worker_count;
@@ -263,6 +264,57 @@ fn pct(v: f64) -> String {
     format!("{:.1}%", v * 100.0)
 }
 
+/// The held-out figures beside the headline: (label, value, test id).
+fn quality_figures(q: &Quality) -> Vec<(String, String, &'static str)> {
+    match q {
+        Quality::Classification(c) => {
+            let mut v = vec![
+                (
+                    format!("Always \"{}\" (baseline)", c.baseline_class),
+                    pct(c.baseline_accuracy),
+                    "baseline",
+                ),
+                ("Accuracy".to_string(), pct(c.accuracy), "accuracy"),
+                (
+                    "Balanced accuracy".to_string(),
+                    pct(c.balanced_accuracy),
+                    "balanced-accuracy",
+                ),
+            ];
+            if let Some(auc) = c.roc_auc {
+                v.push(("ROC AUC".to_string(), format!("{auc:.3}"), "roc-auc"));
+            }
+            // Two classes: the second is the outcome (class 1, as the AUC reads it).
+            if let [_, pos] = c.classes.as_slice() {
+                let p = |x: Option<f64>| x.map_or("n/a".to_string(), pct);
+                v.push((
+                    format!("Sensitivity (\"{}\" found)", pos.class),
+                    p(pos.sensitivity),
+                    "sensitivity",
+                ));
+                v.push((
+                    format!("Specificity (not \"{}\" kept)", pos.class),
+                    p(pos.specificity),
+                    "specificity",
+                ));
+            }
+            v
+        }
+        Quality::Regression(r) => vec![
+            (
+                "Mean absolute error".to_string(),
+                format!("{:.4}", r.mae),
+                "mae",
+            ),
+            (
+                "Root mean squared error".to_string(),
+                format!("{:.4}", r.rmse),
+                "rmse",
+            ),
+        ],
+    }
+}
+
 #[component]
 fn QualitySection(ui: Ui) -> impl IntoView {
     view! {
@@ -273,10 +325,24 @@ fn QualitySection(ui: Ui) -> impl IntoView {
                 Some(m) => {
                     // A loaded model shows the scores its file kept from training.
                     let when = if m.train_ms.is_some() { "" } else { ", when trained" };
-                    let headline = match m.task {
-                        Task::Classification => m.accuracy.map(|a| (format!("Accuracy (held-out{when})"), pct(a))),
-                        Task::Regression => m.r2.map(|r| (format!("R² (held-out{when})"), format!("{r:.3}"))),
+                    // The figure to lead with, chosen for the classes' balance (quality.rs), and
+                    // the sentence that says why and how the baseline does.
+                    let headline = match (&m.quality, m.task) {
+                        (Some(q), _) => {
+                            let h = q.headline();
+                            let (name, value) = match h.metric.as_str() {
+                                "roc_auc" => ("ROC AUC", format!("{:.3}", h.value)),
+                                "balanced_accuracy" => ("Balanced accuracy", pct(h.value)),
+                                "r2" => ("R²", format!("{:.3}", h.value)),
+                                _ => ("Accuracy", pct(h.value)),
+                            };
+                            Some((format!("{name} (held-out{when})"), value))
+                        }
+                        (None, Task::Classification) => m.accuracy.map(|a| (format!("Accuracy (held-out{when})"), pct(a))),
+                        (None, Task::Regression) => m.r2.map(|r| (format!("R² (held-out{when})"), format!("{r:.3}"))),
                     };
+                    let note = m.quality.as_ref().map(|q| q.headline().note.clone());
+                    let figures = m.quality.as_ref().map(quality_figures).unwrap_or_default();
                     let oob = m.oob.map(|o| match m.task {
                         Task::Classification => pct(o),
                         Task::Regression => format!("{o:.3}"),
@@ -306,9 +372,14 @@ fn QualitySection(ui: Ui) -> impl IntoView {
                         </p>
                         <div class="metrics" class:stale=move || stale().is_some()>
                             {headline.map(|(k, v)| view! { <div class="metric"><span>{k}</span><b data-testid="headline">{v}</b></div> })}
-                            <div class="metric"><span title="Each training row scored by the trees that did not train on it">"Out-of-bag score (training rows)"</span><b data-testid="oob">{oob.unwrap_or_else(|| "n/a".into())}</b></div>
+                            {figures.into_iter().map(|(k, v, id)| view! { <div class="metric"><span>{k}</span><b data-testid=id>{v}</b></div> }).collect_view()}
+                            <div class="metric"><span title="Each training row scored by the trees that did not train on it">{match m.task {
+                                Task::Classification => "Out-of-bag accuracy (training rows)",
+                                Task::Regression => "Out-of-bag R² (training rows)",
+                            }}</span><b data-testid="oob">{oob.unwrap_or_else(|| "n/a".into())}</b></div>
                             <div class="metric"><span>"Rows"</span><b>{m.train_rows} " train · " {m.test_rows} " test"</b></div>
                         </div>
+                        {note.map(|n| view! { <p class="muted" data-testid="headline-note">{format!("Why this figure: {n}.")}</p> })}
                         <div class="charts">
                             {m.confusion.clone().map(|(classes, matrix)| view! { <div><h3>"Confusion matrix"</h3><Confusion classes=classes matrix=matrix/></div> })}
                             {m.scatter.clone().map(|(t, p)| view! { <div><h3>"Predicted against actual"</h3><Scatter truth=t predicted=p/></div> })}

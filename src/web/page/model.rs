@@ -29,7 +29,12 @@ pub fn model_view(model: &Model, origin: &str, train_ms: Option<f64>, workers: u
         accuracy: model.evaluation.as_ref().and_then(|h| h.test_accuracy),
         r2: model.evaluation.as_ref().and_then(|h| h.test_r2),
         oob: model.oob_score,
-        confusion: None,
+        quality: model.evaluation.as_ref().and_then(|h| h.quality.clone()),
+        confusion: model
+            .evaluation
+            .as_ref()
+            .and_then(|h| h.confusion.clone())
+            .map(|c| (model.schema.classes.clone(), c)),
         scatter: None,
         importances: imp,
         train_ms,

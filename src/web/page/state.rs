@@ -47,6 +47,9 @@ pub struct ModelView {
     pub accuracy: Option<f64>,
     pub r2: Option<f64>,
     pub oob: Option<f64>,
+    /// The held-out figures for rare outcomes (kept in the model file, so a loaded model
+    /// shows them too).
+    pub quality: Option<crate::forest::quality::Quality>,
     pub confusion: Option<(Vec<String>, Vec<Vec<usize>>)>,
     pub scatter: Option<(Vec<f64>, Vec<f64>)>,
     pub importances: Vec<(String, f64)>,

@@ -1,0 +1,56 @@
+// The Quality card a clinician reads: the baseline beside the model, a headline chosen for the
+// classes' balance (not plain accuracy when the outcome is rare), sensitivity and specificity,
+// and all of it kept by a saved model that is loaded back.
+const { test, expect, gpuSettled, download } = require('./fixtures');
+
+// 600 admissions, 1 in 8 readmitted; the outcome follows the number of earlier visits, loosely.
+const rows = Array.from({ length: 600 }, (_, i) => {
+  const visits = i % 9;
+  const readmitted = i % 8 === 0 || (visits >= 7 && i % 3 === 0) ? 'yes' : 'no';
+  return `${30 + (i * 7) % 50},${visits},${'ABC'[i % 3]},${readmitted}`;
+});
+const hospital = 'age,visits,ward,readmitted\n' + rows.join('\n') + '\n';
+
+test('a rare outcome leads with ROC AUC and shows the baseline it must beat', async ({ page }) => {
+  await page.goto('/');
+  await gpuSettled(page);
+  await page.getByTestId('csv-input').setInputFiles({ name: 'hospital.csv', mimeType: 'text/csv', buffer: Buffer.from(hospital) });
+  await expect(page.getByTestId('target')).toHaveValue('readmitted');
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('model-summary')).toContainText('trained here');
+  const card = page.locator('section', { has: page.getByRole('heading', { name: /Quality/ }) });
+  await expect(card).toContainText('ROC AUC (held-out)');
+  await expect(page.getByTestId('baseline')).toHaveText(/^\d+\.\d%$/);
+  await expect(card).toContainText('Always "no" (baseline)');
+  await expect(page.getByTestId('headline-note')).toContainText('the classes are imbalanced');
+  await expect(page.getByTestId('sensitivity')).toHaveText(/%$/);
+  await expect(page.getByTestId('specificity')).toHaveText(/%$/);
+  const auc = parseFloat(await page.getByTestId('headline').innerText());
+  expect(auc).toBeGreaterThan(0.5);
+  expect(auc).toBeLessThanOrEqual(1);
+  const figures = await page.getByTestId('balanced-accuracy').innerText();
+
+  // Saved and loaded back: the same figures and the confusion matrix.
+  const model = await download(page, () => page.getByTestId('save-model').click());
+  const saved = JSON.parse(model.text);
+  expect(saved.evaluation.quality.headline.metric).toBe('roc_auc');
+  expect(saved.class_counts.reduce((a, b) => a + b, 0)).toBe(saved.train_rows);
+  await page.getByTestId('model-input').setInputFiles({ name: 'hospital-model.json', mimeType: 'application/json', buffer: Buffer.from(model.text) });
+  await expect(page.getByTestId('model-summary')).toContainText('loaded');
+  await expect(card).toContainText('ROC AUC (held-out, when trained)');
+  await expect(page.getByTestId('balanced-accuracy')).toHaveText(figures);
+  await expect(page.locator('table.confusion tbody tr')).toHaveCount(2);
+});
+
+test('balanced classes lead with accuracy, beside the baseline', async ({ page }) => {
+  await page.goto('/');
+  await gpuSettled(page);
+  await page.getByRole('button', { name: /Breast cancer/ }).click();
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('model-summary')).toContainText('trained here');
+  const card = page.locator('section', { has: page.getByRole('heading', { name: /Quality/ }) });
+  await expect(card).toContainText('Accuracy (held-out)');
+  await expect(card).toContainText('Always "benign" (baseline)');
+  await expect(page.getByTestId('headline-note')).toContainText('the model does better');
+  expect(parseFloat(await page.getByTestId('roc-auc').innerText())).toBeGreaterThan(0.9);
+});

@@ -285,7 +285,7 @@ fn quality_figures(q: &Quality) -> Vec<(String, String, &'static str)> {
                 v.push(("ROC AUC".to_string(), format!("{auc:.3}"), "roc-auc"));
             }
             // Two classes: the second is the outcome (class 1, as the AUC reads it).
-            if let [_, pos] = c.classes.as_slice() {
+            if let [neg, pos] = c.classes.as_slice() {
                 let p = |x: Option<f64>| x.map_or("n/a".to_string(), pct);
                 v.push((
                     format!("Sensitivity (\"{}\" found)", pos.class),
@@ -293,11 +293,18 @@ fn quality_figures(q: &Quality) -> Vec<(String, String, &'static str)> {
                     "sensitivity",
                 ));
                 v.push((
-                    format!("Specificity (not \"{}\" kept)", pos.class),
+                    format!("Specificity (\"{}\" found)", neg.class),
                     p(pos.specificity),
                     "specificity",
                 ));
             }
+            // The headline's figure is not repeated beside it.
+            let lead = match c.headline.metric.as_str() {
+                "roc_auc" => "roc-auc",
+                "balanced_accuracy" => "balanced-accuracy",
+                _ => "accuracy",
+            };
+            v.retain(|f| f.2 != lead);
             v
         }
         Quality::Regression(r) => vec![

@@ -54,3 +54,25 @@ test('balanced classes lead with accuracy, beside the baseline', async ({ page }
   await expect(page.getByTestId('headline-note')).toContainText('the model does better');
   expect(parseFloat(await page.getByTestId('roc-auc').innerText())).toBeGreaterThan(0.9);
 });
+
+test('a file of new patients, without the target, is rows to score: nothing switches', async ({ page }) => {
+  await page.goto('/');
+  await gpuSettled(page);
+  await page.getByTestId('csv-input').setInputFiles({ name: 'hospital.csv', mimeType: 'text/csv', buffer: Buffer.from(hospital) });
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('model-summary')).toContainText('trained here');
+  const newPatients = 'age,visits,ward\n' + rows.slice(0, 40).map((r) => r.split(',').slice(0, 3).join(',')).join('\n') + '\n';
+  await page.getByTestId('csv-input').setInputFiles({ name: 'new-patients.csv', mimeType: 'text/csv', buffer: Buffer.from(newPatients) });
+  await expect(page.getByTestId('data-summary')).toContainText('new-patients.csv');
+  await expect(page.getByTestId('target')).toHaveValue('');
+  await expect(page.getByTestId('rows-to-score')).toContainText('no "readmitted" column');
+  await expect(page.getByTestId('train')).toBeDisabled();
+  // The readmission model stays, and scores the new rows.
+  await expect(page.getByTestId('model-summary')).toContainText('classification of "readmitted"');
+  await page.getByTestId('score').click();
+  await expect(page.getByTestId('score-result')).toBeVisible();
+  // Training on them is a choice.
+  await page.getByTestId('target').selectOption('visits');
+  await expect(page.getByTestId('train')).toBeEnabled();
+  await expect(page.getByTestId('rows-to-score')).toHaveCount(0);
+});

@@ -170,6 +170,9 @@ fn DataSection(ui: Ui) -> impl IntoView {
                     })
                 };
                 let options = d.headers.iter().map(|h| view! { <option value=h.clone()>{h.clone()}</option> }).collect_view();
+                // Rows to score (they lack the model's target): no target until one is chosen.
+                let to_score = move || ui.target.get().is_empty();
+                let model_target = move || ui.model.get().map(|m| m.target);
                 let detected = d.detected.clone();
                 let headers = d.headers.clone();
                 let detected_task = move || {
@@ -186,7 +189,10 @@ fn DataSection(ui: Ui) -> impl IntoView {
                     </details>
                     <div class="row">
                         <label>"Target column "
-                            <select data-testid="target" on:change=move |ev| ui.target.set(event_target_value(&ev)) prop:value=move || ui.target.get()>{options}</select>
+                            <select data-testid="target" on:change=move |ev| ui.target.set(event_target_value(&ev)) prop:value=move || ui.target.get()>
+                                <option value="" disabled=true>"none: rows to score"</option>
+                                {options}
+                            </select>
                         </label>
                         <label>"Task "
                             <select data-testid="task" on:change=move |ev| ui.task.set(match event_target_value(&ev).as_str() {
@@ -200,6 +206,12 @@ fn DataSection(ui: Ui) -> impl IntoView {
                             </select>
                         </label>
                     </div>
+                    {move || to_score().then(|| view! {
+                        <p class="muted" data-testid="rows-to-score">{format!(
+                            "These rows have no \"{}\" column: they are rows to score with the model. To train on them instead, choose a target column.",
+                            model_target().unwrap_or_default()
+                        )}</p>
+                    })}
                 }
             })}
         </section>
@@ -234,7 +246,7 @@ fn ForestSection(ui: Ui) -> impl IntoView {
                 <Field label="Seed" value=ui.seed hint="same seed, same forest"/>
             </div>
             <div class="row">
-                <button class="primary" data-testid="train" disabled=move || training() || ui.busy.get().is_some() || ui.loading.get().is_some()
+                <button class="primary" data-testid="train" disabled=move || training() || ui.busy.get().is_some() || ui.loading.get().is_some() || ui.target.get().is_empty()
                     on:click=move |_| training::start_training(ui)>"Train forest"</button>
                 <button data-testid="cancel" disabled=move || !training()
                     on:click=move |_| training::cancel_training()>"Cancel training"</button>

@@ -17,7 +17,17 @@ use wasm_bindgen::JsCast;
 
 /// New rows are in the data worker: the page shows them and forgets what belonged to the old.
 fn show_data(ui: Ui, view: DataView) {
-    let target = view.headers.last().cloned().unwrap_or_default();
+    // Rows that the model held can score but that lack its target are rows to score with
+    // it: no target is chosen for them (training on them takes a choice), rather than another
+    // column silently becoming the target, and the task with it.
+    let to_score = ui
+        .model
+        .get_untracked()
+        .is_some_and(|m| !view.headers.contains(&m.target) && m.cannot_score(&view).is_none());
+    let target = match to_score {
+        true => String::new(),
+        false => view.headers.last().cloned().unwrap_or_default(),
+    };
     engine(|e| {
         e.data_generation += 1;
         e.rows = None;

@@ -71,7 +71,7 @@ fn train_json_then_predict() {
             "test_fraction": 0.25, "seed": 1, "quality": v["quality"],
             "confusion": v["confusion"]})
     );
-    let q = &v["quality"];
+    let q = &v["quality"]["classification"];
     assert_eq!(q["baseline_class"], "benign");
     assert!(q["roc_auc"].as_f64().unwrap() > 0.95, "{q}");
     assert!(q["baseline_accuracy"].as_f64().unwrap() < q["accuracy"].as_f64().unwrap());
@@ -450,7 +450,7 @@ fn evaluate_reports_the_rare_outcome_figures_of_a_labelled_file() {
         "--json",
     ]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let q = &v["quality"];
+    let q = &v["quality"]["classification"];
     assert_eq!(v["rows"], 800);
     assert_eq!(q["baseline_class"], "no");
     assert_eq!(q["baseline_accuracy"], 0.875);

@@ -33,7 +33,7 @@ test('a rare outcome leads with ROC AUC and shows the baseline it must beat', as
   // Saved and loaded back: the same figures and the confusion matrix.
   const model = await download(page, () => page.getByTestId('save-model').click());
   const saved = JSON.parse(model.text);
-  expect(saved.evaluation.quality.headline.metric).toBe('roc_auc');
+  expect(saved.evaluation.quality.classification.headline.metric).toBe('roc_auc');
   expect(saved.class_counts.reduce((a, b) => a + b, 0)).toBe(saved.train_rows);
   await page.getByTestId('model-input').setInputFiles({ name: 'hospital-model.json', mimeType: 'application/json', buffer: Buffer.from(model.text) });
   await expect(page.getByTestId('model-summary')).toContainText('loaded');

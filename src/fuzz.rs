@@ -29,6 +29,7 @@ pub fn csv(bytes: &[u8]) {
             ..Params::default()
         },
         test_fraction: 0.25,
+        stratify: true,
         columns: Default::default(),
     };
     let Ok(prep) = prepare(&table, &opts) else {

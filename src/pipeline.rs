@@ -20,6 +20,9 @@ pub struct TrainOptions {
     pub params: Params,
     /// Share of the rows held out for the test score (0 keeps them all for training).
     pub test_fraction: f64,
+    /// Classification: hold out each class's share of the rows (as scikit-learn's
+    /// `train_test_split(stratify=y)`), so a rare outcome is as rare on both sides.
+    pub stratify: bool,
     /// Which columns train: see [`Columns`].
     pub columns: Columns,
 }
@@ -121,6 +124,44 @@ pub fn shuffled(n: usize, seed: u64) -> Vec<usize> {
     v
 }
 
+/// `order` rearranged so that its first `n_test` rows hold each class (`class_of` a row) in
+/// its share of all the rows, as near as whole rows allow (shares rounded down, the rows left
+/// to the largest remainders, ties to the class met first), every class's rows and the rest
+/// keeping `order`'s order.
+fn stratified<K: Eq + std::hash::Hash>(
+    order: &[usize],
+    n_test: usize,
+    class_of: impl Fn(usize) -> K,
+) -> Vec<usize> {
+    let mut index = rustc_hash::FxHashMap::default();
+    let class: Vec<usize> = order
+        .iter()
+        .map(|&i| {
+            let next = index.len();
+            *index.entry(class_of(i)).or_insert(next)
+        })
+        .collect();
+    let mut counts = vec![0usize; index.len()];
+    class.iter().for_each(|&c| counts[c] += 1);
+    let n = order.len();
+    let mut quota: Vec<usize> = counts.iter().map(|&c| c * n_test / n).collect();
+    let mut by_remainder: Vec<usize> = (0..counts.len()).collect();
+    by_remainder.sort_by_key(|&c| std::cmp::Reverse(counts[c] * n_test % n));
+    let short = n_test - quota.iter().sum::<usize>();
+    by_remainder.iter().take(short).for_each(|&c| quota[c] += 1);
+    let (mut test, mut train) = (Vec::with_capacity(n_test), Vec::with_capacity(n - n_test));
+    for (&i, &c) in order.iter().zip(&class) {
+        if quota[c] > 0 {
+            quota[c] -= 1;
+            test.push(i);
+        } else {
+            train.push(i);
+        }
+    }
+    test.extend(train);
+    test
+}
+
 pub fn prepare(table: &Table, opts: &TrainOptions) -> Result<EncodedSplit> {
     prepare_weighted(table, None, opts)
 }
@@ -172,6 +213,13 @@ pub fn prepare_weighted(
             needed: MIN_ROWS,
         });
     }
+    let order = match (opts.stratify && n_test > 0, task) {
+        (true, Task::Classification) => {
+            let t = table.column_index(&opts.target).expect("found above");
+            stratified(&order, n_test, |i| table.cell(i, t).text())
+        }
+        _ => order,
+    };
     let (test_rows, train_rows) = order.split_at(n_test);
     let mut train_sorted = train_rows.to_vec();
     train_sorted.sort_unstable();
@@ -257,8 +305,14 @@ pub struct Evaluation {
 
 impl Evaluation {
     /// What the model file keeps of it: the scores, and the split they come from.
-    pub fn held_out(&self, test_fraction: f64, seed: u64) -> crate::model::HeldOut {
+    pub fn held_out(
+        &self,
+        test_fraction: f64,
+        seed: u64,
+        stratified: bool,
+    ) -> crate::model::HeldOut {
         crate::model::HeldOut {
+            stratified,
             test_accuracy: self.accuracy,
             test_r2: self.r2,
             test_rows: self.truth.len(),
@@ -344,7 +398,8 @@ pub fn train_and_evaluate(
     let mut model = train(prep, &opts.params, on_tree)?;
     let eval = evaluate(&model, &prep.test);
     if prep.test.n_rows > 0 {
-        model.evaluation = Some(eval.held_out(opts.test_fraction, opts.params.seed));
+        let stratified = opts.stratify && prep.task == Task::Classification;
+        model.evaluation = Some(eval.held_out(opts.test_fraction, opts.params.seed, stratified));
     }
     Ok((model, eval))
 }
@@ -362,6 +417,7 @@ mod tests {
             task: None,
             params: Params::default(),
             test_fraction: 0.25,
+            stratify: true,
             columns: Default::default(),
         };
         assert!(matches!(prepare(&t, &opts), Err(Error::TooFewRows { .. })));
@@ -386,6 +442,41 @@ mod tests {
         )
         .unwrap();
         assert_eq!(id_like(&t.summaries()[0]), None);
+    }
+
+    #[test]
+    fn a_stratified_split_holds_each_class_out_in_its_share() {
+        // 400 rows, 15% "yes": 100 held out are 15 "yes" and 85 "no".
+        let mut csv = String::from("x,y\n");
+        for i in 0..400 {
+            csv.push_str(&format!(
+                "{i}.5,{}\n",
+                if i % 20 < 3 { "yes" } else { "no" }
+            ));
+        }
+        let t = read_table(csv.as_bytes()).unwrap();
+        let opts = |stratify| TrainOptions {
+            target: "y".into(),
+            task: None,
+            params: Params::default(),
+            test_fraction: 0.25,
+            stratify,
+            columns: Default::default(),
+        };
+        let yes = |d: &Dataset| match &d.target {
+            Target::Classes(c) => c.iter().filter(|&&k| k == 1).count(),
+            Target::Values(_) => unreachable!(),
+        };
+        let p = prepare(&t, &opts(true)).unwrap();
+        assert_eq!((p.test.n_rows, yes(&p.test), yes(&p.train)), (100, 15, 45));
+        let random = prepare(&t, &opts(false)).unwrap();
+        assert_eq!(random.test.n_rows, 100);
+        // Largest remainders: 10 rows of 3, 3 and 4 of a class each, 5 held out: shares of
+        // 1.5, 1.5 and 2; the first class met takes the row left. Both sides keep the order.
+        let order: Vec<usize> = (0..10).collect();
+        let class = |i: usize| [0, 0, 0, 1, 1, 1, 2, 2, 2, 2][i];
+        let s = stratified(&order, 5, class);
+        assert_eq!(s, [0, 1, 3, 6, 7, 2, 4, 5, 8, 9]);
     }
 
     #[test]

@@ -68,9 +68,10 @@ fn train_json_then_predict() {
     assert_eq!(
         saved["evaluation"],
         serde_json::json!({"test_accuracy": v["test_accuracy"], "test_rows": v["test_rows"],
-            "test_fraction": 0.25, "seed": 1, "quality": v["quality"],
+            "test_fraction": 0.25, "seed": 1, "stratified": true, "quality": v["quality"],
             "confusion": v["confusion"]})
     );
+    assert_eq!(v["stratified"], true);
     let q = &v["quality"]["classification"];
     assert_eq!(q["baseline_class"], "benign");
     assert!(q["roc_auc"].as_f64().unwrap() > 0.95, "{q}");

@@ -23,12 +23,14 @@ fn train(target: &str) -> Model {
             ..Params::default()
         },
         test_fraction: 0.25,
+        // The split the fixtures were made with.
+        stratify: false,
         columns: Columns::default(),
     };
     let prep = prepare(&table, &opts).unwrap();
     let mut model = pipeline::train(&prep, &opts.params, &|| {}).unwrap();
     let eval = evaluate(&model, &prep.test);
-    model.evaluation = Some(eval.held_out(opts.test_fraction, opts.params.seed));
+    model.evaluation = Some(eval.held_out(opts.test_fraction, opts.params.seed, false));
     model
 }
 

@@ -251,6 +251,7 @@ fn model_from_csv(csv: &[u8], target: &str) -> (Model, gpuforest::pipeline::Enco
         task: None,
         params: params(10, 2),
         test_fraction: 0.25,
+        stratify: true,
         columns: Default::default(),
     };
     let prep = prepare(&table, &opts).unwrap();
@@ -425,6 +426,7 @@ fn a_unique_id_column_leaks_nothing_into_the_oob_score() {
         // 60 trees, for a steady OOB score.
         params: params(60, 2),
         test_fraction: 0.25,
+        stratify: true,
         // Kept: left out by default as ID-like, it is here to show that its codes leak nothing.
         columns: gpuforest::pipeline::Columns {
             keep: vec!["patient_id".into()],

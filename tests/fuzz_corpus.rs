@@ -74,6 +74,7 @@ fn write_seeds() {
             task: None,
             params,
             test_fraction: 0.25,
+            stratify: true,
             columns: Default::default(),
         };
         train(&prepare(&table, &opts).unwrap(), &opts.params, &|| {}).unwrap()

@@ -206,6 +206,7 @@ fn export_writes_the_bytes_onnx_runtime_scored_and_they_score_as_ours() {
             ..Default::default()
         },
         test_fraction: 0.0,
+        stratify: false,
         columns: Default::default(),
     };
     let prep = gpuforest::pipeline::prepare(&table, &opts).unwrap();

@@ -161,6 +161,7 @@ fn prepare(
         task: Some(task),
         params,
         test_fraction: 0.0,
+        stratify: false,
         columns: Columns {
             drop: Vec::new(),
             keep,

@@ -108,12 +108,16 @@ fn ascending(score: &[f64]) -> Vec<usize> {
 /// random positive row scores above a random negative one, ties counting half (the
 /// Mann-Whitney statistic, equal to scikit-learn's trapezoids). `None` without both kinds.
 pub fn roc_auc(positive: &[bool], score: &[f64]) -> Option<f64> {
+    roc_auc_in(positive, score, &ascending(score))
+}
+
+/// [`roc_auc`], the rows already in ascending score order.
+fn roc_auc_in(positive: &[bool], score: &[f64], order: &[usize]) -> Option<f64> {
     let n_pos = positive.iter().filter(|&&p| p).count();
     let n_neg = positive.len() - n_pos;
     if n_pos == 0 || n_neg == 0 {
         return None;
     }
-    let order = ascending(score);
     // Sum of the positives' ranks (1-based), tied scores sharing their average rank.
     let mut rank_sum = 0.0;
     let mut i = 0;
@@ -135,12 +139,16 @@ pub fn roc_auc(positive: &[bool], score: &[f64]) -> Option<f64> {
 /// from the highest down, the precision at each, weighted by the recall it adds. `None`
 /// without a positive row.
 pub fn average_precision(positive: &[bool], score: &[f64]) -> Option<f64> {
+    average_precision_in(positive, score, &ascending(score))
+}
+
+/// [`average_precision`], the rows already in ascending score order.
+fn average_precision_in(positive: &[bool], score: &[f64], ascending: &[usize]) -> Option<f64> {
     let n_pos = positive.iter().filter(|&&p| p).count();
     if n_pos == 0 {
         return None;
     }
-    let mut order = ascending(score);
-    order.reverse();
+    let order: Vec<usize> = ascending.iter().rev().copied().collect();
     let (mut tp, mut fp, mut ap, mut last_recall) = (0usize, 0usize, 0.0, 0.0);
     let mut i = 0;
     while i < order.len() {
@@ -209,19 +217,24 @@ pub fn classifier_quality(
     let balanced_accuracy = mean(&sensitivities).unwrap_or(f64::NAN);
     let column = |c: usize| -> Vec<f64> { (0..n).map(|r| f64::from(proba[r * k + c])).collect() };
     let is = |c: usize| -> Vec<bool> { truth.iter().map(|&t| t as usize == c).collect() };
-    let (roc, ap) = if k == 2 {
+    // Both curves of class `c` against the rest, from one sort (the page computes them on its
+    // thread, for up to hundreds of thousands of held-out rows).
+    let curves = |c: usize| {
+        let (positive, score) = (is(c), column(c));
+        let order = ascending(&score);
         (
-            roc_auc(&is(1), &column(1)),
-            average_precision(&is(1), &column(1)),
+            roc_auc_in(&positive, &score, &order),
+            average_precision_in(&positive, &score, &order),
         )
+    };
+    let (roc, ap) = if k == 2 {
+        curves(1)
     } else {
         // One class against the rest, averaged over the classes present (scikit-learn's
         // macro average; it refuses rows that lack a class, we average those we can).
-        let rocs: Vec<f64> = (0..k).filter_map(|c| roc_auc(&is(c), &column(c))).collect();
-        let aps: Vec<f64> = (0..k)
-            .filter_map(|c| average_precision(&is(c), &column(c)))
-            .collect();
-        (mean(&rocs), mean(&aps))
+        let (rocs, aps): (Vec<Option<f64>>, Vec<Option<f64>>) = (0..k).map(curves).unzip();
+        let present = |v: Vec<Option<f64>>| mean(&v.into_iter().flatten().collect::<Vec<_>>());
+        (present(rocs), present(aps))
     };
     let rarest = per_class
         .iter()

@@ -55,6 +55,9 @@ pub struct HeldOut {
     pub test_fraction: f64,
     /// The seed of the shuffle that split the rows (the forest's seed).
     pub seed: u64,
+    /// Each class was held out in its share of the rows. Absent (false) from older files.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stratified: bool,
     /// The figures for rare outcomes (baseline, balanced accuracy, per-class sensitivity and
     /// specificity, AUC; R², MAE, RMSE). Absent from files written before they existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -83,6 +83,10 @@ enum Command {
         /// Share of rows held out for the test score.
         #[arg(long, default_value_t = 0.25)]
         test_fraction: f64,
+        /// Hold out rows at random, not each class in its share (classification holds out
+        /// each class's share by default, so a rare outcome is as rare in both sets).
+        #[arg(long)]
+        no_stratify: bool,
         /// Columns left out of training (comma-separated names).
         #[arg(long, value_delimiter = ',', value_name = "COL")]
         drop: Vec<String>,
@@ -176,6 +180,7 @@ fn main() {
             no_bootstrap,
             seed,
             test_fraction,
+            no_stratify,
             drop,
             keep,
             model_out,
@@ -211,6 +216,7 @@ fn main() {
                     task,
                     params,
                     test_fraction,
+                    stratify: !no_stratify,
                     columns: Columns { drop, keep },
                 },
                 model_out.as_deref(),
@@ -348,6 +354,7 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
             "nodes": model.forest.n_nodes(),
             "train_seconds": seconds,
             "oob_score": model.oob_score,
+            "stratified": model.evaluation.as_ref().is_some_and(|h| h.stratified),
             "left_out": prep.left_out,
             "importances": ranked.iter().map(|(n, v)| serde_json::json!({"feature": n, "importance": v})).collect::<Vec<_>>(),
         });
@@ -379,6 +386,11 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
         prep.test.n_rows,
         prep.schema.n_features()
     );
+    if model.evaluation.as_ref().is_some_and(|h| h.stratified) {
+        println!(
+            "              each class held out in its share of the rows (--no-stratify: at random)"
+        );
+    }
     for l in &prep.left_out {
         let hint = if l.reason.starts_with("ID-like") {
             format!("; --keep {} trains on it", l.column)

@@ -102,7 +102,11 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
         n_outputs: model.forest.n_outputs as usize,
     };
     let ev = pipeline::evaluate_predictions(&model, &test, &p);
-    model.evaluation = Some(ev.held_out(TEST_FRACTION, model.params.seed));
+    model.evaluation = Some(ev.held_out(
+        TEST_FRACTION,
+        model.params.seed,
+        model.task() == Task::Classification,
+    ));
     let mut view = model_view(&model, "trained here", Some(train_ms), n_workers);
     view.data_name = ui.data.get_untracked().map(|d| d.name);
     view.test_rows = test.n_rows;

@@ -118,6 +118,7 @@ pub fn prepared(c: Choice, copies: usize) -> Result<(PreparedSplit, Vec<Vec<u8>>
                 task: c.task,
                 params: c.params.clone(),
                 test_fraction: TEST_FRACTION,
+                stratify: true,
                 columns: Columns {
                     drop: c.drop.clone(),
                     keep: c.keep.clone(),

@@ -81,9 +81,10 @@ class _Forest(BaseEstimator):
         msl = self.min_samples_leaf
         if not isinstance(msl, numbers.Integral):
             msl = max(1, int(np.ceil(msl * n_rows)))
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         if isinstance(self.random_state, numbers.Integral):
             seed = int(self.random_state)
+        else:
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         criterion = {"log_loss": "entropy"}.get(self.criterion, self.criterion)
         class_weight = getattr(self, "class_weight", None)
         return json.dumps(

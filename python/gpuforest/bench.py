@@ -151,7 +151,9 @@ def run(sizes=DEFAULT_SIZES, trees=200, depth=12, features=32, train_rows=100_00
                 out = fo.predict_proba(x)
                 return out.get() if hasattr(out, "get") else np.asarray(out)
 
-            measure(f"{fil_name} {device}", host, device, threads if device == "cpu" else None,
+            # nvForest's CPU threads are OpenMP's: every core unless OMP_NUM_THREADS says.
+            omp = os.environ.get("OMP_NUM_THREADS", "OpenMP default")
+            measure(f"{fil_name} {device}", host, device, omp if device == "cpu" else None,
                     precision="single")
     if forest_bin:
         records.extend(_forest_bench(forest_bin, ours, rows, sizes, runs, log))

@@ -80,20 +80,22 @@ class _DaskForest:
             return None
         # The model goes to each worker once, not inside every task of the graph.
         model = self._client().scatter(self, broadcast=True, hash=False)
+        # Labels (classifier) or values (regressor), or `width` probabilities.
+        dtype = self.classes_.dtype if hasattr(self, "classes_") else np.float64
         if hasattr(X, "map_partitions"):
             import pandas as pd
+
+            columns = [str(c) for c in self.classes_] if width else []
 
             def frame_fn(df, estimator):
                 out = block_fn(df, estimator)
                 if out.ndim == 1:
                     return pd.Series(out, index=df.index)
-                return pd.DataFrame(out, index=df.index, columns=[str(c) for c in columns])
+                return pd.DataFrame(out, index=df.index, columns=columns)
 
-            columns = list(getattr(self, "classes_", [])) if width else []
             if width:
-                meta = pd.DataFrame({str(c): np.array([], np.float32) for c in columns})
+                meta = pd.DataFrame({c: np.array([], np.float32) for c in columns})
             else:
-                dtype = self.classes_.dtype if hasattr(self, "classes_") else np.float64
                 meta = pd.Series(np.array([], dtype=dtype))
             return X.map_partitions(frame_fn, model, meta=meta)
         if X.ndim != 2:
@@ -103,7 +105,6 @@ class _DaskForest:
             return X.map_blocks(
                 block_fn, model, dtype=np.float32, chunks=(X.chunks[0], (width,))
             )
-        dtype = self.classes_.dtype if hasattr(self, "classes_") else np.float64
         return X.map_blocks(block_fn, model, dtype=dtype, drop_axis=1, chunks=(X.chunks[0],))
 
 

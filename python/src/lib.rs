@@ -476,37 +476,25 @@ fn from_arrays(
 ) -> PyResult<PyModel> {
     let schema: Schema =
         serde_json::from_str(schema).map_err(|e| PyValueError::new_err(format!("schema: {e}")))?;
-    let slice = |a: &PyReadonlyArray1<i64>| a.as_slice().map(<[i64]>::to_vec);
-    let mut owned = Vec::with_capacity(trees.len());
+    // The arrays are read in place (borrowed while the GIL is released).
+    let not_contiguous = |_| PyValueError::new_err("node arrays must be contiguous");
+    let mut arrays = Vec::with_capacity(trees.len());
     for (l, r, f, t, m, v) in &trees {
-        let not_contiguous = |_| PyValueError::new_err("node arrays must be contiguous");
-        owned.push((
-            slice(l).map_err(not_contiguous)?,
-            slice(r).map_err(not_contiguous)?,
-            slice(f).map_err(not_contiguous)?,
-            t.as_slice().map_err(not_contiguous)?.to_vec(),
-            m.as_ref()
-                .map(|m| m.as_slice().map(<[u8]>::to_vec))
+        arrays.push(TreeArrays {
+            left: l.as_slice().map_err(not_contiguous)?,
+            right: r.as_slice().map_err(not_contiguous)?,
+            feature: f.as_slice().map_err(not_contiguous)?,
+            threshold: t.as_slice().map_err(not_contiguous)?,
+            missing_left: m
+                .as_ref()
+                .map(|m| m.as_slice())
                 .transpose()
                 .map_err(not_contiguous)?,
-            v.as_slice().map_err(not_contiguous)?.to_vec(),
-        ));
+            value: v.as_slice().map_err(not_contiguous)?,
+        });
     }
     let forest = py
-        .detach(|| {
-            let arrays: Vec<TreeArrays> = owned
-                .iter()
-                .map(|(l, r, f, t, m, v)| TreeArrays {
-                    left: l,
-                    right: r,
-                    feature: f,
-                    threshold: t,
-                    missing_left: m.as_deref(),
-                    value: v,
-                })
-                .collect();
-            forest_from_arrays(&arrays, &schema)
-        })
+        .detach(|| forest_from_arrays(&arrays, &schema))
         .map_err(py_err)?;
     let mut model = Model::from_parts(schema, Params::default(), forest, importances, None, 0);
     model.imported = Some(gpuforest::onnx::Origin {

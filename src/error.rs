@@ -56,6 +56,8 @@ pub enum Error {
     Gpu(String),
     /// A web worker failed or sent something unreadable.
     Worker(String),
+    /// The rows or the model cannot be explained as asked (no covers, too many rows).
+    Explain(String),
     /// The user stopped the run (not a failure: nothing is reported as wrong).
     Cancelled,
 }
@@ -126,6 +128,7 @@ impl fmt::Display for Error {
             Error::BadModel(m) => write!(f, "not a usable model file: {m}"),
             Error::Io(m) => write!(f, "{m}"),
             Error::Gpu(m) => write!(f, "GPU: {m}"),
+            Error::Explain(m) => write!(f, "cannot explain: {m}"),
             Error::Worker(m) => write!(f, "web worker: {m}"),
             Error::Cancelled => write!(f, "cancelled"),
         }

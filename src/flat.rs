@@ -96,6 +96,10 @@ pub struct FlatForest {
     pub leaf_values: Vec<f32>,
     /// What a leaf holds and how a row's sums become its outputs.
     pub head: Head,
+    /// Per node, the training weight that reached it (TreeSHAP's covers, `crate::explain`),
+    /// or empty: imported ONNX forests and files older than covers have none. Scoring never
+    /// reads them.
+    pub covers: Vec<f32>,
 }
 
 /// Builds a forest node by node, tree by tree (pre-order), then packs it.
@@ -106,6 +110,7 @@ pub struct Builder {
     nodes: Vec<NodeSpec>,
     leaf_values: Vec<f32>,
     head: Head,
+    covers: Vec<f32>,
 }
 
 impl Builder {
@@ -122,6 +127,7 @@ impl Builder {
             nodes: Vec::new(),
             leaf_values: Vec::new(),
             head,
+            covers: Vec::new(),
         }
     }
 
@@ -158,6 +164,13 @@ impl Builder {
     /// Points split `at` to the next node to be appended, its far child.
     pub fn set_far(&mut self, at: usize) {
         self.nodes[at].far = (self.nodes.len() - at) as u32;
+    }
+
+    /// Gives the node just appended its cover. A forest keeps covers only when every node
+    /// got one.
+    pub fn cover(&mut self, weight: f64) {
+        self.covers.resize(self.nodes.len() - 1, f32::NAN);
+        self.covers.push(weight as f32);
     }
 
     /// Appends a leaf with the class probabilities or regression value `outputs`
@@ -208,6 +221,10 @@ impl Builder {
         for n in &self.nodes {
             pack(n, wide, &mut nodes);
         }
+        let mut covers = self.covers;
+        if covers.len() != self.nodes.len() || covers.iter().any(|c| c.is_nan()) {
+            covers = Vec::new();
+        }
         FlatForest {
             n_features: self.n_features,
             n_outputs: self.n_outputs,
@@ -216,6 +233,7 @@ impl Builder {
             wide,
             leaf_values: self.leaf_values,
             head: self.head,
+            covers,
         }
     }
 }
@@ -244,6 +262,7 @@ impl FlatForest {
             first.map_or_else(|| Head::own(n_outputs as u32), |p| p.head.clone()),
         );
         let lw = b.leaf_width();
+        let covered = parts.iter().all(|p| !p.covers.is_empty());
         for p in parts {
             let base = b.nodes.len() as u32;
             b.roots.extend(p.roots.iter().map(|r| r + base));
@@ -256,6 +275,9 @@ impl FlatForest {
                 b.nodes.push(n);
             }
             b.leaf_values.extend_from_slice(&p.leaf_values);
+            if covered {
+                b.covers.extend_from_slice(&p.covers);
+            }
         }
         b.finish()
     }
@@ -437,6 +459,24 @@ impl FlatForest {
         if self.leaf_values.iter().any(|v| !v.is_finite()) {
             return Err("a leaf value is not finite".into());
         }
+        if !self.covers.is_empty() {
+            if self.covers.len() != self.n_nodes() {
+                return Err(format!(
+                    "{} covers for {} nodes",
+                    self.covers.len(),
+                    self.n_nodes()
+                ));
+            }
+            if let Some(i) = self
+                .covers
+                .iter()
+                .position(|c| !(c.is_finite() && *c >= 0.0))
+            {
+                return Err(format!(
+                    "node {i}: its cover is not a finite weight of at least 0"
+                ));
+            }
+        }
         self.head.check(self.n_outputs)?;
         layout::check_whole(&self.layout())
     }
@@ -596,6 +636,9 @@ pub(crate) mod wire {
         /// Absent for this program's own forests ([`Head::own`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         head: Option<Head>,
+        /// Per node, the training weight that reached it; absent where there are none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        cover: Vec<f32>,
     }
 
     impl From<FlatForest> for FlatForestWire {
@@ -622,6 +665,7 @@ pub(crate) mod wire {
                 missing_left: specs.iter().map(|s| u8::from(s.missing_left)).collect(),
                 leaf_values: f.leaf_values,
                 head: (f.head != Head::own(f.n_outputs)).then_some(f.head),
+                cover: f.covers,
             }
         }
     }
@@ -662,7 +706,8 @@ pub(crate) mod wire {
                 ));
             }
             b.leaf_values = w.leaf_values;
-            let f = b.finish();
+            let mut f = b.finish();
+            f.covers = w.cover;
             f.validate()?;
             Ok(f)
         }

@@ -4,6 +4,7 @@
 
 pub mod data;
 pub mod error;
+pub mod explain;
 pub mod flat;
 pub mod forest;
 #[cfg(not(target_arch = "wasm32"))]

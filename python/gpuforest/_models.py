@@ -102,6 +102,7 @@ def from_sklearn(forest):
                 np.ascontiguousarray(tr.threshold, dtype=np.float64),
                 None if missing is None else np.ascontiguousarray(missing, dtype=np.uint8),
                 np.ascontiguousarray(tr.value[:, 0, :], dtype=np.float64).ravel(),
+                np.ascontiguousarray(tr.weighted_n_node_samples, dtype=np.float64),
             )
         )
     model = _engine.from_arrays(

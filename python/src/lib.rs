@@ -457,8 +457,8 @@ impl PyModel {
 }
 
 /// A model of trees given as scikit-learn's node arrays: each tree a tuple
-/// `(children_left, children_right, feature, threshold, missing_go_to_left or None, value)`,
-/// `value` flattened to `n_nodes x n_outputs`. `schema` is the model's schema as JSON.
+/// `(children_left, children_right, feature, threshold, missing_go_to_left or None, value,
+/// weighted_n_node_samples)`, `value` flattened to `n_nodes x n_outputs`. `schema` is the model's schema as JSON.
 #[pyfunction]
 fn from_arrays(
     py: Python<'_>,
@@ -468,6 +468,7 @@ fn from_arrays(
         PyReadonlyArray1<i64>,
         PyReadonlyArray1<f64>,
         Option<PyReadonlyArray1<u8>>,
+        PyReadonlyArray1<f64>,
         PyReadonlyArray1<f64>,
     )>,
     schema: &str,
@@ -479,7 +480,7 @@ fn from_arrays(
     // The arrays are read in place (borrowed while the GIL is released).
     let not_contiguous = |_| PyValueError::new_err("node arrays must be contiguous");
     let mut arrays = Vec::with_capacity(trees.len());
-    for (l, r, f, t, m, v) in &trees {
+    for (l, r, f, t, m, v, c) in &trees {
         arrays.push(TreeArrays {
             left: l.as_slice().map_err(not_contiguous)?,
             right: r.as_slice().map_err(not_contiguous)?,
@@ -491,6 +492,7 @@ fn from_arrays(
                 .transpose()
                 .map_err(not_contiguous)?,
             value: v.as_slice().map_err(not_contiguous)?,
+            cover: Some(c.as_slice().map_err(not_contiguous)?),
         });
     }
     let forest = py

@@ -16,10 +16,14 @@ pub fn flatten(trees: &[Tree], n_features: usize, n_outputs: usize) -> FlatFores
             if let Some(p) = parent {
                 b.set_far(p);
             }
+            let cover = tree.covers.get(i).copied();
             match tree.nodes[i] {
                 TreeNode::Leaf { offset } => {
                     let o = offset as usize;
                     b.leaf(&tree.values[o..o + n_outputs]);
+                    if let Some(c) = cover {
+                        b.cover(c);
+                    }
                 }
                 TreeNode::Split {
                     feature,
@@ -29,6 +33,9 @@ pub fn flatten(trees: &[Tree], n_features: usize, n_outputs: usize) -> FlatFores
                     right,
                 } => {
                     let at = b.split(feature, threshold, missing_left);
+                    if let Some(c) = cover {
+                        b.cover(c);
+                    }
                     stack.push((right as usize, Some(at)));
                     stack.push((left as usize, None));
                 }

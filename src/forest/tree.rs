@@ -37,6 +37,11 @@ pub struct Tree {
     pub n_outputs: usize,
     /// Weighted impurity decrease per feature (unnormalized).
     pub importances: Vec<f64>,
+    /// The in-bag training weight that reached each node (bootstrap counts times class and
+    /// sample weights, as scikit-learn's `weighted_n_node_samples`): what TreeSHAP weighs the
+    /// unknown side of a split by.
+    #[serde(default)]
+    pub covers: Vec<f64>,
 }
 
 impl Tree {
@@ -183,6 +188,7 @@ pub fn grow(
             values: Vec::new(),
             n_outputs,
             importances: vec![0.0; n_features],
+            covers: Vec::new(),
         },
         scratch: vec![0.0; stride * 2],
     };
@@ -196,7 +202,7 @@ pub fn grow(
         g.build_hist(&mut h, &rows, &all_features);
         h
     });
-    g.tree.nodes.push(TreeNode::Leaf { offset: 0 });
+    g.push_node();
     let mut stack = vec![Task {
         node: 0,
         start: 0,
@@ -220,6 +226,13 @@ pub fn grow(
 }
 
 impl Grower<'_> {
+    /// A node to be decided, its cover with it; returns its index.
+    fn push_node(&mut self) -> usize {
+        self.tree.nodes.push(TreeNode::Leaf { offset: 0 });
+        self.tree.covers.push(0.0);
+        self.tree.nodes.len() - 1
+    }
+
     fn build_hist(&self, hist: &mut [f64], rows: &[u32], features: &[usize]) {
         let s = self.layout.stride;
         for &f in features {
@@ -421,6 +434,7 @@ impl Grower<'_> {
         self.scratch = totals;
         let n = totals_s[0] as usize;
         let impurity = self.impurity(totals_s);
+        self.tree.covers[task.node] = self.weight(totals_s);
         let cfg = self.cfg;
         if task.depth >= cfg.max_depth
             || n < cfg.min_samples_split
@@ -502,10 +516,8 @@ impl Grower<'_> {
             // All values left, missing right: every (finite) value goes left.
             f32::MAX
         };
-        let left = self.tree.nodes.len();
-        self.tree.nodes.push(TreeNode::Leaf { offset: 0 });
-        let right = self.tree.nodes.len();
-        self.tree.nodes.push(TreeNode::Leaf { offset: 0 });
+        let left = self.push_node();
+        let right = self.push_node();
         self.tree.nodes[task.node] = TreeNode::Split {
             feature: best.feature as u32,
             threshold,

@@ -23,6 +23,9 @@ pub struct TreeArrays<'a> {
     pub missing_left: Option<&'a [u8]>,
     /// `n_nodes x n_outputs`: class weights or fractions (classification), or the value.
     pub value: &'a [f64],
+    /// The training weight that reached each node (`weighted_n_node_samples`): the covers
+    /// that explanations weigh by. A forest keeps covers only when every tree has them.
+    pub cover: Option<&'a [f64]>,
 }
 
 /// The flat forest of `trees`, reading rows of `schema`'s features, with `schema.classes`
@@ -49,6 +52,7 @@ pub fn forest_from_arrays(trees: &[TreeArrays], schema: &Schema) -> Result<FlatF
             tree.feature.len(),
             tree.threshold.len(),
             tree.missing_left.map_or(n, <[u8]>::len),
+            tree.cover.map_or(n, <[f64]>::len),
         ];
         if n == 0 || lens.iter().any(|&l| l != n) || tree.value.len() != n * n_outputs {
             return Err(bad(format!(
@@ -68,6 +72,11 @@ pub fn forest_from_arrays(trees: &[TreeArrays], schema: &Schema) -> Result<FlatF
             if let Some(p) = parent {
                 b.set_far(p);
             }
+            let cover = |b: &mut Builder| {
+                if let Some(c) = tree.cover {
+                    b.cover(c[i]);
+                }
+            };
             let (l, r) = (tree.left[i], tree.right[i]);
             if l == -1 && r == -1 {
                 let v = &tree.value[i * n_outputs..(i + 1) * n_outputs];
@@ -82,6 +91,7 @@ pub fn forest_from_arrays(trees: &[TreeArrays], schema: &Schema) -> Result<FlatF
                     *o = (x / total) as f32;
                 }
                 b.leaf(&leaf);
+                cover(&mut b);
                 continue;
             }
             let child = |c: i64| usize::try_from(c).ok().filter(|&c| c < n && c != i);
@@ -106,6 +116,7 @@ pub fn forest_from_arrays(trees: &[TreeArrays], schema: &Schema) -> Result<FlatF
             // sends every number left, as the largest f32 does: the layout keeps thresholds
             // finite.
             let s = b.split(f as u32, crate::onnx::le(th).min(f32::MAX), missing_left);
+            cover(&mut b);
             stack.push((r, Some(s)));
             stack.push((l, None));
         }
@@ -149,6 +160,7 @@ mod tests {
             threshold: &th,
             missing_left: Some(&[0, 0, 1, 0, 0]),
             value: &[4.0, 4.0, 3.0, 1.0, 1.0, 3.0, 1.0, 0.0, 0.0, 3.0],
+            cover: Some(&[8.0, 4.0, 4.0, 1.0, 3.0]),
         };
         let f = forest_from_arrays(&[tree], &schema(2)).unwrap();
         let below = (0.1f64 as f32).next_down();
@@ -157,6 +169,8 @@ mod tests {
         let x = [below, 9.0, above, 2.0, above, 2.5, above, f32::NAN];
         let p = f.predict(&x);
         assert_eq!(p, [0.75, 0.25, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0]);
+        // Covers follow their nodes into pre-order (root, left leaf, split, its two leaves).
+        assert_eq!(f.covers, [8.0, 4.0, 4.0, 1.0, 3.0]);
     }
 
     #[test]
@@ -170,6 +184,7 @@ mod tests {
             threshold: &th,
             missing_left: None,
             value: &v,
+            cover: None,
         };
         assert!(forest_from_arrays(&[base()], &schema(0)).is_ok());
         let cases: [(TreeArrays, &str); 4] = [

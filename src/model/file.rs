@@ -8,7 +8,8 @@
 //!   "schema": { "target", "task", "features": [{ "name", "kind", "categories"? }], "classes" },
 //!   "params": { ...hyper-parameters used... },
 //!   "forest": { "n_features", "n_outputs", "roots", "threshold", "far", "feature",
-//!               "missing_left", "leaf_values" },  // the flat layout of src/flat.rs, an array a field
+//!               "missing_left", "leaf_values", "cover"? },  // the flat layout of src/flat.rs,
+//!                                  // an array a field; "cover": each node's training weight
 //!   "importances": [...], "oob_score": 0.95 | null, "train_rows": 1234
 //! }
 //! ```

@@ -212,6 +212,7 @@ fn message(
         bytes(&forest.roots),
         bytes(&forest.nodes),
         bytes(&forest.leaf_values),
+        bytes(&forest.covers),
     ];
     if let Some(o) = oob {
         buffers.push(bytes(&o.sums));
@@ -235,6 +236,7 @@ pub fn decode_shard(m: &Message) -> Result<Shard> {
         wide: h.wide,
         leaf_values: pods(m.buffers.get(2), "leaf values")?,
         head: h.head.unwrap_or_else(|| Head::own(h.n_outputs)),
+        covers: pods(m.buffers.get(3), "covers")?,
     };
     forest.validate().map_err(Error::Worker)?;
     let trees = h.trees;
@@ -268,8 +270,8 @@ pub fn decode_shard(m: &Message) -> Result<Shard> {
         Some(n_outputs) => {
             let votes = OobVotes {
                 n_outputs,
-                sums: pods(m.buffers.get(3), "OOB sums")?,
-                counts: pods(m.buffers.get(4), "OOB counts")?,
+                sums: pods(m.buffers.get(4), "OOB sums")?,
+                counts: pods(m.buffers.get(5), "OOB counts")?,
             };
             if n_outputs != forest.n_outputs as usize {
                 return Err(disagree(format!(

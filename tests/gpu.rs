@@ -367,3 +367,39 @@ fn a_row_wider_than_a_binding_is_refused_before_any_buffer() {
         "{e}"
     );
 }
+
+/// TreeSHAP on the GPU gives the CPU's sums bit for bit (the same paths, the same operation
+/// order), for regression, two and three classes, rows with missing values, in one chunk or
+/// several.
+#[test]
+fn explanations_on_the_gpu_are_the_cpus() {
+    use gpuforest::explain::Explainer;
+    use gpuforest::gpu::GpuExplainer;
+    let ctx = context();
+    for classes in [0, 2, 3] {
+        let d = if classes == 0 {
+            synth::regression(300, 7, 4, 0.3, 5)
+        } else {
+            synth::classification(300, 7, 4, classes, 5)
+        };
+        let d = with_missing(d, 9, 3);
+        let flat = forest(&d, 9, Some(6), 2);
+        let e = Explainer::new(&flat).unwrap();
+        let cpu = e.sums(&d.x);
+        let mut g = GpuExplainer::new(ctx.clone(), &e).unwrap();
+        for chunk in [usize::MAX, 70] {
+            g.limit_chunk_rows(chunk);
+            let (gpu, _) = g.sums_blocking(&d.x).unwrap();
+            assert_eq!(gpu.len(), cpu.len());
+            let differ = cpu
+                .iter()
+                .zip(&gpu)
+                .position(|(c, g)| c.to_bits() != g.to_bits());
+            assert_eq!(
+                differ.map(|i| (i, cpu[i], gpu[i])),
+                None,
+                "classes {classes}, chunks of {chunk} rows: (index, CPU, GPU)"
+            );
+        }
+    }
+}

@@ -1,9 +1,11 @@
 //! GPU scoring through wgpu: one module for the page (WebGPU) and the native harness (Vulkan).
 mod context;
+mod explain;
 mod forest;
 pub mod kernels;
 
 pub use context::GpuContext;
+pub use explain::{ExplainTimes, GpuExplainer};
 pub use forest::{GpuForest, GpuRun, Kernel, Phases, Resident, Tuning, Upload};
 pub use kernels::Variant;
 

@@ -112,4 +112,50 @@ impl Reader {
         }
         String::from_utf8(w.into_inner().expect("flush to memory")).expect("CSV of UTF-8 text")
     }
+
+    /// The names of the outputs: the classes, or the target (regression).
+    pub fn output_names(&self) -> Vec<String> {
+        match self.task() {
+            Task::Classification => self.schema.classes.clone(),
+            Task::Regression => vec![self.schema.target.clone()],
+        }
+    }
+
+    /// Explanations as CSV: `row`, the ID column when there is one, then per output
+    /// `expected_<output>` and each feature's contribution (named `<feature>`, or
+    /// `<feature>_<output>` where there are several outputs).
+    pub fn explanation_csv(
+        &self,
+        e: &crate::explain::Explanation,
+        ids: Option<(&str, Vec<Cow<str>>)>,
+    ) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let outputs = self.output_names();
+        let features = self.schema.feature_names();
+        let mut header = vec!["row".to_string()];
+        header.extend(ids.as_ref().map(|(name, _)| name.to_string()));
+        for o in outputs.iter().take(e.n_outputs) {
+            header.push(format!("expected_{o}"));
+            header.extend(features.iter().map(|f| {
+                if e.n_outputs > 1 {
+                    format!("{f}_{o}")
+                } else {
+                    f.clone()
+                }
+            }));
+        }
+        w.write_record(&header).expect("writing to memory");
+        for r in 0..e.n_rows {
+            let mut rec = vec![(r + 1).to_string()];
+            if let Some((_, values)) = &ids {
+                rec.push(values.get(r).map_or_else(String::new, |v| v.to_string()));
+            }
+            for k in 0..e.n_outputs {
+                rec.push(e.expected[k].to_string());
+                rec.extend(e.row(r, k).iter().map(|v| v.to_string()));
+            }
+            w.write_record(&rec).expect("writing to memory");
+        }
+        String::from_utf8(w.into_inner().expect("flush to memory")).expect("CSV of UTF-8 text")
+    }
 }

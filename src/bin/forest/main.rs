@@ -130,6 +130,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Explain a saved model's predictions for the rows of a CSV file: per row and output, the
+    /// expected value and each feature's contribution (exact path-dependent TreeSHAP), adding
+    /// up to the output (before a logistic or softmax, for imported models that end in one).
+    Explain {
+        /// Model file written by `forest train --model-out` (or the page), or an ONNX tree
+        /// ensemble (which has no covers: pass --background).
+        #[arg(long)]
+        model: PathBuf,
+        /// CSV with the model's feature columns (the target may be absent).
+        #[arg(long)]
+        csv: PathBuf,
+        /// Where to explain; auto takes a real GPU when there is one, and says so on stderr.
+        #[arg(long, value_enum, default_value = "auto")]
+        device: Device,
+        /// Rows that stand for the training data (e.g. the training file): the node covers are
+        /// counted from them, for models that lack covers or to explain against other rows.
+        #[arg(long)]
+        background: Option<PathBuf>,
+        /// Output file (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Benchmark scoring on the CPU and the GPU over batch sizes (the headless harness).
     Bench(gpuforest::harness::BenchArgs),
     /// Write a saved model as ONNX (ai.onnx.ml TreeEnsembleClassifier or Regressor).
@@ -230,6 +252,13 @@ fn main() {
             out,
         } => predict(&model, &csv, device, out.as_deref()),
         Command::Evaluate { model, csv, json } => evaluate_file(&model, &csv, json),
+        Command::Explain {
+            model,
+            csv,
+            device,
+            background,
+            out,
+        } => explain(&model, &csv, device, background.as_deref(), out.as_deref()),
         Command::Bench(args) => gpuforest::harness::run(args),
         Command::Export { model, onnx } => (|| {
             let m = Model::load(&model)?;
@@ -577,6 +606,94 @@ fn predict(model: &Path, csv: &Path, device: Device, out: Option<&Path>) -> Resu
 
 fn finish_predict(model: &Model, table: &Table, p: &Predictions, out: Option<&Path>) -> Result<()> {
     let text = model.predictions_csv(p, table);
+    match out {
+        Some(path) => write(path, &text),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+fn explain(
+    model: &Path,
+    csv: &Path,
+    device: Device,
+    background: Option<&Path>,
+    out: Option<&Path>,
+) -> Result<()> {
+    use gpuforest::explain::{Explainer, covers_from_rows, margins};
+    let model = Model::load(model)?;
+    let explainer = match background {
+        Some(b) => {
+            let x = model.features_of(&read_csv(b)?)?;
+            let covers = covers_from_rows(&model.forest, &x);
+            eprintln!(
+                "covers counted from the {} rows of {}",
+                x.len() / model.forest.n_features.max(1) as usize,
+                b.display()
+            );
+            Explainer::with_covers(&model.forest, &covers)?
+        }
+        None => Explainer::new(&model.forest)?,
+    };
+    let table = read_csv(csv)?;
+    let x = model.features_of(&table)?;
+    let n_rows = x.len() / model.forest.n_features.max(1) as usize;
+    explainer.check_rows(n_rows)?;
+    let start = Instant::now();
+    let gpu = match device {
+        Device::Cpu => None,
+        Device::Gpu => Some(pollster::block_on(gpuforest::gpu::GpuContext::new())?),
+        Device::Auto => match pollster::block_on(gpuforest::gpu::GpuContext::new()) {
+            Ok(c) if c.is_software() => {
+                eprintln!(
+                    "auto: the only GPU adapter is {}, a CPU emulation: explaining on the CPU",
+                    c.adapter_name()
+                );
+                None
+            }
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("auto: no GPU ({e}): explaining on the CPU");
+                None
+            }
+        },
+    };
+    let (sums, on) = match gpu {
+        Some(ctx) => {
+            let name = ctx.adapter_name();
+            let mut g = gpuforest::gpu::GpuExplainer::new(ctx, &explainer)?;
+            (g.sums_blocking(&x)?.0, name)
+        }
+        None => (
+            explainer.sums(&x),
+            format!("the CPU ({} threads)", gpuforest::parallel::threads()),
+        ),
+    };
+    let e = explainer.finish(&sums);
+    let seconds = start.elapsed().as_secs_f64();
+    // What the values add up to, against the forest's own outputs.
+    let m = margins(&model.forest, &x);
+    let gap = (0..n_rows)
+        .flat_map(|r| (0..e.n_outputs).map(move |k| (r, k)))
+        .map(|(r, k)| {
+            let total: f64 =
+                f64::from(e.expected[k]) + e.row(r, k).iter().map(|&v| f64::from(v)).sum::<f64>();
+            (total - f64::from(m[r * e.n_outputs + k])).abs()
+        })
+        .fold(0.0f64, f64::max);
+    eprintln!(
+        "explained {n_rows} rows on {on} in {seconds:.3} s; expected value plus contributions \
+         equal the model's outputs{} within {gap:.2e}",
+        if model.forest.head.post == gpuforest::flat::Post::None {
+            ""
+        } else {
+            " before its post-transform"
+        }
+    );
+    let r = model.reader();
+    let text = r.explanation_csv(&e, r.ids_of(&table));
     match out {
         Some(path) => write(path, &text),
         None => {

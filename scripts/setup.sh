@@ -55,6 +55,8 @@ if ! cmp -s python/requirements-dev.txt .venv/requirements-dev.txt; then
   .venv/bin/pip install -q --disable-pip-version-check -r python/requirements-dev.txt
   cp python/requirements-dev.txt .venv/requirements-dev.txt
 fi
-.venv/bin/pip install -q --disable-pip-version-check --no-build-isolation ./python
+# maturin's build hook runs the `maturin` program by name: the environment's bin first on PATH
+# (it is not activated here).
+PATH="$PWD/.venv/bin:$PATH" .venv/bin/pip install -q --disable-pip-version-check --no-build-isolation ./python
 
 echo "setup: done"

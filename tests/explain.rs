@@ -40,7 +40,10 @@ fn contributions_are_shaps() {
         assert_eq!(e.n_rows, want_rows.len(), "{name}");
         for (k, want) in floats(&case["expected"]).iter().enumerate() {
             let got = f64::from(e.expected[k]);
-            assert!((got - want).abs() < 1e-6, "{name}: expected value {k}: {got} against {want}");
+            assert!(
+                (got - want).abs() < 1e-6,
+                "{name}: expected value {k}: {got} against {want}"
+            );
         }
         for (r, outputs) in want_rows.iter().enumerate() {
             let outputs = outputs.as_array().unwrap();

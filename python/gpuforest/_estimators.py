@@ -177,6 +177,35 @@ class _Forest(BaseEstimator):
         check_is_fitted(self, "_model")
         return json.loads(self._model.summary())
 
+    def shap_values(self, X, device=None, background=None):
+        """Exact SHAP values (path-dependent TreeSHAP, as `shap.TreeExplainer`) of the rows of
+        `X`: `(n_samples, n_features, n_classes)` for a classifier, `(n_samples, n_features)`
+        for a regressor. Each row's values plus `shap_expected_value()` add up to its output
+        (for an imported model ending in a logistic or softmax, to the output before it).
+        `device`: "cpu", "gpu" or "auto" (default: the estimator's `device`). `background`:
+        rows that stand for the training data, for models without node covers (ONNX imports)."""
+        values, _ = self._explain(X, device, background)
+        values = np.transpose(values, (0, 2, 1))
+        return values[:, :, 0] if self._task == "regression" else values
+
+    def shap_expected_value(self, background=None):
+        """The output when no feature is known (per class for a classifier): what
+        `shap_values` start from."""
+        check_is_fitted(self, "_model")
+        x = np.zeros((0, self.n_features_in_), dtype=np.float32)
+        _, expected = self._explain(x, "cpu", background)
+        return float(expected[0]) if self._task == "regression" else expected
+
+    def _explain(self, X, device, background):
+        check_is_fitted(self, "_model")
+        empty = isinstance(X, np.ndarray) and X.shape[0] == 0
+        x = X if empty else _data.score_input(self, X)
+        bg = None if background is None else _data.score_input(self, background)
+        values, expected, _ = self._model.explain(
+            x, device or self.device, bg, _threads(self.n_jobs)
+        )
+        return values, expected
+
     def save(self, path):
         """Writes the model: ONNX when `path` ends in .onnx, else this program's JSON (which
         `forest predict --model` and the page also read)."""

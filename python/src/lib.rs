@@ -4,9 +4,10 @@
 //! work. Rows to score are read in place when they are a C-ordered `float32` array.
 
 use gpuforest::data::{Given, Schema, Table, Task};
+use gpuforest::explain::{Explainer, Explanation, covers_from_rows};
 use gpuforest::flat::PlannedForest;
 use gpuforest::forest::Params;
-use gpuforest::gpu::{GPU_FROM_ROWS, GpuContext, GpuForest, Kernel};
+use gpuforest::gpu::{GPU_FROM_ROWS, GpuContext, GpuExplainer, GpuForest, Kernel};
 use gpuforest::model::Model;
 use gpuforest::model::arrays::{TreeArrays, forest_from_arrays};
 use gpuforest::pipeline::{
@@ -16,7 +17,8 @@ use gpuforest::protocol::frame::{
     Message, decode_dataset, decode_shard, encode_dataset, encode_shard,
 };
 use numpy::{
-    PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+    PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -276,6 +278,8 @@ struct PyModel {
     /// otherwise repeat).
     planned: PlannedForest,
     gpu: Mutex<Option<GpuForest>>,
+    /// The forest's decision paths weighed by its own covers, made on first explanation.
+    explainer: Mutex<Option<Arc<Explainer>>>,
 }
 
 impl PyModel {
@@ -284,7 +288,25 @@ impl PyModel {
             planned: PlannedForest::new(model.forest.clone()),
             model,
             gpu: Mutex::new(None),
+            explainer: Mutex::new(None),
         }
+    }
+
+    /// The explainer of the model's own covers (made once), or of covers counted from
+    /// `background` rows.
+    fn explainer(&self, background: Option<&[f32]>) -> gpuforest::Result<Arc<Explainer>> {
+        let f = &self.model.forest;
+        if let Some(b) = background {
+            return Ok(Arc::new(Explainer::with_covers(
+                f,
+                &covers_from_rows(f, b),
+            )?));
+        }
+        let mut e = self.explainer.lock().unwrap_or_else(|e| e.into_inner());
+        if e.is_none() {
+            *e = Some(Arc::new(Explainer::new(f)?));
+        }
+        Ok(e.as_ref().expect("made above").clone())
     }
 
     /// The model's forest on the GPU, uploaded on first use (again after a lost device).
@@ -401,6 +423,74 @@ impl PyModel {
         let n_out = self.model.forest.n_outputs as usize;
         let out = PyArray1::from_vec(py, out).reshape([rows, n_out])?;
         Ok((out, ran))
+    }
+
+    /// SHAP values (exact, path-dependent TreeSHAP) of the rows of `x`, a C-ordered float32
+    /// array: `(values [rows, outputs, features], expected value per output, what ran)`.
+    /// `device`: `cpu`, `gpu`, or `auto` (a real GPU when there is one). `background`: rows the
+    /// covers are counted from (for models without covers).
+    #[pyo3(signature = (x, device="cpu", background=None, n_jobs=None))]
+    fn explain<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f32>,
+        device: &str,
+        background: Option<PyReadonlyArray2<'py, f32>>,
+        n_jobs: Option<usize>,
+    ) -> PyResult<(Bound<'py, PyArray3<f32>>, Bound<'py, PyArray1<f32>>, String)> {
+        let nf = self.model.forest.n_features as usize;
+        fn rows_of<'a>(
+            a: &'a PyReadonlyArray2<'_, f32>,
+            nf: usize,
+            what: &str,
+        ) -> PyResult<&'a [f32]> {
+            if a.shape()[1] != nf {
+                return Err(PyValueError::new_err(format!(
+                    "{what} of {} features; the model reads {nf}",
+                    a.shape()[1]
+                )));
+            }
+            a.as_slice().map_err(|_| {
+                PyValueError::new_err(format!("{what} must be a C-ordered float32 array"))
+            })
+        }
+        let rows = x.shape()[0];
+        let xs = rows_of(&x, nf, "rows")?;
+        let bg = background
+            .as_ref()
+            .map(|b| rows_of(b, nf, "background rows"))
+            .transpose()?;
+        let run = || -> gpuforest::Result<(Explanation, String)> {
+            let e = self.explainer(bg)?;
+            e.check_rows(rows)?;
+            let device = match device {
+                "auto" => match gpu_context() {
+                    Ok(ctx) if !ctx.is_software() => "gpu",
+                    _ => "cpu",
+                },
+                d => d,
+            };
+            let (sums, ran) = match device {
+                "cpu" => (
+                    e.sums(xs),
+                    format!("cpu ({} threads)", rayon::current_num_threads()),
+                ),
+                "gpu" => {
+                    let ctx = gpu_context().map_err(gpuforest::Error::Gpu)?;
+                    let name = describe(&ctx);
+                    (GpuExplainer::new(ctx, &e)?.sums_blocking(xs)?.0, name)
+                }
+                d => {
+                    return Err(gpuforest::Error::InvalidParam(format!(
+                        "device \"{d}\": use auto, cpu or gpu"
+                    )));
+                }
+            };
+            Ok((e.finish(&sums), ran))
+        };
+        let (e, ran) = on_threads(py, n_jobs, run)?.map_err(py_err)?;
+        let values = PyArray1::from_vec(py, e.values).reshape([rows, e.n_outputs, nf])?;
+        Ok((values, PyArray1::from_vec(py, e.expected), ran))
     }
 
     /// Uploads rows (a C-ordered float32 array) to the GPU, where they stay for

@@ -215,3 +215,37 @@ def test_dask_fit_gives_the_one_machine_model():
         named = gd.RandomForestClassifier(n_estimators=4, random_state=0).fit(frame, dy)
         assert np.array_equal(named.predict(frame).compute().to_numpy(), named.predict(frame.compute()))
         assert client is not None
+
+
+def test_shap_values_add_up_and_the_gpu_gives_the_cpus():
+    X, y = make_classification(500, 8, n_informative=4, n_classes=3, random_state=5)
+    X[::6, 1] = np.nan
+    clf = RandomForestClassifier(n_estimators=20, max_depth=8, random_state=0, device="cpu")
+    clf.fit(X, y)
+    values = clf.shap_values(X[:100])
+    assert values.shape == (100, 8, 3)
+    total = clf.shap_expected_value() + values.sum(axis=1)
+    np.testing.assert_allclose(total, clf.predict_proba(X[:100]), rtol=0, atol=1e-5)
+    gpu = clf.shap_values(X[:100], device="gpu")
+    assert np.array_equal(gpu.view(np.uint32), values.view(np.uint32))
+    Xr, yr = make_regression(300, 5, random_state=6)
+    reg = RandomForestRegressor(n_estimators=10, random_state=0, device="cpu").fit(Xr, yr)
+    v = reg.shap_values(Xr[:20])
+    assert v.shape == (20, 5)
+    np.testing.assert_allclose(
+        reg.shap_expected_value() + v.sum(axis=1), reg.predict(Xr[:20]), rtol=1e-5, atol=1e-3
+    )
+
+
+def test_a_model_without_covers_is_explained_from_background_rows(tmp_path):
+    X, y = make_classification(400, 6, random_state=7)
+    clf = RandomForestClassifier(n_estimators=10, max_depth=6, random_state=0).fit(X, y)
+    clf.save(tmp_path / "m.onnx")
+    onnx = gpuforest.load(tmp_path / "m.onnx")  # ONNX keeps no covers
+    with pytest.raises(ValueError, match="background"):
+        onnx.shap_values(X[:5])
+    with pytest.raises(ValueError, match="features"):
+        onnx.shap_values(X[:5], background=X[:, :3])
+    v = onnx.shap_values(X[:50], background=X)
+    total = onnx.shap_expected_value(background=X) + v.sum(axis=1)
+    np.testing.assert_allclose(total, onnx.predict_proba(X[:50]), rtol=0, atol=1e-5)

@@ -5,6 +5,7 @@ RAPIDS nvForest or cuML's FIL when they are installed (a line says which were no
     python -m gpuforest.bench                       # 200 trees, depth 12, 100k x 32 rows
     python -m gpuforest.bench --sizes 1,1000,1000000 --jsonl out.jsonl
     python -m gpuforest.bench --forest-bin target/release/forest   # and `forest bench` itself
+    python -m gpuforest.bench --explain --sizes 100,1000,10000     # SHAP values, against shap
 
 Every figure is the median of `--runs` timed calls after one untimed one, end to end from a
 host array to a host array unless said; thread counts and the device are named beside it.
@@ -185,6 +186,86 @@ def _forest_bench(forest_bin, ours, rows, sizes, runs, log):
     return out
 
 
+def _timed(fn, budget_s=2.0, max_runs=5):
+    """Median wall and process-CPU seconds of up to `max_runs` calls, stopping once `budget_s`
+    is spent (a call of minutes runs once): (wall, cpu, runs, the first call's result)."""
+    walls, cpus, first = [], [], None
+    while len(walls) < max_runs and (not walls or sum(walls) < budget_s):
+        w, c = time.perf_counter(), time.process_time()
+        out = fn()
+        walls.append(time.perf_counter() - w)
+        cpus.append(time.process_time() - c)
+        first = out if first is None else first
+    return float(np.median(walls)), float(np.median(cpus)), len(walls), first
+
+
+def run_explain(sizes=(100, 1000, 10_000), trees=200, depth=12, features=32, train_rows=100_000,
+                limit_s=150.0, log=print):
+    """SHAP values of one scikit-learn forest's rows: `shap.TreeExplainer` (path-dependent, its
+    C++ code), this package on every thread, on one, and on the GPU. A scorer is skipped at a
+    batch its last batch's time per row says would take over `limit_s`; its values are compared
+    with shap's where both ran."""
+    records = []
+
+    def record(**r):
+        records.append(r)
+        log(r)
+
+    threads = _engine.default_threads()
+    rf, rows = _forest(trees, depth, features, train_rows, max(sizes))
+    record(what="forest", trees=trees, max_depth=depth, features=features, train_rows=train_rows,
+           nodes=int(sum(e.tree_.node_count for e in rf.estimators_)), cores=os.cpu_count())
+    ours = from_sklearn(rf)
+    scorers = []
+    try:
+        import shap
+
+        t = time.perf_counter()
+        explainer = shap.TreeExplainer(rf, feature_perturbation="tree_path_dependent")
+        record(what="setup", scorer=f"shap {shap.__version__}",
+               seconds=round(time.perf_counter() - t, 3))
+        scorers.append((f"shap {shap.__version__}", "cpu",
+                        lambda x: np.asarray(explainer.shap_values(x, check_additivity=False))))
+    except ImportError:
+        record(what="skip", scorer="shap", why="shap is not installed")
+    scorers.append((f"gpuforest cpu", "cpu", lambda x: ours.shap_values(x, device="cpu")))
+    one = from_sklearn(rf).set_params(n_jobs=1)
+    scorers.append(("gpuforest cpu 1 thread", "cpu", lambda x: one.shap_values(x, device="cpu")))
+    try:
+        adapter = _engine.gpu_adapter()
+        scorers.append(("gpuforest gpu", adapter, lambda x: ours.shap_values(x, device="gpu")))
+    except RuntimeError as e:
+        record(what="skip", scorer="gpuforest gpu", why=str(e))
+    for name, _, fn in scorers:  # paths, kernels and caches made before any timing
+        fn(rows[:1])
+    per_row = {}
+    for n in sizes:
+        x = rows[:n]
+        reference = None
+        for name, device, fn in scorers:
+            guess = per_row.get(name, 0.0) * n
+            if guess > limit_s:
+                record(what="skip", scorer=name, rows=n,
+                       why=f"about {guess:.0f} s by its time per row at fewer rows")
+                continue
+            wall, cpu, runs, got = _timed(lambda: fn(x))
+            per_row[name] = wall / n
+            r = dict(what="explain", scorer=name, rows=n, median_ms=round(wall * 1e3, 3),
+                     runs=runs, device=device, cpu_over_wall=round(cpu / wall, 2))
+            if name.startswith("gpuforest cpu") and "1 thread" not in name:
+                r["threads"] = threads
+            elif "1 thread" in name:
+                r["threads"] = 1
+            if reference is None and name.startswith("shap"):
+                reference = got
+            elif reference is not None:
+                scale = np.abs(reference).max(axis=(1, 2), keepdims=True)
+                r["max_diff_vs_shap_of_row_largest"] = float(
+                    (np.abs(got - reference) / np.maximum(scale, 1e-12)).max())
+            record(**r)
+    return records
+
+
 def table(records):
     """The records as a text table: milliseconds by scorer (rows) and batch size (columns)."""
     scores = [r for r in records if r["what"] == "score"]
@@ -225,14 +306,23 @@ def main(argv=None):
     p.add_argument("--runs", type=int, default=7)
     p.add_argument("--forest-bin", help="also run this `forest` binary's bench on the same rows")
     p.add_argument("--jsonl", help="write one JSON line per record here (default: stdout)")
+    p.add_argument("--explain", action="store_true",
+                   help="time SHAP values instead of scoring (shap, our CPU and GPU)")
     a = p.parse_args(argv)
     sink = open(a.jsonl, "w") if a.jsonl else sys.stdout
 
     def log(r):
         print(json.dumps(r), file=sink, flush=True)
 
-    records = run([int(s) for s in a.sizes.split(",")], a.trees, a.depth, a.features,
-                  a.train_rows, a.runs, a.forest_bin, log)
+    sizes = [int(s) for s in a.sizes.split(",")]
+    if a.explain:
+        records = run_explain(sizes, a.trees, a.depth, a.features, a.train_rows, log=log)
+        for r in records:
+            if r["what"] == "explain":
+                print(f"{r['scorer']:<28} {r['rows']:>8} rows  {r['median_ms']:>12.1f} ms"
+                      f"  ({r.get('threads', r['device'])})", file=sys.stderr)
+        return
+    records = run(sizes, a.trees, a.depth, a.features, a.train_rows, a.runs, a.forest_bin, log)
     print(table(records), file=sys.stderr if sink is sys.stdout else sys.stdout)
 
 

@@ -280,6 +280,8 @@ struct PyModel {
     gpu: Mutex<Option<GpuForest>>,
     /// The forest's decision paths weighed by its own covers, made on first explanation.
     explainer: Mutex<Option<Arc<Explainer>>>,
+    /// Those paths on the GPU, uploaded on first use there.
+    gpu_explainer: Mutex<Option<GpuExplainer>>,
 }
 
 impl PyModel {
@@ -289,6 +291,7 @@ impl PyModel {
             model,
             gpu: Mutex::new(None),
             explainer: Mutex::new(None),
+            gpu_explainer: Mutex::new(None),
         }
     }
 
@@ -478,7 +481,17 @@ impl PyModel {
                 "gpu" => {
                     let ctx = gpu_context().map_err(gpuforest::Error::Gpu)?;
                     let name = describe(&ctx);
-                    (GpuExplainer::new(ctx, &e)?.sums_blocking(xs)?.0, name)
+                    if bg.is_some() {
+                        (GpuExplainer::new(ctx, &e)?.sums_blocking(xs)?.0, name)
+                    } else {
+                        // The model's own paths stay on the GPU between calls.
+                        let mut g = self.gpu_explainer.lock().unwrap_or_else(|e| e.into_inner());
+                        if g.as_ref().is_none_or(|g| g.context().lost().is_some()) {
+                            *g = Some(GpuExplainer::new(ctx, &e)?);
+                        }
+                        let g = g.as_mut().expect("made above");
+                        (g.sums_blocking(xs)?.0, name)
+                    }
                 }
                 d => {
                     return Err(gpuforest::Error::InvalidParam(format!(

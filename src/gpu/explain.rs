@@ -160,6 +160,10 @@ impl GpuExplainer {
         Ok(e)
     }
 
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+
     /// Rows explained per dispatch at most.
     pub fn chunk_rows(&self) -> usize {
         self.chunk_rows

@@ -6,8 +6,10 @@
 //                  tree order from +0.0.
 // The host finishes the sums (Explainer::finish), as it does the CPU's.
 //
-// Tokens (src/gpu/explain.rs): NF features per row, LW numbers per leaf, MAXP the most
-// elements on a path plus one; the element and path words are forest_scoring::treeshap's.
+// Tokens (src/gpu/explain.rs): NF features per row, LW numbers per leaf, MAXP the words of
+// path weights an invocation keeps in workgroup memory (the forest's longest path plus one,
+// made odd so that neighbours' weights fall in different banks); the element and path words
+// are forest_scoring::treeshap's.
 
 const NF: u32 = {{NF}}u;
 const LW: u32 = {{LW}}u;
@@ -18,6 +20,8 @@ const NAN_GOES: u32 = {{NAN_GOES}};
 const ELEMENT_FEATURE: u32 = {{ELEMENT_FEATURE}};
 const NAN_KEY: u32 = {{NAN_KEY}};
 const SIGN: u32 = {{SIGN}};
+const MAXP: u32 = {{MAXP}}u;
+const WG: u32 = 64u;
 
 struct Params {
     n_rows: u32,
@@ -36,7 +40,9 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> partial: array<f32>;
 @group(0) @binding(8) var<storage, read_write> out: array<f32>;
 
-var<private> pw: array<f32, {{MAXP}}>;
+// Path weights, MAXP per invocation: indexed by loop counters, which private arrays would
+// put in (slow) local memory on most GPUs.
+var<workgroup> weights: array<f32, WG * MAXP>;
 
 // forest_scoring::treeshap::key: the f32 bits' order-preserving key, NAN_KEY for any NaN.
 fn key(b: u32) -> u32 {
@@ -67,12 +73,16 @@ fn leaf_number(leaf: u32, k: u32) -> f32 {
 }
 
 @compute @workgroup_size(64)
-fn explain_trees(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn explain_trees(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
     let r = gid.x;
     let t = gid.y;
     if (r >= params.n_rows || t >= params.n_trees) {
         return;
     }
+    let pw = lid * MAXP;
     let row = r * NF;
     let sums = (t * params.n_rows + r) * F;
     for (var j = 0u; j < F; j++) {
@@ -82,17 +92,17 @@ fn explain_trees(@builtin(global_invocation_id) gid: vec3<u32>) {
         let first = paths[p * PW];
         let m = paths[p * PW + 1u];
         let leaf = paths[p * PW + 2u];
-        pw[0] = 1.0;
+        weights[pw] = 1.0;
         for (var e = 0u; e < m; e++) {
             let d = e + 1u;
             let o = one(first + e, row);
             let z = bitcast<f32>(elements[(first + e) * EW + 3u]);
             let a = recip[d + 1u];
-            pw[d] = 0.0;
+            weights[pw + d] = 0.0;
             for (var i = d; i > 0u; i--) {
                 let j = i - 1u;
-                pw[j + 1u] = pw[j + 1u] + o * pw[j] * (f32(j + 1u) * a);
-                pw[j] = z * pw[j] * (f32(d - j) * a);
+                weights[pw + j + 1u] = weights[pw + j + 1u] + o * weights[pw + j] * (f32(j + 1u) * a);
+                weights[pw + j] = z * weights[pw + j] * (f32(d - j) * a);
             }
         }
         for (var e = 0u; e < m; e++) {
@@ -102,17 +112,17 @@ fn explain_trees(@builtin(global_invocation_id) gid: vec3<u32>) {
             let iz = bitcast<f32>(elements[el * EW + 4u]);
             var total = 0.0;
             if (o != 0.0) {
-                var next = pw[m];
+                var next = weights[pw + m];
                 for (var i = m; i > 0u; i--) {
                     let j = i - 1u;
                     let tmp = next * recip[j + 1u];
                     total = total + tmp;
-                    next = pw[j] - tmp * z * f32(m - j);
+                    next = weights[pw + j] - tmp * z * f32(m - j);
                 }
             } else {
                 for (var i = m; i > 0u; i--) {
                     let j = i - 1u;
-                    total = total + pw[j] * iz * recip[m - j];
+                    total = total + weights[pw + j] * iz * recip[m - j];
                 }
             }
             let w = total * f32(m + 1u) * (o - z);

@@ -368,9 +368,12 @@ fn a_row_wider_than_a_binding_is_refused_before_any_buffer() {
     );
 }
 
-/// TreeSHAP on the GPU gives the CPU's sums bit for bit (the same paths, the same operation
-/// order), for regression, two and three classes, rows with missing values, in one chunk or
-/// several.
+/// TreeSHAP on the GPU against the CPU's sums, for regression, two and three classes, rows with
+/// missing values, in one chunk or several. The bound is the issue's: within 1e-6 of the row's
+/// largest sum. A GPU compiler may fuse a multiplication and an addition (WGSL cannot forbid
+/// it; on the H200 about 80% of the values differ in their last bits, by at most 4.2e-7 of the
+/// row's largest); a CPU emulation (lavapipe) does not, and there the bits must be the CPU's,
+/// which catches any drift between the two statements of the arithmetic.
 #[test]
 fn explanations_on_the_gpu_are_the_cpus() {
     use gpuforest::explain::Explainer;
@@ -387,19 +390,28 @@ fn explanations_on_the_gpu_are_the_cpus() {
         let e = Explainer::new(&flat).unwrap();
         let cpu = e.sums(&d.x);
         let mut g = GpuExplainer::new(ctx.clone(), &e).unwrap();
+        let row = 7 * flat.leaf_width();
         for chunk in [usize::MAX, 70] {
             g.limit_chunk_rows(chunk);
             let (gpu, _) = g.sums_blocking(&d.x).unwrap();
             assert_eq!(gpu.len(), cpu.len());
-            let differ = cpu
-                .iter()
-                .zip(&gpu)
-                .position(|(c, g)| c.to_bits() != g.to_bits());
-            assert_eq!(
-                differ.map(|i| (i, cpu[i], gpu[i])),
-                None,
-                "classes {classes}, chunks of {chunk} rows: (index, CPU, GPU)"
-            );
+            for (r, (c, gr)) in cpu.chunks(row).zip(gpu.chunks(row)).enumerate() {
+                let largest = c.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                for (j, (a, b)) in c.iter().zip(gr).enumerate() {
+                    assert!(
+                        (a - b).abs() <= 1e-6 * largest,
+                        "classes {classes}, chunks of {chunk}: row {r}, sum {j}: CPU {a}, GPU {b}"
+                    );
+                    if ctx.is_software() {
+                        assert_eq!(
+                            a.to_bits(),
+                            b.to_bits(),
+                            "row {r}, sum {j} on {}",
+                            ctx.adapter_name()
+                        );
+                    }
+                }
+            }
         }
     }
 }

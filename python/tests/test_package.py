@@ -226,8 +226,11 @@ def test_shap_values_add_up_and_the_gpu_gives_the_cpus():
     assert values.shape == (100, 8, 3)
     total = clf.shap_expected_value() + values.sum(axis=1)
     np.testing.assert_allclose(total, clf.predict_proba(X[:100]), rtol=0, atol=1e-5)
+    # Within 1e-6 of the row's largest value: a GPU's compiler may fuse multiply-adds
+    # (tests/gpu.rs says more; a CPU emulation gives the CPU's bits).
     gpu = clf.shap_values(X[:100], device="gpu")
-    assert np.array_equal(gpu.view(np.uint32), values.view(np.uint32))
+    largest = np.abs(values).max(axis=(1, 2), keepdims=True)
+    assert (np.abs(gpu - values) <= 1e-6 * largest).all()
     Xr, yr = make_regression(300, 5, random_state=6)
     reg = RandomForestRegressor(n_estimators=10, random_state=0, device="cpu").fit(Xr, yr)
     v = reg.shap_values(Xr[:20])

@@ -28,8 +28,8 @@ pub const NAN_KEY: u32 = u32::MAX;
 pub const NO_LOWER: u32 = 0;
 pub const NO_UPPER: u32 = u32::MAX - 1;
 /// The most elements (distinct features) a path may have on the GPU, whose path weights live in
-/// a fixed array; the CPU has no such bound.
-pub const GPU_MAX_PATH: usize = 64;
+/// workgroup memory (64 invocations x 63 words fit WebGPU's 16 KiB); the CPU has no such bound.
+pub const GPU_MAX_PATH: usize = 62;
 
 /// The order-preserving key of `f32` bits: unsigned order of keys is the float order of
 /// numbers (-0 just below +0; thresholds are never -0), and every NaN is [`NAN_KEY`]. The
@@ -117,7 +117,7 @@ pub fn add_path(
 }
 
 /// The constants the WGSL kernel takes from here (`{{TOKEN}}`, value).
-pub fn wgsl_tokens() -> [(&'static str, String); 7] {
+pub fn wgsl_tokens() -> [(&'static str, String); 6] {
     let u = |v: u32| format!("{v:#x}u");
     [
         ("{{ELEMENT_WORDS}}", u(ELEMENT_WORDS as u32)),
@@ -125,7 +125,6 @@ pub fn wgsl_tokens() -> [(&'static str, String); 7] {
         ("{{ELEMENT_FEATURE}}", u(ELEMENT_FEATURE)),
         ("{{PATH_WORDS}}", u(PATH_WORDS as u32)),
         ("{{NAN_KEY}}", u(NAN_KEY)),
-        ("{{GPU_MAX_PATH}}", u(GPU_MAX_PATH as u32)),
         ("{{SIGN}}", u(0x8000_0000)),
     ]
 }

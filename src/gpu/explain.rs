@@ -10,6 +10,7 @@ use wgpu::util::DeviceExt;
 
 /// The tree sums of one chunk are kept under this many bytes, whatever the device allows.
 const MAX_PARTIAL_BYTES: u64 = 256 << 20;
+/// Invocations per workgroup (`WG` of the kernel).
 const WORKGROUP: u32 = 64;
 
 pub struct GpuExplainer {
@@ -66,6 +67,15 @@ impl GpuExplainer {
                 )));
             }
         }
+        let maxp = ((p.longest + 1) | 1) as u64;
+        let workgroup = u64::from(WORKGROUP) * maxp * 4;
+        if workgroup > u64::from(limits.max_compute_workgroup_storage_size) {
+            return Err(Error::Gpu(format!(
+                "the path weights of a workgroup take {workgroup} bytes, more than this GPU's \
+                 {} bytes of workgroup memory (explain on the CPU)",
+                limits.max_compute_workgroup_storage_size
+            )));
+        }
         let chunk_rows = (binding.min(MAX_PARTIAL_BYTES) / per_row)
             .min(u64::from(limits.max_compute_workgroups_per_dimension) * u64::from(WORKGROUP))
             .max(1) as usize;
@@ -73,7 +83,7 @@ impl GpuExplainer {
         let mut source = include_str!("../../shaders/explain.wgsl")
             .replace("{{NF}}", &nf.to_string())
             .replace("{{LW}}", &lw.to_string())
-            .replace("{{MAXP}}", &(GPU_MAX_PATH + 1).to_string());
+            .replace("{{MAXP}}", &maxp.to_string());
         for (token, value) in treeshap::wgsl_tokens() {
             source = source.replace(token, &value);
         }

@@ -1,7 +1,8 @@
 // TreeSHAP on the GPU (rules: src/explain/mod.rs; arithmetic: scoring/src/treeshap.rs, which
 // this states in the same operation order). Two entry points over one chunk of rows:
 //   explain_trees: one invocation per (row, tree) adds the tree's paths, in order, into its own
-//                  sums per (feature, leaf number), from +0.0;
+//                  sums per (feature, leaf number), from +0.0; sum j of row r of tree t is at
+//                  (t * F + j) * n_rows + r, so that a workgroup's rows write side by side;
 //   sum_trees:     one invocation per (row, feature, leaf number) adds the trees' sums in
 //                  tree order from +0.0.
 // The host finishes the sums (Explainer::finish), as it does the CPU's.
@@ -84,9 +85,10 @@ fn explain_trees(
     }
     let pw = lid * MAXP;
     let row = r * NF;
-    let sums = (t * params.n_rows + r) * F;
+    let n = params.n_rows;
+    let sums = t * F * n + r;
     for (var j = 0u; j < F; j++) {
-        partial[sums + j] = 0.0;
+        partial[sums + j * n] = 0.0;
     }
     for (var p = tree_paths[t]; p < tree_paths[t + 1u]; p++) {
         let first = paths[p * PW];
@@ -126,9 +128,9 @@ fn explain_trees(
                 }
             }
             let w = total * f32(m + 1u) * (o - z);
-            let at = sums + (elements[el * EW] & ELEMENT_FEATURE) * LW;
+            let at = sums + (elements[el * EW] & ELEMENT_FEATURE) * LW * n;
             for (var k = 0u; k < LW; k++) {
-                partial[at + k] = partial[at + k] + w * leaf_number(leaf, k);
+                partial[at + k * n] = partial[at + k * n] + w * leaf_number(leaf, k);
             }
         }
     }
@@ -139,14 +141,15 @@ fn sum_trees(
     @builtin(global_invocation_id) gid: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
 ) {
+    // i = j * n_rows + r: neighbours read neighbouring rows' sums.
     let i = gid.x + gid.y * groups.x * 64u;
-    let n = params.n_rows * F;
-    if (i >= n) {
+    let n = params.n_rows;
+    if (i >= n * F) {
         return;
     }
     var s = 0.0;
     for (var t = 0u; t < params.n_trees; t++) {
-        s = s + partial[t * n + i];
+        s = s + partial[t * F * n + i];
     }
-    out[i] = s;
+    out[(i % n) * F + i / n] = s;
 }

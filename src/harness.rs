@@ -13,6 +13,8 @@ use crate::{Error, Result};
 use std::path::PathBuf;
 use std::time::Instant;
 
+mod explain;
+
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// Score with this saved model instead of training one on synthetic data.
@@ -64,6 +66,10 @@ pub struct BenchArgs {
     /// Also print one JSON line per measurement on stdout.
     #[arg(long)]
     json: bool,
+    /// Time explanations (TreeSHAP values) instead of scoring: the CPU on every thread and on
+    /// one, and the GPU, with the GPU's values compared with the CPU's.
+    #[arg(long)]
+    explain: bool,
     #[arg(long, default_value_t = 0)]
     seed: u64,
 }
@@ -216,6 +222,9 @@ pub fn run(a: BenchArgs) -> Result<()> {
             (q.x, batches)
         }
     };
+    if a.explain {
+        return explain::run(&a, &forest, &describe, &queries, &batches);
+    }
     let sample = &queries[..nf * (queries.len() / nf).clamp(1, 10_000)];
     let visits = mean_visits(&forest, sample);
     let (mut gpu, adapter, timestamps, software) = if a.cpu_only {

@@ -477,3 +477,85 @@ fn evaluate_reports_the_rare_outcome_figures_of_a_labelled_file() {
         "{out:?}"
     );
 }
+
+#[test]
+fn explain_writes_contributions_that_add_up_to_the_predictions() {
+    let model = tmp("explain.json");
+    ok(&[
+        "train",
+        "--csv",
+        "assets/breast_cancer.csv",
+        "--target",
+        "diagnosis",
+        "--trees",
+        "10",
+        "--max-depth",
+        "5",
+        "--model-out",
+        model.to_str().unwrap(),
+    ]);
+    let m = model.to_str().unwrap();
+    let out = ok(&[
+        "explain",
+        "--model",
+        m,
+        "--csv",
+        "assets/breast_cancer.csv",
+        "--device",
+        "cpu",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("explained 569 rows on the CPU"), "{stderr}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    // row, then per class: expected_<class> and 30 features.
+    assert_eq!(header.len(), 1 + 2 * 31);
+    assert_eq!(&header[..2], ["row", "expected_benign"]);
+    assert_eq!(header[32], "expected_malignant");
+    assert!(header[33].ends_with("_malignant"), "{}", header[33]);
+    let pred = ok(&["predict", "--model", m, "--csv", "assets/breast_cancer.csv"]);
+    let pred = String::from_utf8(pred.stdout).unwrap();
+    for (e, p) in lines.zip(pred.lines().skip(1)) {
+        let v: Vec<f64> = e.split(',').map(|c| c.parse().unwrap()).collect();
+        let malignant: f64 = v[32..].iter().sum();
+        let p: f64 = p.split(',').last().unwrap().parse().unwrap();
+        assert!((malignant - p).abs() < 1e-5, "{e}: {malignant} against {p}");
+    }
+    // An ONNX file keeps no covers: refused with the way out, then explained from rows.
+    let onnx = tmp("explain.onnx");
+    ok(&["export", "--model", m, "--onnx", onnx.to_str().unwrap()]);
+    let csv = tmp("explain-features.csv");
+    let full = std::fs::read_to_string("assets/breast_cancer.csv").unwrap();
+    // The 30 features, in order, without the target (the last column).
+    let features: String = full
+        .lines()
+        .map(|l| l.split(',').take(30).collect::<Vec<_>>().join(",") + "\n")
+        .collect();
+    std::fs::write(&csv, features).unwrap();
+    let bad = forest(&[
+        "explain",
+        "--model",
+        onnx.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(!bad.status.success());
+    let e = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        e.contains("no node covers") && e.contains("--background"),
+        "{e}"
+    );
+    let done = ok(&[
+        "explain",
+        "--model",
+        onnx.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+        "--background",
+        csv.to_str().unwrap(),
+        "--device",
+        "cpu",
+    ]);
+    assert_eq!(String::from_utf8(done.stdout).unwrap().lines().count(), 570);
+}

@@ -1,11 +1,10 @@
 // TreeSHAP on the GPU (rules: src/explain/mod.rs; arithmetic: scoring/src/treeshap.rs, which
 // this states in the same operation order). Two entry points over one chunk of rows:
-//   explain_trees: one invocation per (row, group of a tree's paths) adds the group's paths,
-//                  in order, into its own sums per (feature, leaf number), from +0.0; sum j of
-//                  row r of group g is at (g * F + j) * n_rows + r, so that a workgroup's rows
-//                  write side by side;
-//   sum_trees:     one invocation per (row, feature, leaf number) adds each tree's groups in
-//                  order from +0.0, and the trees' sums in tree order from +0.0.
+//   explain_trees: one invocation per (row, tree) adds the tree's paths, in order, into its own
+//                  sums per (feature, leaf number), from +0.0; sum j of row r of tree t is at
+//                  (t * F + j) * n_rows + r, so that a workgroup's rows write side by side;
+//   sum_trees:     one invocation per (row, feature, leaf number) adds the trees' sums in
+//                  tree order from +0.0.
 // The host finishes the sums (Explainer::finish), as it does the CPU's.
 //
 // Tokens (src/gpu/explain.rs): NF features per row, LW numbers per leaf, MAXP the words of
@@ -28,15 +27,14 @@ const WG: u32 = 64u;
 struct Params {
     n_rows: u32,
     n_trees: u32,
-    n_groups: u32,
-    _pad: u32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> elements: array<u32>;
 @group(0) @binding(2) var<storage, read> paths: array<u32>;
-// The groups' first paths (n_groups + 1), then the trees' first groups (n_trees + 1).
-@group(0) @binding(3) var<storage, read> groups: array<u32>;
+@group(0) @binding(3) var<storage, read> tree_paths: array<u32>;
 @group(0) @binding(4) var<storage, read> leaf_values: array<f32>;
 @group(0) @binding(5) var<storage, read> recip: array<f32>;
 @group(0) @binding(6) var<storage, read> rows: array<u32>;
@@ -79,21 +77,20 @@ fn leaf_number(leaf: u32, k: u32) -> f32 {
 fn explain_trees(
     @builtin(global_invocation_id) gid: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
-    @builtin(num_workgroups) dims: vec3<u32>,
 ) {
     let r = gid.x;
-    let g = gid.y + gid.z * dims.y;
-    if (r >= params.n_rows || g >= params.n_groups) {
+    let t = gid.y;
+    if (r >= params.n_rows || t >= params.n_trees) {
         return;
     }
     let pw = lid * MAXP;
     let row = r * NF;
     let n = params.n_rows;
-    let sums = g * F * n + r;
+    let sums = t * F * n + r;
     for (var j = 0u; j < F; j++) {
         partial[sums + j * n] = 0.0;
     }
-    for (var p = groups[g]; p < groups[g + 1u]; p++) {
+    for (var p = tree_paths[t]; p < tree_paths[t + 1u]; p++) {
         let first = paths[p * PW];
         let m = paths[p * PW + 1u];
         let leaf = paths[p * PW + 2u];
@@ -142,22 +139,17 @@ fn explain_trees(
 @compute @workgroup_size(64)
 fn sum_trees(
     @builtin(global_invocation_id) gid: vec3<u32>,
-    @builtin(num_workgroups) dims: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
 ) {
     // i = j * n_rows + r: neighbours read neighbouring rows' sums.
-    let i = gid.x + gid.y * dims.x * 64u;
+    let i = gid.x + gid.y * groups.x * 64u;
     let n = params.n_rows;
     if (i >= n * F) {
         return;
     }
-    let trees = params.n_groups + 1u;
     var s = 0.0;
     for (var t = 0u; t < params.n_trees; t++) {
-        var tree = 0.0;
-        for (var g = groups[trees + t]; g < groups[trees + t + 1u]; g++) {
-            tree = tree + partial[g * F * n + i];
-        }
-        s = s + tree;
+        s = s + partial[t * F * n + i];
     }
     out[(i % n) * F + i / n] = s;
 }

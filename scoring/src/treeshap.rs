@@ -22,10 +22,6 @@ pub const ELEMENT_FEATURE: u32 = NAN_GOES - 1;
 /// Words of one path: `[first element, elements, leaf]` (the leaf's value bits when a leaf
 /// holds one number, else the offset of its vector).
 pub const PATH_WORDS: usize = 3;
-/// A tree's paths are summed in groups of this many (the last may be shorter), each from
-/// `+0.0`, the groups added in order into the tree's sums: so that the GPU can spread one
-/// tree's paths over several invocations and still add as the CPU does.
-pub const PATH_GROUP: usize = 32;
 /// The key of a missing value (any NaN), above every number's.
 pub const NAN_KEY: u32 = u32::MAX;
 /// Bounds of an element with none on that side: below and above every number's key.

@@ -14,10 +14,8 @@
 //! per tree, every leaf's path, O(leaves x depth²).
 //!
 //! The rules both engines keep, so that their values can be compared bit for bit:
-//! - per (row, tree), the tree's paths in order (leaves in pre-order), in groups of
-//!   [`forest_scoring::treeshap::PATH_GROUP`]: each group's paths add into a sum per (feature,
-//!   leaf number) that starts from `+0.0`, and the groups' sums are added in order into the
-//!   tree's, from `+0.0`;
+//! - per (row, tree), the tree's paths in order (leaves in pre-order), each adding into a sum
+//!   per (feature, leaf number) that starts from `+0.0`;
 //! - per row, the trees' sums added in tree order from `+0.0`;
 //! - the host finishes both engines' sums alike ([`Explainer::finish`]): times `1 / n_trees`
 //!   (rounded to `f32` once) where the forest averages, then paired into the outputs as the
@@ -201,9 +199,7 @@ impl Explainer {
         let mut keys = vec![0u32; nf];
         let mut pw = vec![0.0f32; self.paths.longest + 1];
         let mut tree = vec![0.0f32; nf * lw];
-        let mut group = vec![0.0f32; nf * lw];
         let mut leaf = vec![0.0f32; lw];
-        let p = &self.paths;
         for (row, phi) in x.chunks_exact(nf).zip(out.chunks_exact_mut(nf * lw)) {
             for (k, v) in keys.iter_mut().zip(row) {
                 *k = treeshap::key(v.to_bits());
@@ -211,16 +207,13 @@ impl Explainer {
             phi.fill(0.0);
             for t in 0..f.n_trees() {
                 tree.fill(0.0);
-                for g in p.tree_groups[t] as usize..p.tree_groups[t + 1] as usize {
-                    group.fill(0.0);
-                    for path in p.groups[g] as usize..p.groups[g + 1] as usize {
-                        let (elements, value) = p.path(path);
-                        for (k, l) in leaf.iter_mut().enumerate() {
-                            *l = leaf_number(f, value, k);
-                        }
-                        add_path(elements, &leaf, &keys, &self.recip, &mut pw, &mut group);
+                let (a, b) = (self.paths.tree_paths[t], self.paths.tree_paths[t + 1]);
+                for p in a as usize..b as usize {
+                    let (elements, value) = self.paths.path(p);
+                    for (k, l) in leaf.iter_mut().enumerate() {
+                        *l = leaf_number(f, value, k);
                     }
-                    tree.iter_mut().zip(&group).for_each(|(s, g)| *s += g);
+                    add_path(elements, &leaf, &keys, &self.recip, &mut pw, &mut tree);
                 }
                 phi.iter_mut().zip(&tree).for_each(|(s, t)| *s += t);
             }

@@ -2,9 +2,7 @@
 //! its way from the root, each once, in the words of [`forest_scoring::treeshap`].
 
 use crate::flat::FlatForest;
-use forest_scoring::treeshap::{
-    ELEMENT_WORDS, NAN_GOES, NO_LOWER, NO_UPPER, PATH_GROUP, PATH_WORDS, key,
-};
+use forest_scoring::treeshap::{ELEMENT_WORDS, NAN_GOES, NO_LOWER, NO_UPPER, PATH_WORDS, key};
 
 /// Every leaf's path, tree after tree, leaves in pre-order.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,10 +13,6 @@ pub struct Paths {
     pub paths: Vec<u32>,
     /// Tree `t`'s paths are `tree_paths[t]..tree_paths[t + 1]`.
     pub tree_paths: Vec<u32>,
-    /// The groups of [`forest_scoring::treeshap::PATH_GROUP`] paths: group `g` is paths
-    /// `groups[g]..groups[g + 1]`; tree `t`'s groups are `tree_groups[t]..tree_groups[t + 1]`.
-    pub groups: Vec<u32>,
-    pub tree_groups: Vec<u32>,
     /// The most elements on one path.
     pub longest: usize,
     /// Per tree, per leaf number: the tree's output when no feature is known, its leaves
@@ -44,8 +38,6 @@ impl Paths {
             elements: Vec::new(),
             paths: Vec::new(),
             tree_paths: vec![0],
-            groups: Vec::new(),
-            tree_groups: vec![0],
             longest: 0,
             expected: vec![0.0; forest.n_trees() * lw],
         };
@@ -92,20 +84,9 @@ impl Paths {
                     stack.push((child, path, weight * share));
                 }
             }
-            let (a, b) = (
-                *p.tree_paths.last().expect("starts at 0"),
-                p.n_paths() as u32,
-            );
-            p.groups.extend((a..b).step_by(PATH_GROUP));
-            p.tree_groups.push(p.groups.len() as u32);
-            p.tree_paths.push(b);
+            p.tree_paths.push((p.paths.len() / PATH_WORDS) as u32);
         }
-        p.groups.push(p.n_paths() as u32);
         p
-    }
-
-    pub fn n_groups(&self) -> usize {
-        self.groups.len() - 1
     }
 
     fn leaf(&mut self, forest: &FlatForest, t: usize, value: u32, path: &[Open], weight: f64) {

@@ -24,7 +24,6 @@ pub struct GpuExplainer {
     n_features: usize,
     leaf_width: usize,
     n_trees: u32,
-    n_groups: u32,
     chunk_rows: usize,
     max_groups: u32,
     /// The scopes of the setup, read at the first batch.
@@ -56,10 +55,10 @@ impl GpuExplainer {
             .min(limits.max_buffer_size)
             .min(u64::from(u32::MAX));
         let (nf, lw) = (f.n_features.max(1) as usize, f.leaf_width());
-        let per_row = p.n_groups() as u64 * (nf * lw) as u64 * 4;
+        let per_row = f.n_trees() as u64 * (nf * lw) as u64 * 4;
         for (what, bytes) in [
             ("the forest's paths", p.elements.len() as u64 * 4),
-            ("one row's sums per group of paths", per_row),
+            ("one row's sums per tree", per_row),
         ] {
             if bytes > binding {
                 return Err(Error::Gpu(format!(
@@ -144,10 +143,7 @@ impl GpuExplainer {
         let forest = [
             init("path elements", bytemuck::cast_slice(&p.elements)),
             init("paths", bytemuck::cast_slice(&p.paths)),
-            init(
-                "groups",
-                bytemuck::cast_slice(&[&p.groups[..], &p.tree_groups[..]].concat()),
-            ),
+            init("tree paths", bytemuck::cast_slice(&p.tree_paths)),
             init("leaf values", bytemuck::cast_slice(&f.leaf_values)),
             init("reciprocals", bytemuck::cast_slice(explainer.recip())),
         ];
@@ -166,7 +162,6 @@ impl GpuExplainer {
             n_features: nf,
             leaf_width: lw,
             n_trees: f.n_trees() as u32,
-            n_groups: p.n_groups() as u32,
             chunk_rows,
             max_groups: limits.max_compute_workgroups_per_dimension,
             created: scope.pop(),
@@ -198,17 +193,12 @@ impl GpuExplainer {
         let (nf, lw) = (self.n_features, self.leaf_width);
         let n_rows = x.len() / nf;
         let mut sums = vec![0.0f32; n_rows * nf * lw];
-        if n_rows == 0 {
-            return Ok((sums, ExplainTimes::default()));
-        }
-        let scope = self.ctx.scope();
-        // Sized for the largest chunk, and used by every chunk in turn.
-        let buffers = Buffers::new(self, n_rows.min(self.chunk_rows));
         let mut chunks = 0;
+        let scope = self.ctx.scope();
         for (c, out) in sums.chunks_mut(self.chunk_rows * nf * lw).enumerate() {
             let start = c * self.chunk_rows * nf;
             let rows = &x[start..start + out.len() / lw];
-            self.chunk(&buffers, rows, out).await?;
+            self.chunk(rows, out).await?;
             chunks += 1;
         }
         scope.close(&self.ctx).await?;
@@ -219,79 +209,17 @@ impl GpuExplainer {
         Ok((sums, times))
     }
 
-    async fn chunk(&self, b: &Buffers, rows: &[f32], out: &mut [f32]) -> Result<()> {
+    async fn chunk(&self, rows: &[f32], out: &mut [f32]) -> Result<()> {
         let device = &self.ctx.device;
-        let queue = &self.ctx.queue;
         let n_rows = (rows.len() / self.n_features) as u32;
         let f = (self.n_features * self.leaf_width) as u64;
         let out_bytes = (out.len() * 4) as u64;
-        queue.write_buffer(&b.rows, 0, bytemuck::cast_slice(rows));
-        queue.write_buffer(
-            &self.params,
-            0,
-            bytemuck::cast_slice(&[n_rows, self.n_trees, self.n_groups, 0]),
-        );
-        let mut enc = device.create_command_encoder(&Default::default());
-        {
-            let mut pass = enc.begin_compute_pass(&Default::default());
-            pass.set_bind_group(0, &b.group, &[]);
-            pass.set_pipeline(&self.per_tree);
-            let y = self.n_groups.min(self.max_groups);
-            pass.dispatch_workgroups(n_rows.div_ceil(WORKGROUP), y, self.n_groups.div_ceil(y));
-            pass.set_pipeline(&self.sum);
-            let groups = (u64::from(n_rows) * f).div_ceil(u64::from(WORKGROUP));
-            let x = groups.min(u64::from(self.max_groups));
-            pass.dispatch_workgroups(x as u32, groups.div_ceil(x) as u32, 1);
-        }
-        enc.copy_buffer_to_buffer(&b.sums, 0, &b.readback, 0, out_bytes);
-        queue.submit([enc.finish()]);
-        let (tx, rx) = flume::bounded(1);
-        b.readback
-            .slice(..out_bytes)
-            .map_async(wgpu::MapMode::Read, move |r| {
-                let _ = tx.send(r);
-            });
-        #[cfg(not(target_arch = "wasm32"))]
-        device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
-        rx.recv_async()
-            .await
-            .map_err(|_| Error::Gpu("readback was dropped".into()))?
-            .map_err(|e| Error::Gpu(format!("readback failed: {e}")))?;
-        {
-            let view = b
-                .readback
-                .get_mapped_range(..out_bytes)
-                .map_err(|e| Error::Gpu(format!("readback failed: {e:?}")))?;
-            out.copy_from_slice(bytemuck::cast_slice(&view));
-        }
-        b.readback.unmap();
-        Ok(())
-    }
-
-    /// [`Self::sums`], blocking (native only).
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn sums_blocking(&mut self, x: &[f32]) -> Result<(Vec<f32>, ExplainTimes)> {
-        pollster::block_on(self.sums(x))
-    }
-}
-
-/// The buffers of a batch's chunks: rows in, the groups' sums, the rows' sums and their copy
-/// to read, bound once.
-struct Buffers {
-    rows: wgpu::Buffer,
-    sums: wgpu::Buffer,
-    readback: wgpu::Buffer,
-    group: wgpu::BindGroup,
-}
-
-impl Buffers {
-    fn new(e: &GpuExplainer, chunk_rows: usize) -> Buffers {
-        let device = &e.ctx.device;
-        let f = (e.n_features * e.leaf_width) as u64;
-        let rows = chunk_rows as u64;
-        let buffer = |label: &str, size: u64, usage: wgpu::BufferUsages| {
+        let row_buf = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("explain rows"),
+            contents: bytemuck::cast_slice(rows),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let storage = |label: &str, size: u64, usage: wgpu::BufferUsages| {
             device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
                 size: size.max(16),
@@ -299,24 +227,31 @@ impl Buffers {
                 mapped_at_creation: false,
             })
         };
-        use wgpu::BufferUsages as U;
-        let row_buf = buffer(
-            "explain rows",
-            rows * e.n_features as u64 * 4,
-            U::STORAGE | U::COPY_DST,
+        let partial = storage(
+            "tree sums",
+            u64::from(self.n_trees) * u64::from(n_rows) * f * 4,
+            wgpu::BufferUsages::STORAGE,
         );
-        let partial = buffer(
-            "group sums",
-            u64::from(e.n_groups) * rows * f * 4,
-            U::STORAGE,
+        let sums = storage(
+            "sums",
+            out_bytes,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
         );
-        let sums = buffer("sums", rows * f * 4, U::STORAGE | U::COPY_SRC);
-        let readback = buffer("sums readback", rows * f * 4, U::MAP_READ | U::COPY_DST);
-        let mut entries = vec![wgpu::BindGroupEntry {
+        let readback = storage(
+            "sums readback",
+            out_bytes,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
+        self.ctx.queue.write_buffer(
+            &self.params,
+            0,
+            bytemuck::cast_slice(&[n_rows, self.n_trees, 0, 0]),
+        );
+        let mut entries: Vec<wgpu::BindGroupEntry> = vec![wgpu::BindGroupEntry {
             binding: 0,
-            resource: e.params.as_entire_binding(),
+            resource: self.params.as_entire_binding(),
         }];
-        for (b, buf) in e.forest.iter().enumerate() {
+        for (b, buf) in self.forest.iter().enumerate() {
             entries.push(wgpu::BindGroupEntry {
                 binding: b as u32 + 1,
                 resource: buf.as_entire_binding(),
@@ -330,14 +265,47 @@ impl Buffers {
         }
         let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("explain"),
-            layout: &e.layout,
+            layout: &self.layout,
             entries: &entries,
         });
-        Buffers {
-            rows: row_buf,
-            sums,
-            readback,
-            group,
+        let mut enc = device.create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            pass.set_bind_group(0, &group, &[]);
+            pass.set_pipeline(&self.per_tree);
+            pass.dispatch_workgroups(n_rows.div_ceil(WORKGROUP), self.n_trees, 1);
+            pass.set_pipeline(&self.sum);
+            let groups = (u64::from(n_rows) * f).div_ceil(u64::from(WORKGROUP));
+            let x = groups.min(u64::from(self.max_groups));
+            pass.dispatch_workgroups(x as u32, groups.div_ceil(x) as u32, 1);
         }
+        enc.copy_buffer_to_buffer(&sums, 0, &readback, 0, out_bytes);
+        self.ctx.queue.submit([enc.finish()]);
+        let (tx, rx) = flume::bounded(1);
+        readback.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        rx.recv_async()
+            .await
+            .map_err(|_| Error::Gpu("readback was dropped".into()))?
+            .map_err(|e| Error::Gpu(format!("readback failed: {e}")))?;
+        {
+            let view = readback
+                .get_mapped_range(..)
+                .map_err(|e| Error::Gpu(format!("readback failed: {e:?}")))?;
+            out.copy_from_slice(bytemuck::cast_slice(&view[..out_bytes as usize]));
+        }
+        readback.unmap();
+        Ok(())
+    }
+
+    /// [`Self::sums`], blocking (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn sums_blocking(&mut self, x: &[f32]) -> Result<(Vec<f32>, ExplainTimes)> {
+        pollster::block_on(self.sums(x))
     }
 }

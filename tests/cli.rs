@@ -522,6 +522,49 @@ fn explain_writes_contributions_that_add_up_to_the_predictions() {
         let p: f64 = p.split(',').last().unwrap().parse().unwrap();
         assert!((malignant - p).abs() < 1e-5, "{e}: {malignant} against {p}");
     }
+    // One row in words: expected value, the largest contributions, the output they add up to.
+    let one = ok(&[
+        "explain",
+        "--model",
+        m,
+        "--csv",
+        "assets/breast_cancer.csv",
+        "--row",
+        "3",
+    ]);
+    let one = String::from_utf8(one.stdout).unwrap();
+    let lines: Vec<&str> = one.lines().collect();
+    assert!(
+        lines[0].starts_with("row 3: why the model gives the probability of"),
+        "{one}"
+    );
+    assert!(lines[1].starts_with("expected value"), "{one}");
+    assert_eq!(lines.len(), 2 + 10 + 1 + 1, "{one}");
+    let number = |l: &str| -> f64 { l.split_whitespace().last().unwrap().parse().unwrap() };
+    let total: f64 = lines[1..13].iter().map(|l| number(l)).sum();
+    assert!((total - number(lines[13])).abs() < 2e-3, "{one}");
+    let bad = forest(&[
+        "explain",
+        "--model",
+        m,
+        "--csv",
+        "assets/breast_cancer.csv",
+        "--row",
+        "570",
+    ]);
+    let e = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && e.contains("rows 1 to 569"), "{e}");
+    let summary = ok(&[
+        "explain",
+        "--model",
+        m,
+        "--csv",
+        "assets/breast_cancer.csv",
+        "--summary",
+    ]);
+    let summary = String::from_utf8(summary.stdout).unwrap();
+    assert_eq!(summary.lines().count(), 1 + 30 + 1, "{summary}");
+    assert!(summary.contains("mean |contrib.|") && summary.ends_with("(over 569 rows)\n"));
     // An ONNX file keeps no covers: refused with the way out, then explained from rows.
     let onnx = tmp("explain.onnx");
     ok(&["export", "--model", m, "--onnx", onnx.to_str().unwrap()]);

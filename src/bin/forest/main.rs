@@ -12,6 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+mod explain;
+
 #[derive(Parser)]
 #[command(
     name = "forest",
@@ -148,7 +150,15 @@ enum Command {
         /// counted from them, for models that lack covers or to explain against other rows.
         #[arg(long)]
         background: Option<PathBuf>,
-        /// Output file (default: stdout).
+        /// Explain only this row (its number in the file, from 1), in words on stdout: the
+        /// expected value, the largest contributions with each feature's value, the prediction.
+        #[arg(long)]
+        row: Option<usize>,
+        /// Print, per feature, the mean |contribution| over the rows beside the impurity
+        /// importances.
+        #[arg(long)]
+        summary: bool,
+        /// Contributions CSV (default: stdout, unless --row or --summary prints instead).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -257,8 +267,17 @@ fn main() {
             csv,
             device,
             background,
+            row,
+            summary,
             out,
-        } => explain(&model, &csv, device, background.as_deref(), out.as_deref()),
+        } => explain::run(
+            &model,
+            &csv,
+            device,
+            background.as_deref(),
+            explain::Show { row, summary },
+            out.as_deref(),
+        ),
         Command::Bench(args) => gpuforest::harness::run(args),
         Command::Export { model, onnx } => (|| {
             let m = Model::load(&model)?;
@@ -319,7 +338,7 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// The CSV at `path`, saying on stderr what was converted; a progress bar on a large file.
-fn read_csv(path: &Path) -> Result<Table> {
+pub(crate) fn read_csv(path: &Path) -> Result<Table> {
     let bytes = read(path)?;
     let bar = if bytes.len() >= 64 << 20 {
         ProgressBar::new(bytes.len() as u64)
@@ -343,7 +362,7 @@ fn read_csv(path: &Path) -> Result<Table> {
     Ok(t)
 }
 
-fn write(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text)
         .map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))
 }
@@ -606,94 +625,6 @@ fn predict(model: &Path, csv: &Path, device: Device, out: Option<&Path>) -> Resu
 
 fn finish_predict(model: &Model, table: &Table, p: &Predictions, out: Option<&Path>) -> Result<()> {
     let text = model.predictions_csv(p, table);
-    match out {
-        Some(path) => write(path, &text),
-        None => {
-            print!("{text}");
-            Ok(())
-        }
-    }
-}
-
-fn explain(
-    model: &Path,
-    csv: &Path,
-    device: Device,
-    background: Option<&Path>,
-    out: Option<&Path>,
-) -> Result<()> {
-    use gpuforest::explain::{Explainer, covers_from_rows, margins};
-    let model = Model::load(model)?;
-    let explainer = match background {
-        Some(b) => {
-            let x = model.features_of(&read_csv(b)?)?;
-            let covers = covers_from_rows(&model.forest, &x);
-            eprintln!(
-                "covers counted from the {} rows of {}",
-                x.len() / model.forest.n_features.max(1) as usize,
-                b.display()
-            );
-            Explainer::with_covers(&model.forest, &covers)?
-        }
-        None => Explainer::new(&model.forest)?,
-    };
-    let table = read_csv(csv)?;
-    let x = model.features_of(&table)?;
-    let n_rows = x.len() / model.forest.n_features.max(1) as usize;
-    explainer.check_rows(n_rows)?;
-    let start = Instant::now();
-    let gpu = match device {
-        Device::Cpu => None,
-        Device::Gpu => Some(pollster::block_on(gpuforest::gpu::GpuContext::new())?),
-        Device::Auto => match pollster::block_on(gpuforest::gpu::GpuContext::new()) {
-            Ok(c) if c.is_software() => {
-                eprintln!(
-                    "auto: the only GPU adapter is {}, a CPU emulation: explaining on the CPU",
-                    c.adapter_name()
-                );
-                None
-            }
-            Ok(c) => Some(c),
-            Err(e) => {
-                eprintln!("auto: no GPU ({e}): explaining on the CPU");
-                None
-            }
-        },
-    };
-    let (sums, on) = match gpu {
-        Some(ctx) => {
-            let name = ctx.adapter_name();
-            let mut g = gpuforest::gpu::GpuExplainer::new(ctx, &explainer)?;
-            (g.sums_blocking(&x)?.0, name)
-        }
-        None => (
-            explainer.sums(&x),
-            format!("the CPU ({} threads)", gpuforest::parallel::threads()),
-        ),
-    };
-    let e = explainer.finish(&sums);
-    let seconds = start.elapsed().as_secs_f64();
-    // What the values add up to, against the forest's own outputs.
-    let m = margins(&model.forest, &x);
-    let gap = (0..n_rows)
-        .flat_map(|r| (0..e.n_outputs).map(move |k| (r, k)))
-        .map(|(r, k)| {
-            let total: f64 =
-                f64::from(e.expected[k]) + e.row(r, k).iter().map(|&v| f64::from(v)).sum::<f64>();
-            (total - f64::from(m[r * e.n_outputs + k])).abs()
-        })
-        .fold(0.0f64, f64::max);
-    eprintln!(
-        "explained {n_rows} rows on {on} in {seconds:.3} s; expected value plus contributions \
-         equal the model's outputs{} within {gap:.2e}",
-        if model.forest.head.post == gpuforest::flat::Post::None {
-            ""
-        } else {
-            " before its post-transform"
-        }
-    );
-    let r = model.reader();
-    let text = r.explanation_csv(&e, r.ids_of(&table));
     match out {
         Some(path) => write(path, &text),
         None => {

@@ -43,8 +43,10 @@ fn a_classifier_and_a_regressor_trained_from_a_spreadsheet_export_are_byte_ident
         let mut model = train(target);
         assert_eq!(model.task(), task);
         // Less what models have kept since (the training rows per class, the held-out
-        // figures for rare outcomes): the old reader's models did not have them.
+        // figures for rare outcomes, the node covers): the old reader's models did not have
+        // them.
         model.class_counts.clear();
+        model.forest.covers.clear();
         let held_out = model.evaluation.as_mut().unwrap();
         (held_out.quality, held_out.confusion) = (None, None);
         let saved = std::fs::read_to_string(format!("{DIR}/admissions-{target}.json")).unwrap();

@@ -10,7 +10,7 @@
 // Tokens (src/gpu/explain.rs): NF features per row, LW numbers per leaf, MAXP the words of
 // path weights an invocation keeps in workgroup memory (the forest's longest path plus one,
 // made odd so that neighbours' weights fall in different banks); the element and path words
-// are forest_scoring::treeshap's.
+// are forest_scoring::treeshap's. shaders/keys.wgsl (key, NAN_KEY) goes before this text.
 
 const NF: u32 = {{NF}}u;
 const LW: u32 = {{LW}}u;
@@ -19,8 +19,6 @@ const EW: u32 = {{ELEMENT_WORDS}};
 const PW: u32 = {{PATH_WORDS}};
 const NAN_GOES: u32 = {{NAN_GOES}};
 const ELEMENT_FEATURE: u32 = {{ELEMENT_FEATURE}};
-const NAN_KEY: u32 = {{NAN_KEY}};
-const SIGN: u32 = {{SIGN}};
 const MAXP: u32 = {{MAXP}}u;
 const WG: u32 = 64u;
 
@@ -45,13 +43,6 @@ struct Params {
 // put in (slow) local memory on most GPUs.
 var<workgroup> weights: array<f32, WG * MAXP>;
 
-// forest_scoring::treeshap::key: the f32 bits' order-preserving key, NAN_KEY for any NaN.
-fn key(b: u32) -> u32 {
-    if ((b & 0x7fffffffu) > 0x7f800000u) {
-        return NAN_KEY;
-    }
-    return b ^ select(SIGN, 0xffffffffu, b >= SIGN);
-}
 
 // Element `el`'s one fraction for the row whose features start at `base`.
 fn one(el: u32, base: u32) -> f32 {

@@ -13,7 +13,7 @@
 //
 // Comparisons run on order-preserving integer keys of the f32 bits, never on floats: a GPU that
 // flushes subnormals still sends every input the way the CPU does, and NaN (missing) gets the
-// key NAN_KEY, above every number's.
+// key NAN_KEY, above every number's (shaders/keys.wgsl, put before this text).
 
 const N_OUT: u32 = {{N_OUT}}u;
 const NF: u32 = {{NF}}u;
@@ -22,7 +22,6 @@ const STRIDE: u32 = {{STRIDE}}u;
 const WG: u32 = {{WG}}u;
 const GROUPS: u32 = WG / C;
 const LANES: u32 = {{LANES}};
-const NAN_KEY: u32 = 0xffffffffu;
 
 struct Params {
     n_rows: u32,
@@ -41,18 +40,6 @@ struct Params {
 var<workgroup> tile: array<u32, C * STRIDE>;
 var<workgroup> part: array<f32, {{PART}}>;
 
-// Finite f32 bits to a u32 whose unsigned order is the float order (-0 just below +0; the
-// layout has no -0 threshold, so `<=` still agrees with the float comparison).
-fn key_of_number(b: u32) -> u32 {
-    return b ^ select(0x80000000u, 0xffffffffu, b >= 0x80000000u);
-}
-
-fn key(b: u32) -> u32 {
-    if ((b & 0x7fffffffu) > 0x7f800000u) {
-        return NAN_KEY;
-    }
-    return key_of_number(b);
-}
 
 // Word 0 of the leaf that the row at `base` reaches in tree `t`.
 fn walk(t: u32, base: u32) -> u32 {

@@ -74,19 +74,32 @@ pub struct BenchArgs {
     seed: u64,
 }
 
-/// Median wall time in ms of `runs` calls after one warm-up; fewer runs when one is slow.
+/// Median wall time in ms of `runs` calls after one warm-up; a call over 2 s is timed once,
+/// the warm-up itself (its fixed costs are nothing beside its work).
 fn time_ms(runs: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     let t = Instant::now();
     f()?;
-    let warm = t.elapsed().as_secs_f64();
-    let runs = if warm > 2.0 { 1 } else { runs.max(1) };
-    let mut v = Vec::with_capacity(runs);
-    for _ in 0..runs {
+    let warm = t.elapsed().as_secs_f64() * 1e3;
+    if warm > 2e3 {
+        return Ok(warm);
+    }
+    let mut v = Vec::with_capacity(runs.max(1));
+    for _ in 0..runs.max(1) {
         let t = Instant::now();
         f()?;
         v.push(t.elapsed().as_secs_f64() * 1e3);
     }
     Ok(median(v))
+}
+
+/// The adapter named as the page names it: a software adapter is called one.
+fn adapter_label(ctx: &GpuContext) -> String {
+    crate::protocol::GpuAdapter {
+        name: ctx.adapter_name(),
+        timestamps: ctx.timestamps,
+        software: ctx.is_software(),
+    }
+    .label()
 }
 
 /// [`time_ms`] of GPU runs: also the median kernel time (the warm-up's dropped) and the last run.
@@ -231,19 +244,10 @@ pub fn run(a: BenchArgs) -> Result<()> {
         (None, "none (--cpu-only)".to_string(), false, false)
     } else {
         let ctx = pollster::block_on(GpuContext::new())?;
-        // Named as the page names it: a software adapter is called one.
-        let named = crate::protocol::GpuAdapter {
-            name: ctx.adapter_name(),
-            timestamps: ctx.timestamps,
-            software: ctx.is_software(),
-        };
+        let (label, timestamps, software) =
+            (adapter_label(&ctx), ctx.timestamps, ctx.is_software());
         let forest = GpuForest::new(ctx, &forest, None)?;
-        (
-            Some(forest),
-            named.label(),
-            named.timestamps,
-            named.software,
-        )
+        (Some(forest), label, timestamps, software)
     };
     // With --json the JSON lines own stdout and the table goes to stderr.
     let json = a.json;

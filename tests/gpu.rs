@@ -393,7 +393,7 @@ fn explanations_on_the_gpu_are_the_cpus() {
         let row = 7 * flat.leaf_width();
         for chunk in [usize::MAX, 70] {
             g.limit_chunk_rows(chunk);
-            let (gpu, _) = g.sums_blocking(&d.x).unwrap();
+            let gpu = g.sums_blocking(&d.x).unwrap();
             assert_eq!(gpu.len(), cpu.len());
             for (r, (c, gr)) in cpu.chunks(row).zip(gpu.chunks(row)).enumerate() {
                 let largest = c.iter().fold(0.0f32, |m, v| m.max(v.abs()));

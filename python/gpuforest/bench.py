@@ -228,7 +228,7 @@ def run_explain(sizes=(100, 1000, 10_000), trees=200, depth=12, features=32, tra
                         lambda x: np.asarray(explainer.shap_values(x, check_additivity=False))))
     except ImportError:
         record(what="skip", scorer="shap", why="shap is not installed")
-    scorers.append((f"gpuforest cpu", "cpu", lambda x: ours.shap_values(x, device="cpu")))
+    scorers.append(("gpuforest cpu", "cpu", lambda x: ours.shap_values(x, device="cpu")))
     one = from_sklearn(rf).set_params(n_jobs=1)
     scorers.append(("gpuforest cpu 1 thread", "cpu", lambda x: one.shap_values(x, device="cpu")))
     try:

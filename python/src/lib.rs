@@ -482,7 +482,7 @@ impl PyModel {
                     let ctx = gpu_context().map_err(gpuforest::Error::Gpu)?;
                     let name = describe(&ctx);
                     if bg.is_some() {
-                        (GpuExplainer::new(ctx, &e)?.sums_blocking(xs)?.0, name)
+                        (GpuExplainer::new(ctx, &e)?.sums_blocking(xs)?, name)
                     } else {
                         // The model's own paths stay on the GPU between calls.
                         let mut g = self.gpu_explainer.lock().unwrap_or_else(|e| e.into_inner());
@@ -490,7 +490,7 @@ impl PyModel {
                             *g = Some(GpuExplainer::new(ctx, &e)?);
                         }
                         let g = g.as_mut().expect("made above");
-                        (g.sums_blocking(xs)?.0, name)
+                        (g.sums_blocking(xs)?, name)
                     }
                 }
                 d => {

@@ -117,21 +117,28 @@ pub fn add_path(
 }
 
 /// The constants the WGSL kernel takes from here (`{{TOKEN}}`, value).
-pub fn wgsl_tokens() -> [(&'static str, String); 6] {
+pub fn wgsl_tokens() -> [(&'static str, String); 4] {
     let u = |v: u32| format!("{v:#x}u");
     [
         ("{{ELEMENT_WORDS}}", u(ELEMENT_WORDS as u32)),
         ("{{NAN_GOES}}", u(NAN_GOES)),
         ("{{ELEMENT_FEATURE}}", u(ELEMENT_FEATURE)),
         ("{{PATH_WORDS}}", u(PATH_WORDS as u32)),
-        ("{{NAN_KEY}}", u(NAN_KEY)),
-        ("{{SIGN}}", u(0x8000_0000)),
     ]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gpu_keys_missing_values_as_the_cpu_does() {
+        let wgsl = include_str!("../../shaders/keys.wgsl");
+        assert!(
+            wgsl.contains(&format!("const NAN_KEY: u32 = {NAN_KEY:#x}u;")),
+            "{wgsl}"
+        );
+    }
 
     #[test]
     fn keys_order_numbers_as_floats_do() {

@@ -140,6 +140,15 @@ impl GpuContext {
         self.adapter_info.device_type == wgpu::DeviceType::Cpu
     }
 
+    /// The most bytes one storage binding may take: the device's limits, and under 4 GiB since
+    /// kernels index their buffers in u32 words.
+    pub(crate) fn max_binding(&self) -> u64 {
+        let limits = self.device.limits();
+        u64::from(limits.max_storage_buffer_binding_size)
+            .min(limits.max_buffer_size)
+            .min(u64::from(u32::MAX))
+    }
+
     /// "name (backend, type)" of the adapter, for reports.
     pub fn adapter_name(&self) -> String {
         let i = &self.adapter_info;

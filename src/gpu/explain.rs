@@ -3,6 +3,7 @@
 //! [`Explainer::finish`] turns into values, as it does the CPU's.
 
 use super::GpuContext;
+use super::forest::{storage_entry, storage_init, uniform_entry};
 use crate::error::{Error, Result};
 use crate::explain::Explainer;
 use forest_scoring::treeshap::{self, GPU_MAX_PATH};
@@ -30,14 +31,6 @@ pub struct GpuExplainer {
     created: Vec<super::context::Popped>,
 }
 
-/// What one batch cost, in milliseconds on the host's clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ExplainTimes {
-    /// Rows in, kernels, sums out: the whole batch.
-    pub total_ms: f64,
-    pub chunks: usize,
-}
-
 impl GpuExplainer {
     pub fn new(ctx: GpuContext, explainer: &Explainer) -> Result<GpuExplainer> {
         let p = explainer.paths();
@@ -51,9 +44,7 @@ impl GpuExplainer {
         }
         let device = &ctx.device;
         let limits = device.limits();
-        let binding = u64::from(limits.max_storage_buffer_binding_size)
-            .min(limits.max_buffer_size)
-            .min(u64::from(u32::MAX));
+        let binding = ctx.max_binding();
         let (nf, lw) = (f.n_features.max(1) as usize, f.leaf_width());
         let per_row = f.n_trees() as u64 * (nf * lw) as u64 * 4;
         for (what, bytes) in [
@@ -80,10 +71,11 @@ impl GpuExplainer {
             .min(u64::from(limits.max_compute_workgroups_per_dimension) * u64::from(WORKGROUP))
             .max(1) as usize;
         let scope = ctx.scope();
-        let mut source = include_str!("../../shaders/explain.wgsl")
+        let body = include_str!("../../shaders/explain.wgsl")
             .replace("{{NF}}", &nf.to_string())
             .replace("{{LW}}", &lw.to_string())
             .replace("{{MAXP}}", &maxp.to_string());
+        let mut source = format!("{}\n{body}", include_str!("../../shaders/keys.wgsl"));
         for (token, value) in treeshap::wgsl_tokens() {
             source = source.replace(token, &value);
         }
@@ -91,28 +83,9 @@ impl GpuExplainer {
             label: Some("explain"),
             source: wgpu::ShaderSource::Wgsl(source.into()),
         });
-        let storage = |binding: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: wgpu::BufferBindingType::Storage { read_only },
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        };
-        let mut entries = vec![wgpu::BindGroupLayoutEntry {
-            binding: 0,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: wgpu::BufferBindingType::Uniform,
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        }];
-        entries.extend((1..=6).map(|b| storage(b, true)));
-        entries.extend([storage(7, false), storage(8, false)]);
+        let mut entries = vec![uniform_entry(0)];
+        entries.extend((1..=6).map(|b| storage_entry(b, true)));
+        entries.extend([storage_entry(7, false), storage_entry(8, false)]);
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("explain"),
             entries: &entries,
@@ -132,14 +105,7 @@ impl GpuExplainer {
                 cache: None,
             })
         };
-        let init = |label: &str, contents: &[u8]| {
-            let pad = [0u8; 16];
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: if contents.is_empty() { &pad } else { contents },
-                usage: wgpu::BufferUsages::STORAGE,
-            })
-        };
+        let init = |label: &str, contents: &[u8]| storage_init(device, label, contents);
         let forest = [
             init("path elements", bytemuck::cast_slice(&p.elements)),
             init("paths", bytemuck::cast_slice(&p.paths)),
@@ -186,27 +152,20 @@ impl GpuExplainer {
     }
 
     /// The sums of the rows of `x` (`n_rows x n_features x leaf width`, the module's rules).
-    pub async fn sums(&mut self, x: &[f32]) -> Result<(Vec<f32>, ExplainTimes)> {
-        let t0 = super::now_ms();
+    pub async fn sums(&mut self, x: &[f32]) -> Result<Vec<f32>> {
         let created = std::mem::take(&mut self.created);
         self.ctx.errors(created).await?;
         let (nf, lw) = (self.n_features, self.leaf_width);
         let n_rows = x.len() / nf;
         let mut sums = vec![0.0f32; n_rows * nf * lw];
-        let mut chunks = 0;
         let scope = self.ctx.scope();
         for (c, out) in sums.chunks_mut(self.chunk_rows * nf * lw).enumerate() {
             let start = c * self.chunk_rows * nf;
             let rows = &x[start..start + out.len() / lw];
             self.chunk(rows, out).await?;
-            chunks += 1;
         }
         scope.close(&self.ctx).await?;
-        let times = ExplainTimes {
-            total_ms: super::now_ms() - t0,
-            chunks,
-        };
-        Ok((sums, times))
+        Ok(sums)
     }
 
     async fn chunk(&self, rows: &[f32], out: &mut [f32]) -> Result<()> {
@@ -305,7 +264,7 @@ impl GpuExplainer {
 
     /// [`Self::sums`], blocking (native only).
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn sums_blocking(&mut self, x: &[f32]) -> Result<(Vec<f32>, ExplainTimes)> {
+    pub fn sums_blocking(&mut self, x: &[f32]) -> Result<Vec<f32>> {
         pollster::block_on(self.sums(x))
     }
 }

@@ -139,7 +139,8 @@ pub struct GpuForest {
     created: Vec<super::context::Popped>,
 }
 
-fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+/// A compute shader's storage binding.
+pub(super) fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::COMPUTE,
@@ -152,6 +153,31 @@ fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
+/// A compute shader's uniform binding.
+pub(super) fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+/// A read-only storage buffer holding `contents`. WebGPU rejects empty bindings: nothing is
+/// 16 zero bytes.
+pub(super) fn storage_init(device: &wgpu::Device, label: &str, contents: &[u8]) -> wgpu::Buffer {
+    let pad = [0u8; 16];
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(label),
+        contents: if contents.is_empty() { &pad } else { contents },
+        usage: wgpu::BufferUsages::STORAGE,
+    })
+}
+
 impl GpuForest {
     /// Uploads `forest`. `max_batch_binding_bytes` lowers the per-binding limit for batches of
     /// rows (tests use it to force chunking without allocating gigabytes).
@@ -162,10 +188,7 @@ impl GpuForest {
     ) -> Result<GpuForest> {
         let device = &ctx.device;
         let limits = device.limits();
-        // Kernels index rows and outputs in u32 words: keep every binding under 4 GiB.
-        let binding = u64::from(limits.max_storage_buffer_binding_size)
-            .min(limits.max_buffer_size)
-            .min(u64::from(u32::MAX));
+        let binding = ctx.max_binding();
         for (what, bytes) in [
             ("the forest's nodes", forest.nodes.len() as u64 * 4),
             (
@@ -206,16 +229,7 @@ impl GpuForest {
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("forest"),
             entries: &[
-                wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
-                },
+                uniform_entry(0),
                 storage_entry(1, true),
                 storage_entry(2, true),
                 storage_entry(3, true),
@@ -228,15 +242,8 @@ impl GpuForest {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let init = |label: &str, contents: &[u8]| {
-            // WebGPU rejects empty bindings: a forest without leaf vectors binds 16 zero bytes.
-            let pad = [0u8; 16];
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: if contents.is_empty() { &pad } else { contents },
-                usage: wgpu::BufferUsages::STORAGE,
-            })
-        };
+        // A forest without leaf vectors binds 16 zero bytes.
+        let init = |label: &str, contents: &[u8]| storage_init(device, label, contents);
         let nodes = init("nodes", bytemuck::cast_slice(&forest.nodes));
         let roots = init("roots", bytemuck::cast_slice(&forest.roots));
         let leaf_values = init("leaf_values", bytemuck::cast_slice(&forest.leaf_values));

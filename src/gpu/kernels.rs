@@ -132,7 +132,8 @@ impl Variant {
             .replace("{{READ}}", read)
             .replace("{{PART}}", &part.to_string());
         // The layout's constants, from the Rust that packs and walks the nodes.
-        let mut source = format!("{nodes}\n{body}");
+        let keys = include_str!("../../shaders/keys.wgsl");
+        let mut source = format!("{keys}\n{nodes}\n{body}");
         for (token, value) in forest_scoring::layout::wgsl_tokens() {
             source = source.replace(token, &value);
         }

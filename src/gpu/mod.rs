@@ -5,7 +5,7 @@ mod forest;
 pub mod kernels;
 
 pub use context::GpuContext;
-pub use explain::{ExplainTimes, GpuExplainer};
+pub use explain::GpuExplainer;
 pub use forest::{GpuForest, GpuRun, Kernel, Phases, Resident, Tuning, Upload};
 pub use kernels::Variant;
 

@@ -2,29 +2,12 @@
 //! and the GPU, per batch size, with the GPU's values compared with the CPU's (the bound of
 //! `crate::explain`: within 1e-6 of the row's largest value).
 
-use super::{BenchArgs, median};
+use super::{BenchArgs, adapter_label, time_ms};
 use crate::explain::Explainer;
 use crate::flat::FlatForest;
 use crate::gpu::{GpuContext, GpuExplainer};
 use crate::{Error, Result};
 use std::time::Instant;
-
-/// Median milliseconds of up to `runs` calls after a warm-up, one call when one takes over 2 s.
-fn time_ms(runs: usize, mut f: impl FnMut() -> Result<Vec<f32>>) -> Result<(f64, Vec<f32>)> {
-    let t = Instant::now();
-    let mut out = f()?;
-    let warm = t.elapsed().as_secs_f64();
-    let mut v = vec![warm * 1e3];
-    if warm <= 2.0 {
-        v.clear();
-        for _ in 0..runs.max(1) {
-            let t = Instant::now();
-            out = f()?;
-            v.push(t.elapsed().as_secs_f64() * 1e3);
-        }
-    }
-    Ok((median(v), out))
-}
 
 /// The largest difference between `cpu`'s and `other`'s sums, as a share of each row's largest.
 fn largest_gap(cpu: &[f32], other: &[f32], per_row: usize) -> f64 {
@@ -59,13 +42,7 @@ pub(super) fn run(
         None
     } else {
         let ctx = pollster::block_on(GpuContext::new())?;
-        // Named as the page names it: a software adapter is called one.
-        let named = crate::protocol::GpuAdapter {
-            name: ctx.adapter_name(),
-            timestamps: ctx.timestamps,
-            software: ctx.is_software(),
-        };
-        Some((named.label(), GpuExplainer::new(ctx, &explainer)?))
+        Some((adapter_label(&ctx), GpuExplainer::new(ctx, &explainer)?))
     };
     let out = |line: String| {
         if a.json {
@@ -82,7 +59,7 @@ pub(super) fn run(
         p.longest
     ));
     out(format!(
-        "adapter  {}; cpu {threads} threads; median of {} runs after a warm-up (one run past 2 s)",
+        "adapter  {}; cpu {threads} threads; median of {} runs after a warm-up (a call past 2 s: once)",
         gpu.as_ref().map_or("none (--cpu-only)", |g| g.0.as_str()),
         a.runs
     ));
@@ -94,14 +71,25 @@ pub(super) fn run(
     for &batch in batches {
         let x = &queries[..batch * nf];
         explainer.check_rows(batch)?;
-        let (ms, cpu) = time_ms(a.runs, || Ok(explainer.sums(x)))?;
+        let mut cpu = Vec::new();
+        let ms = time_ms(a.runs, || {
+            cpu = explainer.sums(x);
+            Ok(())
+        })?;
         let mut rows = vec![(format!("cpu {threads} threads"), ms, Some(threads), None)];
         if batch <= a.single_core_max {
-            let (ms, _) = time_ms(a.runs, || Ok(explainer.sums_single_thread(x)))?;
+            let ms = time_ms(a.runs, || {
+                explainer.sums_single_thread(x);
+                Ok(())
+            })?;
             rows.push(("cpu 1 thread".to_string(), ms, Some(1), None));
         }
         if let Some((_, g)) = gpu.as_mut() {
-            let (ms, sums) = time_ms(a.runs, || Ok(g.sums_blocking(x)?.0))?;
+            let mut sums = Vec::new();
+            let ms = time_ms(a.runs, || {
+                sums = g.sums_blocking(x)?;
+                Ok(())
+            })?;
             if sums.len() != cpu.len() {
                 return Err(Error::Gpu(format!(
                     "{} sums where the CPU gave {}",

@@ -1,7 +1,7 @@
 //! `forest explain`: contributions as CSV, one row in words, or the features' mean
 //! |contribution| beside their importances.
 
-use super::{Device, read_csv, write};
+use super::{Device, gpu_for, read_csv, write};
 use gpuforest::data::{Table, Task};
 use gpuforest::explain::{Explainer, Explanation, covers_from_rows, margins};
 use gpuforest::model::Model;
@@ -57,11 +57,11 @@ pub fn run(
     let n_rows = x.len() / nf;
     explainer.check_rows(n_rows)?;
     let start = Instant::now();
-    let (sums, on) = match gpu(device) {
+    let (sums, on) = match gpu_for(device, "explaining")? {
         Some(ctx) => {
             let name = ctx.adapter_name();
             let mut g = gpuforest::gpu::GpuExplainer::new(ctx, &explainer)?;
-            (g.sums_blocking(&x)?.0, name)
+            (g.sums_blocking(&x)?, name)
         }
         None => (
             explainer.sums(&x),
@@ -97,35 +97,6 @@ pub fn run(
         }
     }
     Ok(())
-}
-
-/// The device to explain on, saying on stderr why `auto` chose the CPU.
-fn gpu(device: Device) -> Option<gpuforest::gpu::GpuContext> {
-    let open = || pollster::block_on(gpuforest::gpu::GpuContext::new());
-    match device {
-        Device::Cpu => None,
-        Device::Gpu => match open() {
-            Ok(c) => Some(c),
-            Err(e) => {
-                eprintln!("no GPU ({e}): explaining on the CPU");
-                None
-            }
-        },
-        Device::Auto => match open() {
-            Ok(c) if c.is_software() => {
-                eprintln!(
-                    "auto: the only GPU adapter is {}, a CPU emulation: explaining on the CPU",
-                    c.adapter_name()
-                );
-                None
-            }
-            Ok(c) => Some(c),
-            Err(e) => {
-                eprintln!("auto: no GPU ({e}): explaining on the CPU");
-                None
-            }
-        },
-    }
 }
 
 /// The largest distance between expected value plus contributions and the output `m`.

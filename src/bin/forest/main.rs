@@ -590,28 +590,9 @@ fn predict(model: &Path, csv: &Path, device: Device, out: Option<&Path>) -> Resu
         }
         d => d,
     };
-    let p: Predictions = match device {
-        Device::Cpu => model.predict_x(&x),
-        Device::Gpu | Device::Auto => {
-            let ctx = pollster::block_on(gpuforest::gpu::GpuContext::new());
-            let ctx = match (device, ctx) {
-                (Device::Auto, Ok(c)) if c.is_software() => {
-                    eprintln!(
-                        "auto: the only GPU adapter is {}, a CPU emulation: scoring on the CPU",
-                        c.adapter_name()
-                    );
-                    return finish_predict(&model, &table, &model.predict_x(&x), out);
-                }
-                (Device::Auto, Err(e)) => {
-                    eprintln!("auto: no GPU ({e}): scoring on the CPU");
-                    return finish_predict(&model, &table, &model.predict_x(&x), out);
-                }
-                (Device::Auto, Ok(c)) => {
-                    eprintln!("auto: {n_rows} rows: scoring on {}", c.adapter_name());
-                    c
-                }
-                (_, c) => c?,
-            };
+    let p: Predictions = match gpu_for(device, &format!("{n_rows} rows: scoring"))? {
+        None => model.predict_x(&x),
+        Some(ctx) => {
             let mut gpu = gpuforest::gpu::GpuForest::new(ctx, &model.forest, None)?;
             let run = gpu.predict_blocking(&x, gpuforest::gpu::Kernel::Auto)?;
             Predictions {
@@ -621,6 +602,33 @@ fn predict(model: &Path, csv: &Path, device: Device, out: Option<&Path>) -> Resu
         }
     };
     finish_predict(&model, &table, &p, out)
+}
+
+/// The GPU that `device` asks for: none for the CPU; for `auto` a real GPU only, saying on
+/// stderr what it chose (`doing` on it, or on the CPU, and why).
+pub(crate) fn gpu_for(device: Device, doing: &str) -> Result<Option<gpuforest::gpu::GpuContext>> {
+    let open = || pollster::block_on(gpuforest::gpu::GpuContext::new());
+    Ok(match device {
+        Device::Cpu => None,
+        Device::Gpu => Some(open()?),
+        Device::Auto => match open() {
+            Ok(c) if c.is_software() => {
+                eprintln!(
+                    "auto: the only GPU adapter is {}, a CPU emulation: {doing} on the CPU",
+                    c.adapter_name()
+                );
+                None
+            }
+            Ok(c) => {
+                eprintln!("auto: {doing} on {}", c.adapter_name());
+                Some(c)
+            }
+            Err(e) => {
+                eprintln!("auto: no GPU ({e}): {doing} on the CPU");
+                None
+            }
+        },
+    })
 }
 
 fn finish_predict(model: &Model, table: &Table, p: &Predictions, out: Option<&Path>) -> Result<()> {

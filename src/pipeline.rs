@@ -108,6 +108,9 @@ pub struct EncodedSplit {
     pub usable_rows: usize,
     /// Held-out rows dropped because their class never occurs in the training rows.
     pub dropped_test_rows: usize,
+    /// The first of `test`'s rows, as a row of the file (from 0): the one the page explains
+    /// first.
+    pub first_test_row: Option<usize>,
     /// Columns that did not train, and why.
     pub left_out: Vec<LeftOut>,
 }
@@ -241,6 +244,7 @@ pub fn prepare_weighted(
         test,
         usable_rows: rows.len(),
         dropped_test_rows: test_rows.len() - kept.len(),
+        first_test_row: kept.first().copied(),
         left_out,
     })
 }
@@ -284,6 +288,7 @@ pub fn prepare_dataset(
         test: d.subset(test_rows),
         usable_rows: d.n_rows,
         dropped_test_rows: 0,
+        first_test_row: test_rows.first().copied(),
         left_out: Vec::new(),
     })
 }

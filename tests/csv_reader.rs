@@ -74,3 +74,39 @@ fn predictions_with_their_zero_padded_ids_are_byte_identical() {
     );
     assert!(csv.lines().nth(1).unwrap().starts_with("1,000000,"));
 }
+
+#[test]
+fn a_row_to_explain_is_found_by_its_id_and_shown_as_the_file_writes_it() {
+    let model = Model::from_json(
+        &std::fs::read_to_string(format!("{DIR}/admissions-readmitted.json")).unwrap(),
+    )
+    .unwrap();
+    let table = read_table(&std::fs::read(format!("{DIR}/admissions.csv")).unwrap()).unwrap();
+    let reader = model.reader();
+    assert_eq!(reader.find_id(&table, "000001"), Some(1));
+    assert_eq!(reader.find_id(&table, "no such admission"), None);
+    let names = model.schema.feature_names();
+    let cells = reader.cells_of(&table, 1);
+    assert_eq!(cells.len(), names.len());
+    let cell = |name: &str| cells[names.iter().position(|n| n == name).unwrap()].as_str();
+    // Categories as written, not their codes; numbers as the file writes them.
+    assert_eq!((cell("ward"), cell("creatinine")), ("cardiology", "0,64"));
+}
+
+#[test]
+fn the_first_held_out_row_is_named_by_its_row_in_the_file() {
+    let table = read_table(&std::fs::read(format!("{DIR}/admissions.csv")).unwrap()).unwrap();
+    let opts = TrainOptions {
+        target: "readmitted".into(),
+        task: None,
+        params: Params::default(),
+        test_fraction: 0.25,
+        stratify: true,
+        columns: Columns::default(),
+    };
+    let prep = prepare(&table, &opts).unwrap();
+    let first = prep.first_test_row.unwrap();
+    let x = prep.schema.encode_features(&table, &[first]).unwrap();
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&x), bits(prep.test.row(0)));
+}

@@ -35,6 +35,16 @@ test('without WebGPU the CPU path works and the page says why the GPU is off', a
   for (const cell of await page.getByTestId('sweep-table').locator('tbody tr td:last-child').allInnerTexts()) {
     expect(cell).toBe('CPU: bit-identical');
   }
+
+  // Explanations run on the CPU and say why not on the GPU; no speed-up is claimed.
+  await page.getByTestId('explain').click();
+  await expect(page.getByTestId('explained-sum')).toContainText(
+    'Explained on the CPU, 1 worker (the GPU did not: no WebGPU adapter');
+  await expect(page.getByTestId('explain-all')).toHaveText('Explain every row on the CPU');
+  await page.getByTestId('explain-all').click();
+  await expect(page.getByTestId('explain-outputs')).toHaveText('The GPU did not explain: no WebGPU adapter (see the header).');
+  await expect(page.getByTestId('explain-gpu-ms')).toHaveCount(0);
+  await expect(page.getByTestId('explain-speedup')).toHaveCount(0);
   const text = await page.locator('body').innerText();
   expect(text, 'no sentence claims the GPU bit-identical').not.toMatch(/GPU[^;.\n]*bit-identical/);
 });

@@ -71,6 +71,74 @@ impl Explanation {
         let at = (r * self.n_outputs + k) * self.n_features;
         &self.values[at..at + self.n_features]
     }
+
+    /// Row `r`'s `n` largest contributions to output `k` by size, largest first (ties: the
+    /// first feature first), as (feature, value); and the sum of the others, if any.
+    pub fn largest(&self, r: usize, k: usize, n: usize) -> (Vec<(usize, f32)>, Option<f64>) {
+        let phi = self.row(r, k);
+        let mut order: Vec<usize> = (0..phi.len()).collect();
+        order.sort_by(|&a, &b| phi[b].abs().total_cmp(&phi[a].abs()).then(a.cmp(&b)));
+        let rest =
+            (order.len() > n).then(|| order[n..].iter().map(|&j| f64::from(phi[j])).sum::<f64>());
+        order.truncate(n);
+        (order.into_iter().map(|j| (j, phi[j])).collect(), rest)
+    }
+
+    /// Expected value plus row `r`'s contributions to output `k`: the output they explain.
+    pub fn total(&self, r: usize, k: usize) -> f64 {
+        f64::from(self.expected[k]) + self.row(r, k).iter().map(|&v| f64::from(v)).sum::<f64>()
+    }
+
+    /// Per feature, its mean |contribution| over the rows: the global view beside impurity
+    /// importances (shap's bar summary). Summed over the outputs where there are more than
+    /// two; of two, the second's alone (the two are each other's negation, or nearly).
+    pub fn mean_abs(&self) -> Vec<f64> {
+        let outputs: Vec<usize> = if self.n_outputs == 2 {
+            vec![1]
+        } else {
+            (0..self.n_outputs).collect()
+        };
+        let mut m = vec![0.0f64; self.n_features];
+        for r in 0..self.n_rows {
+            for &k in &outputs {
+                m.iter_mut()
+                    .zip(self.row(r, k))
+                    .for_each(|(s, v)| *s += f64::from(v.abs()));
+            }
+        }
+        m.iter_mut().for_each(|s| *s /= self.n_rows.max(1) as f64);
+        m
+    }
+
+    /// How `other` (the same rows, another engine) differs: values whose bits differ, and the
+    /// largest difference as a share of its row's largest |contribution| (over all outputs).
+    pub fn differs_from(&self, other: &Explanation) -> (usize, f64) {
+        let per_row = self.n_outputs * self.n_features;
+        let (mut differ, mut worst) = (0, 0.0f64);
+        for (a, b) in self
+            .values
+            .chunks(per_row.max(1))
+            .zip(other.values.chunks(per_row.max(1)))
+        {
+            let largest = a.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            for (x, y) in a.iter().zip(b) {
+                if x.to_bits() != y.to_bits() {
+                    differ += 1;
+                    let d = f64::from((x - y).abs());
+                    worst = worst.max(if largest > 0.0 {
+                        d / f64::from(largest)
+                    } else {
+                        d
+                    });
+                }
+            }
+        }
+        if self.values.len() != other.values.len() {
+            differ += self.values.len().abs_diff(other.values.len());
+            worst = f64::INFINITY;
+        }
+        (differ, worst)
+    }
 }
 
 impl Explainer {

@@ -168,3 +168,60 @@ fn what_cannot_be_explained_is_refused_with_the_way_out() {
     bad.covers[3] = -1.0;
     assert!(bad.validate().unwrap_err().contains("cover"));
 }
+
+fn hand_made() -> Explanation {
+    // 2 rows, 2 outputs, 3 features.
+    Explanation {
+        n_rows: 2,
+        n_outputs: 2,
+        n_features: 3,
+        expected: vec![0.25, 0.75],
+        values: vec![
+            0.1, -0.3, 0.05, /* row 0, output 1: */ -0.1, 0.3, -0.05, //
+            0.0, 0.2, -0.2, /* row 1, output 1: */ 0.0, -0.2, 0.2,
+        ],
+    }
+}
+
+#[test]
+fn the_largest_contributions_come_first_and_the_rest_is_summed() {
+    let e = hand_made();
+    let (top, rest) = e.largest(0, 1, 2);
+    assert_eq!(top, vec![(1, 0.3), (0, -0.1)]);
+    assert!((rest.unwrap() + 0.05).abs() < 1e-7);
+    // Equal sizes: the first feature first; nothing left, no rest.
+    assert_eq!(
+        e.largest(1, 0, 3),
+        (vec![(1, 0.2), (2, -0.2), (0, 0.0)], None)
+    );
+    assert!((e.total(0, 1) - (0.75 - 0.1 + 0.3 - 0.05)).abs() < 1e-7);
+}
+
+#[test]
+fn mean_abs_contribution_is_over_rows_of_the_second_of_two_outputs() {
+    let m = hand_made().mean_abs();
+    let want = [0.1, 0.5, 0.25].map(|s| s / 2.0);
+    for (a, b) in m.iter().zip(want) {
+        assert!((a - b).abs() < 1e-7, "{m:?}");
+    }
+    // Three outputs: summed.
+    let mut e = hand_made();
+    e.n_outputs = 3;
+    e.n_rows = 1;
+    e.n_features = 4;
+    e.expected = vec![0.0; 3];
+    let m = e.mean_abs();
+    assert!((m[0] - (0.1 + 0.3 + 0.2)).abs() < 1e-7, "{m:?}");
+}
+
+#[test]
+fn differences_are_counted_in_bits_and_sized_by_their_row() {
+    let a = hand_made();
+    assert_eq!(a.differs_from(&a), (0, 0.0));
+    let mut b = a.clone();
+    b.values[10] = 0.25; // row 1's largest |contribution| is 0.2
+    b.values[0] = f32::from_bits(0.1f32.to_bits() + 1);
+    let (differ, worst) = a.differs_from(&b);
+    assert_eq!(differ, 2);
+    assert!((worst - 0.45 / 0.2).abs() < 1e-6, "{worst}");
+}

@@ -84,6 +84,33 @@ impl Reader {
         })
     }
 
+    /// Row `r` of `table` as the file has it, one text per feature (by name, or by position for
+    /// an imported model).
+    pub fn cells_of(&self, table: &Table, r: usize) -> Vec<String> {
+        let column = |j: usize, name: &str| {
+            if self.by_position {
+                Some(j)
+            } else {
+                table.column_index(name)
+            }
+        };
+        self.schema
+            .features
+            .iter()
+            .enumerate()
+            .map(|(j, f)| match column(j, &f.name) {
+                Some(c) if c < table.headers.len() => table.cell(r, c).text().into_owned(),
+                _ => String::new(),
+            })
+            .collect()
+    }
+
+    /// The first row of `table` whose ID column ([`Self::ids_of`]) reads `id`.
+    pub fn find_id(&self, table: &Table, id: &str) -> Option<usize> {
+        let (_, ids) = self.ids_of(table)?;
+        ids.iter().position(|v| v == id)
+    }
+
     /// Predictions as CSV: `row` (the data row number in the scored file), the ID column when
     /// there is one, `prediction`, then `proba_<class>` for classifiers.
     pub fn predictions_csv(&self, p: &Predictions, ids: Option<(&str, Vec<Cow<str>>)>) -> String {

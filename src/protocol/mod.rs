@@ -15,9 +15,12 @@ pub mod views;
 
 pub use frame::Message;
 pub use requests::{
-    DataReply, DataRequest, Reply, Request, ScoreReply, ScoreRequest, TrainReply, TrainRequest,
+    DataReply, DataRequest, Reply, Request, RowRef, ScoreReply, ScoreRequest, TrainReply,
+    TrainRequest,
 };
-pub use views::{Choice, ColumnView, DataView, GpuAdapter, GpuTiming, Outcome, PreparedSplit};
+pub use views::{
+    Choice, ColumnView, DataView, GpuAdapter, GpuTiming, Outcome, PreparedSplit, RowShown,
+};
 
 /// Most f32 values (256 MB) of rows the page takes. Its memory (wasm32, 4 GiB at most) holds
 /// the rows several times over: more is refused up front, not died of mid-run.
@@ -47,6 +50,22 @@ mod tests {
                 id: 4,
                 values: 10..20,
             }),
+            Request::Score(ScoreRequest::Explain {
+                id: 5,
+                values: 0..8,
+            }),
+            Request::Data(DataRequest::Row {
+                reader: crate::model::Reader {
+                    schema: crate::data::Schema::numbered(
+                        "y",
+                        &crate::data::synth::classification(4, 2, 1, 2, 0),
+                    ),
+                    by_position: false,
+                    id_columns: vec!["patient".into()],
+                },
+                row: RowRef::Id("p-7".into()),
+            }),
+            Request::Data(DataRequest::GpuExplain { model: 3 }),
             Request::Data(DataRequest::Read {
                 name: "a.csv".into(),
             }),
@@ -124,6 +143,14 @@ mod tests {
             DataReply::GpuLost {
                 why: "reset".into(),
             },
+            DataReply::Row {
+                row: RowShown {
+                    index: 4,
+                    id: Some("p-7".into()),
+                    cells: vec!["male".into(), "".into()],
+                },
+            },
+            DataReply::GpuExplained { ms: 12.5 },
         ];
         for r in data {
             let r = Reply::Answer(r);
@@ -139,8 +166,13 @@ mod tests {
         ] {
             assert_eq!(back(&r), r);
         }
-        let r = Reply::Answer(ScoreReply::Scored { id: 1, ms: 0.25 });
-        assert_eq!(back(&r), r);
+        for r in [
+            ScoreReply::Scored { id: 1, ms: 0.25 },
+            ScoreReply::Explained { id: 2, ms: 9.0 },
+        ] {
+            let r = Reply::Answer(r);
+            assert_eq!(back(&r), r);
+        }
         // A worker's failure reads the same whatever kind of worker the page expected.
         let failed = frame::to_header(&Reply::<TrainReply>::Failed {
             message: "x".into(),

@@ -4,7 +4,7 @@
 //! Every worker runs the same wasm module and answers any [`Request`], so the page starts them
 //! alike; which kind a worker is, is what the page asks of it.
 
-use super::views::{Choice, DataView, GpuAdapter, GpuTiming, PreparedSplit};
+use super::views::{Choice, DataView, GpuAdapter, GpuTiming, PreparedSplit, RowShown};
 use crate::forest::Params;
 use crate::model::Reader;
 use serde::{Deserialize, Serialize};
@@ -64,6 +64,9 @@ pub enum ScoreRequest {
     /// Score values `values` of buffer 0 (f32, row-major; whole rows) with the loaded forest,
     /// on one thread. A shared buffer holds every worker's rows.
     Score { id: u32, values: Range<usize> },
+    /// Explain values `values` of buffer 0 as [`Self::Score`] scores them: their TreeSHAP sums
+    /// (`crate::explain::Explainer::sums`), on one thread.
+    Explain { id: u32, values: Range<usize> },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,6 +75,11 @@ pub enum ScoreReply {
     Loaded,
     /// Buffer 0 holds the outputs; `ms` is the scoring time alone.
     Scored {
+        id: u32,
+        ms: f64,
+    },
+    /// Buffer 0 holds the sums; `ms` is the explaining time alone.
+    Explained {
         id: u32,
         ms: f64,
     },
@@ -97,6 +105,8 @@ pub enum DataRequest {
     Rows { reader: Reader, rows: Option<usize> },
     /// The predictions in buffer 0 (f32) as CSV.
     Export { reader: Reader, n_outputs: usize },
+    /// One kept row, found by its number or ID, as the file has it: for an explanation.
+    Row { reader: Reader, row: RowRef },
     /// Open the GPU (again, after the device was lost).
     GpuOpen,
     /// Put model `model`'s forest on the GPU; the buffers are a shard message with header
@@ -110,6 +120,19 @@ pub enum DataRequest {
     GpuVariants { model: u64 },
     /// Benchmark mode: time buffer 0 split into each of `parts` parts.
     GpuParts { model: u64, parts: Vec<usize> },
+    /// The TreeSHAP sums of the rows in buffer 0 (f32, row-major) with model `model`, timed
+    /// after a one-row run that compiles the kernels.
+    GpuExplain { model: u64 },
+}
+
+/// A row as the user names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowRef {
+    /// From 1, as the exported predictions number them.
+    Number(usize),
+    /// A value of the model's ID column.
+    Id(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,6 +168,15 @@ pub enum DataReply {
     /// Benchmark lines, as the page logs them.
     GpuLines {
         lines: Vec<serde_json::Value>,
+    },
+    /// The row asked for ([`RowShown`]).
+    Row {
+        row: RowShown,
+    },
+    /// Buffer 0 holds the sums of `GpuExplain`; `ms` from the rows' upload to the sums read
+    /// back.
+    GpuExplained {
+        ms: f64,
     },
     /// The GPU device was lost; the page opens it again.
     GpuLost {

@@ -71,6 +71,20 @@ pub struct PreparedSplit {
     pub test: String,
     pub train_buffers: usize,
     pub copies: usize,
+    /// The first held-out row, as a row of the loaded rows (from 0).
+    pub first_test_row: Option<usize>,
+}
+
+/// One row of the loaded data as an explanation shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowShown {
+    /// From 0.
+    pub index: usize,
+    /// Its value in the model's ID column, when the rows have that column.
+    pub id: Option<String>,
+    /// Per feature of the model, the file's text of its column in this row (categories as
+    /// written, not as codes).
+    pub cells: Vec<String>,
 }
 
 /// The GPU the data worker opened.

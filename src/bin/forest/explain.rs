@@ -82,7 +82,7 @@ pub fn run(
         additivity_gap(&e, &m)
     );
     if let Some(r) = show.row {
-        print_row(&model, &table, r - 1, &x, &e, &m);
+        print_row(&model, &table, r - 1, &e, &m);
     }
     if show.summary {
         print_summary(&model, &e);
@@ -113,7 +113,7 @@ fn additivity_gap(e: &Explanation, m: &[f32]) -> f64 {
 
 /// Row `r` of the file (the only row of `e`) in words: the output of its predicted class (or
 /// its value), from the expected value through the largest contributions.
-fn print_row(model: &Model, table: &Table, r: usize, x: &[f32], e: &Explanation, m: &[f32]) {
+fn print_row(model: &Model, table: &Table, r: usize, e: &Explanation, m: &[f32]) {
     let names = model.schema.feature_names();
     let outputs = model.reader().output_names();
     let k = match model.task() {
@@ -139,23 +139,16 @@ fn print_row(model: &Model, table: &Table, r: usize, x: &[f32], e: &Explanation,
         "expected value (no feature known)",
         fmt(e.expected[k])
     );
-    let phi = e.row(0, k);
-    let mut order: Vec<usize> = (0..phi.len()).collect();
-    order.sort_by(|&a, &b| phi[b].abs().total_cmp(&phi[a].abs()));
-    for &j in order.iter().take(SHOWN) {
-        // The file's own text where the model reads a column by name (categories too).
-        let value = table
-            .column_index(&names[j])
-            .filter(|_| model.imported.is_none())
-            .map(|c| table.cell(r, c).text().to_string())
-            .unwrap_or_else(|| x[j].to_string());
-        let label = format!("  {} = {value}", names[j]);
-        println!("{label:<44} {:>11}", signed(phi[j]));
+    // The file's own text of each feature (categories as written).
+    let cells = model.reader().cells_of(table, r);
+    let (top, rest) = e.largest(0, k, SHOWN);
+    for (j, v) in top {
+        let label = format!("  {} = {}", names[j], cells[j]);
+        println!("{label:<44} {:>11}", signed(v));
     }
-    if order.len() > SHOWN {
-        let rest: f32 = order[SHOWN..].iter().map(|&j| phi[j]).sum();
-        let label = format!("  the other {} features", order.len() - SHOWN);
-        println!("{label:<44} {:>11}", signed(rest));
+    if let Some(rest) = rest {
+        let label = format!("  the other {} features", e.n_features - SHOWN);
+        println!("{label:<44} {:>11}", signed(rest as f32));
     }
     println!("{:<44} {:>11}", "output", fmt(m[k]));
 }
@@ -172,20 +165,7 @@ fn signed(v: f32) -> String {
 /// two; for two, one class's, as both are equal), beside the impurity importances.
 fn print_summary(model: &Model, e: &Explanation) {
     let names = model.schema.feature_names();
-    let outputs: Vec<usize> = if e.n_outputs == 2 {
-        vec![1]
-    } else {
-        (0..e.n_outputs).collect()
-    };
-    let mut mean = vec![0.0f64; e.n_features];
-    for r in 0..e.n_rows {
-        for &k in &outputs {
-            for (m, v) in mean.iter_mut().zip(e.row(r, k)) {
-                *m += f64::from(v.abs());
-            }
-        }
-    }
-    mean.iter_mut().for_each(|m| *m /= e.n_rows.max(1) as f64);
+    let mean = e.mean_abs();
     let mut order: Vec<usize> = (0..e.n_features).collect();
     order.sort_by(|&a, &b| mean[b].total_cmp(&mean[a]));
     println!(

@@ -37,6 +37,7 @@ pub fn App() -> impl IntoView {
             <ForestSection ui=ui/>
             <QualitySection ui=ui/>
             <ScoreSection ui=ui/>
+            <super::explain::ExplainSection ui=ui/>
         </main>
         <footer>"Everything runs on this machine: no data leaves the page."</footer>
     }
@@ -67,7 +68,7 @@ fn GpuBadge(ui: Ui) -> impl IntoView {
 /// The message that answers an action of section `place`, shown beside that section's
 /// buttons. The live region stays in the page, so screen readers hear what lands in it.
 #[component]
-fn Notice(ui: Ui, place: Place) -> impl IntoView {
+pub(super) fn Notice(ui: Ui, place: Place) -> impl IntoView {
     view! {
         <div class="notice-slot" aria-live="polite">
             {move || ui.notice.get().filter(|n| n.place == place).map(|n| {
@@ -453,7 +454,7 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                     on:click=move |_| load::export_predictions(ui)>"Export predictions (CSV)"</button>
             </div>
             {move || blocked().map(|why| view! { <p class="muted" data-testid="score-blocked">{why}</p> })}
-            <Status ui=ui/>
+            <Status ui=ui place=Place::Score/>
             <Notice ui=ui place=Place::Score/>
             <div class="stage-grid">
                 <div class="race-wrap">
@@ -483,10 +484,11 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
 
 /// What runs now and how far it is: training's trees, or the scoring run's step.
 #[component]
-fn Status(ui: Ui) -> impl IntoView {
+pub(super) fn Status(ui: Ui, place: Place) -> impl IntoView {
     move || {
-        let busy = ui.busy.get();
-        let training = ui.progress.get();
+        // Training shows beside scoring; a run shows in the section that started it.
+        let busy = ui.busy.get().filter(|_| ui.busy_at.get() == place);
+        let training = ui.progress.get().filter(|_| place == Place::Score);
         (busy.is_some() || training.is_some()).then(|| {
             let (text, done, total) = match (busy, training) {
                 (_, Some((d, t))) => (format!("Training: {d} of {t} trees"), d, t),

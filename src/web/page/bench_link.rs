@@ -6,6 +6,10 @@
 //! `/?bench&model=m.onnx&csv=rows.csv&rows=100000` scores a given model (this program's JSON
 //! or ONNX) on given rows instead, both fetched from the page's own origin (put them in `dist/`),
 //! the rows repeated up to `rows`: the same forest and rows as `forest bench --model --rows`.
+//!
+//! `&explain=1000,10000` then explains each many rows on the GPU and, up to `explain_cpu` rows
+//! (default 1,000), on the CPU workers too (`{"bench": "explain"}` lines; the presenter view
+//! shows the last).
 
 use super::state::{BenchSummary, GpuState, Place, Ui, engine};
 use super::{load, scoring, training};
@@ -110,16 +114,28 @@ pub fn start_if_asked(ui: Ui) {
         .map(|(_, v)| v.split(',').filter_map(|p| p.parse().ok()).collect());
     // `variants`: after the sweep, score the rows with every kernel variant and compare bits.
     let variants = q.iter().any(|(k, _)| k == "variants");
+    let explain = Explain {
+        sizes: q
+            .iter()
+            .find(|(k, _)| k == "explain")
+            .map(|(_, v)| {
+                v.split(',')
+                    .filter_map(|p| p.replace('_', "").parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        cpu_max: get("explain_cpu", 1000),
+    };
     let given = |k: &str| q.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     let files = given("model").zip(given("csv"));
     // A benchmark is watched: the race fills the screen from the start.
     ui.stage.set(true);
     spawn_local(async move {
         let r = match files {
-            Some((model, csv)) => run_given(ui, &model, &csv, rows).await,
+            Some((model, csv)) => run_given(ui, &model, &csv, rows, &explain).await,
             None => {
                 run(
-                    ui, rows, trees, depth, features, train_rows, parts, variants,
+                    ui, rows, trees, depth, features, train_rows, parts, variants, &explain,
                 )
                 .await
             }
@@ -202,7 +218,45 @@ async fn sweep_and_sum_up(
     Ok(())
 }
 
-async fn run_given(ui: Ui, model: &str, csv: &str, rows: usize) -> crate::Result<()> {
+/// What the benchmark explains after its sweep.
+struct Explain {
+    sizes: Vec<usize>,
+    /// The CPU workers explain batches up to this many rows (at 10k rows of a 200-tree forest
+    /// they take minutes).
+    cpu_max: usize,
+}
+
+/// Explains each size's rows (the loaded rows repeated), a JSON line each.
+async fn explain_sizes(ui: Ui, e: &Explain) -> crate::Result<()> {
+    let Some((key, model)) = engine(|s| Some((s.generation, s.model.clone()?))) else {
+        return Ok(());
+    };
+    let adapter = adapter(ui).await;
+    for &rows in &e.sizes {
+        let batch = data_worker()
+            .await?
+            .rows(model.reader(), Some(rows))
+            .await?;
+        let a =
+            super::explain::race(ui, Ticket::new(), key, &model, &batch, rows <= e.cpu_max).await?;
+        log(
+            json!({"bench": "explain", "rows": rows, "cpu_ms": a.cpu_ms, "cpu_workers": a.workers,
+            "gpu_ms": a.gpu.as_ref().ok().map(|g| g.0), "gpu_error": a.gpu.as_ref().err(),
+            "compared": a.compared, "values": a.values, "bits_differ": a.differ,
+            "max_rel_diff": a.worst, "adapter": adapter}),
+        );
+        ui.explained_all.set(Some(a));
+    }
+    Ok(())
+}
+
+async fn run_given(
+    ui: Ui,
+    model: &str,
+    csv: &str,
+    rows: usize,
+    explain: &Explain,
+) -> crate::Result<()> {
     ui.busy
         .set(Some(format!("Benchmark: loading {csv} and {model}…")));
     let started = crate::web::common::now_ms();
@@ -225,6 +279,7 @@ async fn run_given(ui: Ui, model: &str, csv: &str, rows: usize) -> crate::Result
         spoken::count(rows)
     );
     sweep_and_sum_up(ui, rows, setup, json!({})).await?;
+    explain_sizes(ui, explain).await?;
     log(json!({"bench": "done"}));
     Ok(())
 }
@@ -239,6 +294,7 @@ async fn run(
     train_rows: usize,
     parts: Option<Vec<usize>>,
     variants: bool,
+    explain: &Explain,
 ) -> crate::Result<()> {
     ui.busy.set(Some(format!(
         "Benchmark: generating {} synthetic rows…",
@@ -277,6 +333,7 @@ async fn run(
     if variants {
         every_variant(rows).await?;
     }
+    explain_sizes(ui, explain).await?;
     log(json!({"bench": "done"}));
     Ok(())
 }

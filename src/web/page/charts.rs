@@ -37,6 +37,65 @@ pub fn Bars(items: Vec<(String, f64)>) -> impl IntoView {
     }
 }
 
+/// One row's explanation: from `base` (the expected value), each contribution in turn moves
+/// the running total right (up) or left (down), ending at the output they add up to.
+#[component]
+pub fn Waterfall(base: f64, items: Vec<(String, f64)>) -> impl IntoView {
+    let row_h = 24.0;
+    let label_w = 230.0;
+    let value_w = 70.0;
+    let height = row_h * (items.len() + 2) as f64 + 8.0;
+    let mut at = base;
+    let steps: Vec<(String, f64, f64)> = items
+        .into_iter()
+        .map(|(name, v)| {
+            let from = at;
+            at += v;
+            (name, from, v)
+        })
+        .collect();
+    let total = at;
+    let (lo, hi) = steps
+        .iter()
+        .flat_map(|(_, from, v)| [*from, from + v])
+        .chain([base, total])
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), x| {
+            (l.min(x), h.max(x))
+        });
+    let span = (hi - lo).max(1e-12);
+    let plot = W - label_w - value_w;
+    let x = move |v: f64| label_w + plot * (v - lo) / span;
+    let line = |y: f64, v: f64, label: String, class: &'static str| {
+        view! {
+            <text x=label_w - 8.0 y=y + 16.0 text-anchor="end" class="label">{label}</text>
+            <line x1=x(v) x2=x(v) y1=y + 2.0 y2=y + row_h - 2.0 class=class></line>
+            <text x=x(v) + 6.0 y=y + 16.0 class="value">{format!("{v:.3}")}</text>
+        }
+    };
+    let bars = steps
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, from, v))| {
+            let y = (i + 1) as f64 * row_h + 4.0;
+            let (a, b) = (x(from.min(from + v)), x(from.max(from + v)));
+            let class = if v >= 0.0 { "bar up" } else { "bar down" };
+            view! {
+                <text x=label_w - 8.0 y=y + 16.0 text-anchor="end" class="label">{name}</text>
+                <rect x=a y=y + 4.0 width=(b - a).max(1.0) height=row_h - 8.0 class=class rx="2"></rect>
+                <text x=W - value_w + 8.0 y=y + 16.0 class="value">{format!("{v:+.3}")}</text>
+            }
+        })
+        .collect_view();
+    let n = bars.len();
+    view! {
+        <svg class="chart waterfall" viewBox=format!("0 0 {W} {height}") role="img" aria-label="contributions to this prediction">
+            {line(4.0, base, "expected value".into(), "mark")}
+            {bars}
+            {line((n + 1) as f64 * row_h + 4.0, total, "prediction".into(), "mark total")}
+        </svg>
+    }
+}
+
 /// `matrix[truth][predicted]` as a table shaded by each row's share.
 #[component]
 pub fn Confusion(classes: Vec<String>, matrix: Vec<Vec<usize>>) -> impl IntoView {

@@ -49,6 +49,8 @@ fn forget_results(ui: Ui) {
     engine(|e| e.predictions = None);
     ui.score.set(None);
     ui.race.set(None);
+    ui.explained.set(None);
+    ui.explained_all.set(None);
     ui.sweep.set(Vec::new());
 }
 

@@ -4,6 +4,7 @@
 mod app;
 mod bench_link;
 mod charts;
+mod explain;
 mod files;
 mod form;
 mod gpu;

@@ -48,6 +48,7 @@ pub fn model_view(model: &Model, origin: &str, train_ms: Option<f64>, workers: u
             .map(|f| f.name.clone())
             .collect(),
         by_position: model.imported.is_some(),
+        first_test_row: None,
     }
 }
 
@@ -65,5 +66,7 @@ pub fn install_model(ui: Ui, model: Model, view: ModelView) {
     ui.model.set(Some(view));
     ui.score.set(None);
     ui.race.set(None);
+    ui.explained.set(None);
+    ui.explained_all.set(None);
     ui.sweep.set(Vec::new());
 }

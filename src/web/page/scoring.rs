@@ -211,31 +211,37 @@ async fn side_by_side(
 }
 
 /// Runs `job` as the page's one scoring run: the scoring buttons wait, Cancel stops it, and
-/// its error (or that it was cancelled) shows beside the scoring buttons.
-fn run_scoring<F>(ui: Ui, what: &'static str, job: impl FnOnce(Ticket) -> F + 'static)
-where
+/// its error (or that it was cancelled) shows at `place`.
+pub(super) fn run_scoring<F>(
+    ui: Ui,
+    place: Place,
+    what: &'static str,
+    job: impl FnOnce(Ticket) -> F + 'static,
+) where
     F: std::future::Future<Output = Result<()>> + 'static,
 {
     if ui.busy.get_untracked().is_some() || ui.progress.get_untracked().is_some() {
         return;
     }
+    ui.busy_at.set(place);
     ui.busy.set(Some(format!("{what}…")));
     let ticket = Ticket::new();
     spawn_local(async move {
         let r = job(ticket).await;
         // No other run starts while this one's line shows, cancelled or not.
         ui.busy.set(None);
+        ui.busy_at.set(Place::Score);
         ui.steps.set(None);
         match r {
             Ok(()) => {}
-            Err(Error::Cancelled) => ui.info(Place::Score, format!("{what} cancelled.")),
-            Err(err) => ui.error(Place::Score, err),
+            Err(Error::Cancelled) => ui.info(place, format!("{what} cancelled.")),
+            Err(err) => ui.error(place, err),
         }
     });
 }
 
 pub fn score(ui: Ui) {
-    run_scoring(ui, "Scoring", move |ticket| async move {
+    run_scoring(ui, Place::Score, "Scoring", move |ticket| async move {
         let (key, model, x) = scoring_rows().await?;
         let rows = x.length() as usize / 4 / model.forest.n_features.max(1) as usize;
         let label = format!("Scoring {} rows", spoken::count(rows));
@@ -312,5 +318,7 @@ pub async fn sweep(
 
 pub fn start_sweep(ui: Ui) {
     let max = ui.sweep_max.get_untracked().parse().unwrap_or(100_000);
-    run_scoring(ui, "Sweep", move |ticket| sweep(ui, ticket, max, |_, _| {}));
+    run_scoring(ui, Place::Score, "Sweep", move |ticket| {
+        sweep(ui, ticket, max, |_, _| {})
+    });
 }

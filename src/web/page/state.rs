@@ -3,6 +3,7 @@
 //! [`crate::web::services`]'.
 
 use super::charts::SweepPoint;
+use super::explain::{AllExplained, RowExplanation};
 use crate::data::Task;
 use crate::model::Model;
 use crate::model::Predictions;
@@ -18,6 +19,7 @@ pub enum Place {
     Data,
     Forest,
     Score,
+    Explain,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +64,8 @@ pub struct ModelView {
     /// The columns it reads, by name; an imported model takes this many by position.
     pub columns: Vec<String>,
     pub by_position: bool,
+    /// The first held-out row of the rows it was trained on (from 0), when trained here.
+    pub first_test_row: Option<usize>,
 }
 
 impl ModelView {
@@ -220,12 +224,18 @@ pub struct Ui {
     pub sweep_max: RwSignal<String>,
     /// Scoring or sweeping: the scoring buttons wait.
     pub busy: RwSignal<Option<String>>,
+    /// The section whose action `busy` is: its status line shows there.
+    pub busy_at: RwSignal<Place>,
     /// Steps done of steps planned, while a sweep or a benchmark runs.
     pub steps: RwSignal<Option<(usize, usize)>>,
     /// The presenter view: the race alone, filling the screen.
     pub stage: RwSignal<bool>,
     /// A benchmark's summary, once it is done.
     pub bench_summary: RwSignal<Option<BenchSummary>>,
+    /// The row to explain, as typed (a number from 1, or an ID).
+    pub explain_row: RwSignal<String>,
+    pub explained: RwSignal<Option<RowExplanation>>,
+    pub explained_all: RwSignal<Option<AllExplained>>,
 }
 
 /// What a benchmark found, for its summary card.
@@ -265,9 +275,13 @@ impl Ui {
             sweep: RwSignal::new(Vec::new()),
             sweep_max: RwSignal::new("100000".into()),
             busy: RwSignal::new(None),
+            busy_at: RwSignal::new(Place::Score),
             steps: RwSignal::new(None),
             stage: RwSignal::new(false),
             bench_summary: RwSignal::new(None),
+            explain_row: RwSignal::new(String::new()),
+            explained: RwSignal::new(None),
+            explained_all: RwSignal::new(None),
         }
     }
 
@@ -300,6 +314,9 @@ pub struct Engine {
     /// Counts models installed; names the current one.
     pub generation: u64,
     pub predictions: Option<Predictions>,
+    /// The current model's explainer (its paths), by model generation, made at its first
+    /// explanation.
+    pub explainer: Option<(u64, Rc<crate::explain::Explainer>)>,
 }
 
 thread_local! {

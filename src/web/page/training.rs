@@ -109,6 +109,7 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
     ));
     let mut view = model_view(&model, "trained here", Some(train_ms), n_workers);
     view.data_name = ui.data.get_untracked().map(|d| d.name);
+    view.first_test_row = prep.first_test_row;
     view.test_rows = test.n_rows;
     view.accuracy = ev.accuracy;
     view.r2 = ev.r2;

@@ -8,7 +8,7 @@ use crate::model::{Predictions, Reader};
 use crate::protocol::frame::{encode_forest, from_header, to_header};
 use crate::protocol::{
     Choice, DataReply, DataRequest, DataView, GpuAdapter, GpuTiming, Outcome, PreparedSplit, Reply,
-    Request,
+    Request, RowRef, RowShown,
 };
 use crate::web::transport::{JsMessage, js_message, js_to_post, to_post};
 use js_sys::Uint8Array;
@@ -249,6 +249,39 @@ impl DataWorker {
             }
             (DataReply::GpuLost { why }, _) => Ok(Outcome::Lost(why)),
             _ => Err(unexpected("GPU scoring")),
+        }
+    }
+
+    /// The TreeSHAP sums of the rows `x` (f32) with model `model`, and their time in the
+    /// worker (upload to readback).
+    pub async fn gpu_explain(
+        &self,
+        model: u64,
+        x: &Uint8Array,
+    ) -> Result<Outcome<(f64, Vec<f32>)>> {
+        match self
+            .ask_js(DataRequest::GpuExplain { model }, &[to_post(x)])
+            .await?
+        {
+            (DataReply::GpuExplained { ms }, m) => {
+                let b = m
+                    .buffers
+                    .first()
+                    .ok_or_else(|| Error::Worker("an explanation without its sums".into()))?;
+                let mut out = vec![0f32; b.length() as usize / 4];
+                b.copy_to(bytemuck::cast_slice_mut(&mut out));
+                Ok(Outcome::Done((ms, out)))
+            }
+            (DataReply::GpuLost { why }, _) => Ok(Outcome::Lost(why)),
+            _ => Err(unexpected("explaining on the GPU")),
+        }
+    }
+
+    /// The row `row` names, as the file has it.
+    pub async fn row(&self, reader: Reader, row: RowRef) -> Result<RowShown> {
+        match self.ask(DataRequest::Row { reader, row }, &[]).await? {
+            (DataReply::Row { row }, _) => Ok(row),
+            _ => Err(unexpected("asking for a row")),
         }
     }
 

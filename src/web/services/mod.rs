@@ -109,15 +109,14 @@ pub fn scorer_len() -> usize {
     workers(|w| w.scorer.as_ref().map_or(worker_count(), Scorer::len))
 }
 
-/// Scores on the scoring workers (started on first use, one per core): `workers` of them, or
-/// all. `key` names the model (its generation), so the forest crosses to the workers once per
-/// model.
-pub async fn cpu_score(
+/// Runs `job` on the scoring workers (started on first use, one per core) holding `forest`.
+/// `key` names the model (its generation), so the forest crosses to the workers once per
+/// model. Cancelling drops the workers, which may still be busy: new ones start next time.
+async fn with_scorer<T>(
     key: u64,
     forest: &FlatForest,
-    x: &js_sys::Uint8Array,
-    workers_n: Option<usize>,
-) -> Result<CpuRun> {
+    job: impl AsyncFnOnce(&mut Scorer) -> Result<T>,
+) -> Result<T> {
     let (scorer, loaded) = workers(|w| (w.scorer.take(), w.scorer_has == Some(key)));
     let mut scorer = match scorer {
         Some(s) => s,
@@ -128,17 +127,48 @@ pub async fn cpu_score(
         if !loaded {
             scorer.load(forest).await?;
         }
-        let nf = forest.n_features.max(1) as usize;
-        scorer.score(x, nf, workers_n.unwrap_or(scorer.len())).await
+        job(&mut scorer).await
     }
     .await;
     workers(|w| {
         w.scoring = None;
-        // Cancelled workers may still be busy with the old rows: they go, new ones start.
         if !matches!(r, Err(Error::Cancelled)) {
             w.scorer = Some(scorer);
         }
         w.scorer_has = r.is_ok().then_some(key);
     });
     r
+}
+
+/// Scores `x` on `workers` scoring workers, or all.
+pub async fn cpu_score(
+    key: u64,
+    forest: &FlatForest,
+    x: &js_sys::Uint8Array,
+    workers_n: Option<usize>,
+) -> Result<CpuRun> {
+    let nf = forest.n_features.max(1) as usize;
+    with_scorer(key, forest, async |s| {
+        let n = workers_n.unwrap_or(s.len());
+        s.score(x, nf, n).await
+    })
+    .await
+}
+
+/// The TreeSHAP sums of `x` on `workers` scoring workers, or all, in `steps` steps
+/// (`on_step(rows done)` after each).
+pub async fn cpu_explain(
+    key: u64,
+    forest: &FlatForest,
+    x: &js_sys::Uint8Array,
+    workers_n: Option<usize>,
+    steps: usize,
+    on_step: impl Fn(usize),
+) -> Result<CpuRun> {
+    let nf = forest.n_features.max(1) as usize;
+    with_scorer(key, forest, async |s| {
+        let n = workers_n.unwrap_or(s.len());
+        s.explain(x, nf, n, steps, on_step).await
+    })
+    .await
 }

@@ -324,46 +324,95 @@ impl Scorer {
     }
 
     /// Scores the rows of `x` (f32, `nf` wide) on the first `workers` workers, each taking a
-    /// contiguous share, all at once. Shared rows reach them with no copy (each worker copies
-    /// its share itself); plain ones as a copy of each share, made here.
+    /// contiguous share, all at once.
     pub async fn score(&mut self, x: &Uint8Array, nf: usize, workers: usize) -> Result<CpuRun> {
-        self.next_id += 1;
-        let id = self.next_id;
+        let n = x.length() as usize / 4 / nf.max(1);
         let t0 = now_ms();
-        let shares = split(
-            x.length() as usize / 4 / nf.max(1),
-            workers.min(self.workers.len()),
-        );
-        let shared = is_shared(x);
-        for ((h, _), r) in self.workers.iter().zip(&shares) {
-            let values = r.start * nf..r.end * nf;
-            let (rows, values) = if shared {
-                (x.clone(), values)
-            } else {
-                let part = x.slice(values.start as u32 * 4, values.end as u32 * 4);
-                (part, 0..values.len())
-            };
-            let header = to_header(&Request::Score(ScoreRequest::Score { id, values }));
-            send_js(&h.worker, &header, &[rows])?;
-        }
-        let (mut outputs, mut compute_ms) = (Vec::new(), 0.0f64);
-        for (_, rx) in self.workers.iter().take(shares.len()) {
-            match Self::answer(rx).await? {
-                (ScoreReply::Scored { id: got, ms }, m) if got == id => {
-                    let b = m
-                        .buffers
-                        .first()
-                        .ok_or_else(|| Error::Worker("scores without outputs".into()))?;
-                    outputs.extend_from_slice(&bytemuck::pod_collect_to_vec::<u8, f32>(b));
-                    compute_ms = compute_ms.max(ms);
-                }
-                _ => return Err(Error::Worker("unexpected reply to scoring".into())),
-            }
+        let (outputs, compute_ms) = self.ask_all(x, 0..n, nf, workers, false).await?;
+        Ok(CpuRun {
+            outputs,
+            wall_ms: now_ms() - t0,
+            compute_ms,
+        })
+    }
+
+    /// The TreeSHAP sums of the rows of `x` (f32, `nf` wide) on the first `workers` workers,
+    /// in `steps` steps (each split among the workers, `on_step(rows done)` after each, so a
+    /// long run shows its progress and stops between steps when cancelled). `compute_ms` sums
+    /// each step's slowest worker.
+    pub async fn explain(
+        &mut self,
+        x: &Uint8Array,
+        nf: usize,
+        workers: usize,
+        steps: usize,
+        on_step: impl Fn(usize),
+    ) -> Result<CpuRun> {
+        let n = x.length() as usize / 4 / nf.max(1);
+        let t0 = now_ms();
+        let (mut outputs, mut compute_ms) = (Vec::new(), 0.0);
+        for r in split(n, steps) {
+            let end = r.end;
+            let (o, ms) = self.ask_all(x, r, nf, workers, true).await?;
+            outputs.extend(o);
+            compute_ms += ms;
+            on_step(end);
         }
         Ok(CpuRun {
             outputs,
             wall_ms: now_ms() - t0,
             compute_ms,
         })
+    }
+
+    /// Rows `rows` of `x` scored (or explained) on the first `workers` workers, each taking a
+    /// contiguous share, all at once: their outputs in order, and the slowest worker's time.
+    /// Shared rows reach them with no copy (each worker copies its share itself); plain ones
+    /// as a copy of each share, made here.
+    async fn ask_all(
+        &mut self,
+        x: &Uint8Array,
+        rows: Range<usize>,
+        nf: usize,
+        workers: usize,
+        explain: bool,
+    ) -> Result<(Vec<f32>, f64)> {
+        self.next_id += 1;
+        let id = self.next_id;
+        let shares = split(rows.len(), workers.min(self.workers.len()));
+        let shared = is_shared(x);
+        for ((h, _), r) in self.workers.iter().zip(&shares) {
+            let values = (rows.start + r.start) * nf..(rows.start + r.end) * nf;
+            let (rows, values) = if shared {
+                (x.clone(), values)
+            } else {
+                let part = x.slice(values.start as u32 * 4, values.end as u32 * 4);
+                (part, 0..values.len())
+            };
+            let req = if explain {
+                ScoreRequest::Explain { id, values }
+            } else {
+                ScoreRequest::Score { id, values }
+            };
+            send_js(&h.worker, &to_header(&Request::Score(req)), &[rows])?;
+        }
+        let (mut outputs, mut compute_ms) = (Vec::new(), 0.0f64);
+        for (_, rx) in self.workers.iter().take(shares.len()) {
+            let (got, ms, m) = match Self::answer(rx).await? {
+                (ScoreReply::Scored { id, ms }, m) if !explain => (id, ms, m),
+                (ScoreReply::Explained { id, ms }, m) if explain => (id, ms, m),
+                _ => return Err(Error::Worker("unexpected reply to scoring".into())),
+            };
+            if got != id {
+                return Err(Error::Worker("a reply to another scoring run".into()));
+            }
+            let b = m
+                .buffers
+                .first()
+                .ok_or_else(|| Error::Worker("scores without outputs".into()))?;
+            outputs.extend_from_slice(&bytemuck::pod_collect_to_vec::<u8, f32>(b));
+            compute_ms = compute_ms.max(ms);
+        }
+        Ok((outputs, compute_ms))
     }
 }

@@ -1,8 +1,9 @@
 //! The CPU workers' side: a training worker grows a shard of trees; a scoring worker keeps a
-//! forest and scores its share of the rows on its one thread.
+//! forest and scores (or explains) its share of the rows on its one thread.
 
 use super::{f32s, post};
 use crate::error::{Error, Result};
+use crate::explain::Explainer;
 use crate::flat::PlannedForest;
 use crate::protocol::frame::{Message, decode_dataset, decode_shard, encode_shard, to_header};
 use crate::protocol::{Reply, ScoreReply, ScoreRequest, TrainReply, TrainRequest};
@@ -12,6 +13,19 @@ use std::cell::RefCell;
 
 thread_local! {
     static FOREST: RefCell<Option<PlannedForest>> = const { RefCell::new(None) };
+    /// The loaded forest's paths, made at its first explanation.
+    static EXPLAINER: RefCell<Option<Explainer>> = const { RefCell::new(None) };
+}
+
+/// The values `x` as whole rows of `nf` features, or an error.
+fn whole_rows(x: &[f32], nf: usize) -> Result<usize> {
+    if x.len() % nf != 0 {
+        return Err(Error::Worker(format!(
+            "{} values are not whole rows of {nf} features",
+            x.len()
+        )));
+    }
+    Ok(x.len() / nf)
 }
 
 fn answer<T: serde::Serialize>(r: T, buffers: Vec<Vec<u8>>) -> Message {
@@ -43,6 +57,7 @@ pub fn score(req: ScoreRequest, js: &JsMessage) -> Result<Message> {
         ScoreRequest::Load { forest } => {
             let s = decode_shard(&js.to_message(forest, 0..js.buffers.len())?)?;
             FOREST.with(|f| *f.borrow_mut() = Some(PlannedForest::new(s.forest)));
+            EXPLAINER.with(|e| *e.borrow_mut() = None);
             Ok(answer(ScoreReply::Loaded, Vec::new()))
         }
         ScoreRequest::Score { id, values } => {
@@ -53,20 +68,37 @@ pub fn score(req: ScoreRequest, js: &JsMessage) -> Result<Message> {
                 let forest = f
                     .as_ref()
                     .ok_or_else(|| Error::Worker("no forest loaded".into()))?;
-                let nf = forest.forest().n_features.max(1) as usize;
-                if x.len() % nf != 0 {
-                    return Err(Error::Worker(format!(
-                        "{} values are not whole rows of {nf} features",
-                        x.len()
-                    )));
-                }
-                let mut out = vec![0.0f32; x.len() / nf * forest.forest().n_outputs as usize];
+                let n = whole_rows(&x, forest.forest().n_features.max(1) as usize)?;
+                let mut out = vec![0.0f32; n * forest.forest().n_outputs as usize];
                 let t0 = now_ms();
                 forest.predict_single_thread(&x, &mut out);
                 let ms = now_ms() - t0;
                 Ok(answer(
                     ScoreReply::Scored { id, ms },
                     vec![bytemuck::cast_slice(&out).to_vec()],
+                ))
+            })
+        }
+        ScoreRequest::Explain { id, values } => {
+            let x = f32s(js, Some(values))?;
+            EXPLAINER.with(|e| {
+                let mut e = e.borrow_mut();
+                if e.is_none() {
+                    let made = FOREST.with(|f| match &*f.borrow() {
+                        Some(f) => Explainer::new(f.forest()),
+                        None => Err(Error::Worker("no forest loaded".into())),
+                    })?;
+                    *e = Some(made);
+                }
+                let e = e.as_ref().expect("made above");
+                let n = whole_rows(&x, e.forest().n_features.max(1) as usize)?;
+                e.check_rows(n)?;
+                let t0 = now_ms();
+                let sums = e.sums_single_thread(&x);
+                let ms = now_ms() - t0;
+                Ok(answer(
+                    ScoreReply::Explained { id, ms },
+                    vec![bytemuck::cast_slice(&sums).to_vec()],
                 ))
             })
         }

@@ -9,7 +9,7 @@ use crate::model::{Predictions, Reader};
 use crate::pipeline::{self, Columns, TrainOptions};
 use crate::protocol::frame::encode_dataset;
 use crate::protocol::views::TEST_FRACTION;
-use crate::protocol::{Choice, ColumnView, DataView, PreparedSplit};
+use crate::protocol::{Choice, ColumnView, DataView, PreparedSplit, RowRef, RowShown};
 use std::cell::RefCell;
 
 use crate::data::csv_table::PREVIEW_ROWS;
@@ -143,6 +143,7 @@ pub fn prepared(c: Choice, copies: usize) -> Result<(PreparedSplit, Vec<Vec<u8>>
         test: test.header,
         train_buffers: train.buffers.len(),
         copies,
+        first_test_row: prep.first_test_row,
     };
     Ok((header, train.buffers, test.buffers))
 }
@@ -167,5 +168,56 @@ pub fn predictions_csv(reader: &Reader, p: &Predictions) -> Result<String> {
             Source::Synthetic(_) => None,
         };
         Ok(reader.predictions_csv(p, ids))
+    })
+}
+
+/// The row the user named, as the file has it, for an explanation.
+pub fn row_shown(reader: &Reader, row: &RowRef) -> Result<RowShown> {
+    with_source(|src| {
+        let n_rows = match src {
+            Source::Table(t) => t.n_rows(),
+            Source::Synthetic(d) => d.n_rows,
+        };
+        let index = match row {
+            RowRef::Number(n) if (1..=n_rows).contains(n) => n - 1,
+            RowRef::Number(n) => {
+                return Err(Error::InvalidParam(format!(
+                    "row {n}: the loaded rows are numbered 1 to {n_rows}"
+                )));
+            }
+            RowRef::Id(id) => {
+                let table = match src {
+                    Source::Table(t) => Some(t),
+                    Source::Synthetic(_) => None,
+                };
+                let column = table
+                    .and_then(|t| reader.ids_of(t))
+                    .map(|(c, _)| c.to_string());
+                let Some((t, column)) = table.zip(column) else {
+                    return Err(Error::InvalidParam(format!(
+                        "\"{id}\" is not a row number, and these rows have no ID column{}",
+                        match reader.id_columns.as_slice() {
+                            [] => String::new(),
+                            c => format!(" (the model's: {})", c.join(", ")),
+                        }
+                    )));
+                };
+                reader
+                    .find_id(t, id)
+                    .ok_or_else(|| Error::InvalidParam(format!("no row has {column} \"{id}\"")))?
+            }
+        };
+        Ok(match src {
+            Source::Table(t) => RowShown {
+                index,
+                id: reader.ids_of(t).map(|(_, v)| v[index].to_string()),
+                cells: reader.cells_of(t, index),
+            },
+            Source::Synthetic(d) => RowShown {
+                index,
+                id: None,
+                cells: d.row(index).iter().map(|v| format!("{v:.3}")).collect(),
+            },
+        })
     })
 }

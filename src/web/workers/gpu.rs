@@ -4,11 +4,13 @@
 //! time (the same bytes its CPU workers score); the figures and outputs go back.
 
 use crate::error::{Error, Result};
+use crate::explain::Explainer;
 use crate::flat::FlatForest;
-use crate::gpu::{GpuContext, GpuForest, Kernel, Upload};
+use crate::gpu::{GpuContext, GpuExplainer, GpuForest, Kernel, Upload};
 use crate::protocol::views::GPU_RUNS;
 use crate::protocol::{GpuAdapter, GpuTiming, Outcome};
 use crate::web::common::{bits_differ, median, now_ms};
+use forest_scoring::treeshap::ELEMENT_WORDS;
 use serde_json::json;
 use std::cell::{Cell, RefCell};
 
@@ -24,7 +26,15 @@ struct Loaded {
     gpu: GpuForest,
     /// The CPU's oracle for the kernel variants.
     flat: FlatForest,
+    /// The forest's paths on the GPU, made at its first explanation.
+    explainer: Option<GpuExplainer>,
 }
+
+/// Path elements times rows explained in one dispatch at most: a browser stops a GPU that
+/// runs one dispatch for seconds (its watchdog loses the device), and a laptop's GPU is tens
+/// of times slower than a server's. The 200-tree depth-12 forest of the benchmarks gets a
+/// few hundred rows a dispatch (tens of ms on an H200), each dispatch's readback about 3 ms.
+const WORK_PER_DISPATCH: usize = 1 << 30;
 
 thread_local! {
     static SIDE: RefCell<Option<Side>> = const { RefCell::new(None) };
@@ -134,6 +144,7 @@ pub fn load(model: u64, forest: FlatForest) -> Result<()> {
             model,
             gpu,
             flat: forest,
+            explainer: None,
         });
         Ok(())
     })
@@ -296,6 +307,36 @@ pub async fn parts(
         // Scoring goes on through the staging buffers, whatever happened.
         f.gpu.set_upload(Upload::Staging);
         r.map(|()| lines)
+    })
+    .await
+}
+
+/// The TreeSHAP sums of `x` with model `model`, and the milliseconds from the rows' upload to
+/// the sums read back. The first explanation of a model makes its paths and runs one row
+/// untimed first (the browser compiles the kernels then).
+pub async fn explain(model: u64, x: &[f32]) -> Result<Outcome<(f64, Vec<f32>)>> {
+    with_forest(model, async |f| {
+        let nf = f.flat.n_features.max(1) as usize;
+        if x.len() % nf != 0 {
+            return Err(Error::Worker(format!(
+                "{} values are not whole rows of {nf} features",
+                x.len()
+            )));
+        }
+        let g = match &mut f.explainer {
+            Some(g) => g,
+            None => {
+                let e = Explainer::new(&f.flat)?;
+                let mut g = GpuExplainer::new(f.gpu.context().clone(), &e)?;
+                let elements = e.paths().elements.len() / ELEMENT_WORDS;
+                g.limit_chunk_rows(WORK_PER_DISPATCH / elements.max(1));
+                g.sums(&x[..nf.min(x.len())]).await?;
+                f.explainer.insert(g)
+            }
+        };
+        let t0 = now_ms();
+        let sums = g.sums(x).await?;
+        Ok((now_ms() - t0, sums))
     })
     .await
 }

@@ -166,6 +166,12 @@ async fn handle_data(req: DataRequest, js: JsMessage) -> Result<Answer> {
             let csv = data::predictions_csv(&reader, &p)?;
             data_answer(DataReply::Bytes, vec![csv.into_bytes()])
         }
+        DataRequest::Row { reader, row } => data_answer(
+            DataReply::Row {
+                row: data::row_shown(&reader, &row)?,
+            },
+            Vec::new(),
+        ),
         DataRequest::GpuOpen => data_answer(
             DataReply::GpuOpened {
                 adapter: gpu::open().await?,
@@ -195,6 +201,15 @@ async fn handle_data(req: DataRequest, js: JsMessage) -> Result<Answer> {
         DataRequest::GpuVariants { model } => {
             let o = gpu::variants(model, &f32s(&js, None)?).await?;
             gpu_answer(o, |lines| (DataReply::GpuLines { lines }, Vec::new()))
+        }
+        DataRequest::GpuExplain { model } => {
+            let o = gpu::explain(model, &f32s(&js, None)?).await?;
+            gpu_answer(o, |(ms, sums)| {
+                (
+                    DataReply::GpuExplained { ms },
+                    vec![bytemuck::cast_slice(&sums).to_vec()],
+                )
+            })
         }
         DataRequest::GpuParts { model, parts } => {
             let o = gpu::parts(model, &f32s(&js, None)?, &parts).await?;

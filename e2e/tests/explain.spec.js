@@ -29,6 +29,9 @@ test('a row explained adds up to its prediction, and every row on both engines a
   await row.fill('9999');
   await page.getByTestId('explain').click();
   await expect(page.getByTestId('notice')).toContainText('row 9999: the loaded rows are numbered 1 to 569');
+  await row.fill('P-17');
+  await page.getByTestId('explain').click();
+  await expect(page.getByTestId('notice')).toContainText('"P-17" is not a row number, and these rows have no ID column');
   await expect(card.locator('h3')).toHaveText(/^Row 3: /);
 
   await page.getByTestId('explain-all').click();

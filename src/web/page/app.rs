@@ -465,6 +465,7 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                 </div>
                 <div class="stage-right">
                 {move || ui.bench_summary.get().map(|s| view! { <BenchCard summary=s/> })}
+                <super::explain::ExplainOnStage ui=ui/>
                 {move || {
                     let pts = ui.sweep.get();
                     (!pts.is_empty()).then(|| view! {

@@ -299,7 +299,9 @@ async fn cpu_timed(
     cpu_explain(key, &model.forest, &first, None, 1, |_| {}).await?;
     ticket.check()?;
     ui.steps.set(Some((0, rows)));
-    let r = cpu_explain(key, &model.forest, x, None, CPU_STEPS, |done| {
+    // Each step gives every worker a few rows (fewer left most of them idle at 100 rows).
+    let steps = (rows / (4 * n)).clamp(1, CPU_STEPS);
+    let r = cpu_explain(key, &model.forest, x, None, steps, |done| {
         ui.steps.set(Some((done, rows)))
     })
     .await;
@@ -339,9 +341,16 @@ pub fn ExplainSection(ui: Ui) -> impl IntoView {
             <Notice ui=ui place=Place::Explain/>
             <p class="muted detail">"Exact TreeSHAP values: each feature's share of the prediction, from the model's expected value (no feature known) to its output for the row."</p>
             {move || ui.explained.get().map(|r| view! { <RowCard r=r/> })}
-            {move || ui.explained_all.get().map(|a| view! { <AllCard a=a ui=ui/> })}
+            {move || (!ui.stage.get()).then(|| ui.explained_all.get().map(|a| view! { <AllCard a=a ui=ui/> }))}
         </section>
     }
+}
+
+/// The presenter view shows the scoring card alone: every row's explanation race shows there,
+/// beside the scoring race.
+#[component]
+pub fn ExplainOnStage(ui: Ui) -> impl IntoView {
+    move || ui.stage.get().then(|| ui.explained_all.get().map(|a| view! { <AllCard a=a ui=ui/> }))
 }
 
 #[component]

@@ -27,12 +27,26 @@ pub struct TrainOptions {
     pub columns: Columns,
 }
 
-/// Columns left out of training, or brought back. ID-like columns (see [`id_like`]) are left
-/// out unless kept.
+/// Columns left out of training, or brought back, and the column whose rows are held out
+/// together. ID-like columns ([`id_like`]) and group-like ones ([`group_like`]) are left out
+/// unless kept.
 #[derive(Debug, Clone, Default)]
 pub struct Columns {
     pub drop: Vec<String>,
     pub keep: Vec<String>,
+    pub group: Group,
+}
+
+/// Which column's rows stay together on one side of the train/test split (a patient's
+/// admissions, say), so that the held-out figure is about entities the forest never saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    /// The first group-like column, if any.
+    #[default]
+    Auto,
+    Column(String),
+    None,
 }
 
 /// A column that did not train, and why.
@@ -56,6 +70,28 @@ pub fn id_like(s: &ColumnSummary) -> Option<String> {
         format!(
             "ID-like: {} distinct values in {} rows",
             s.distinct, s.present
+        )
+    })
+}
+
+/// Why a column looks like it names an entity with several rows (a patient with several
+/// admissions), if it does: text or whole numbers that repeat, on average at most 5 rows a
+/// value (whole numbers: at most 2, so that a measurement such as an age is not taken for
+/// one), at least 20 values (100 for whole numbers), from 50 rows on. Rows of one entity
+/// on both sides of the split make the held-out figure optimistic.
+pub fn group_like(s: &ColumnSummary) -> Option<String> {
+    let repeats = s.distinct < s.present && s.present >= 50;
+    let looks = if s.numeric {
+        s.integer && s.distinct * 2 >= s.present && s.distinct >= 100
+    } else {
+        s.distinct * 5 >= s.present && s.distinct >= 20
+    };
+    (repeats && looks && id_like(s).is_none()).then(|| {
+        format!(
+            "group-like: {} values in {} rows, {:.1} each, each value's rows held out together",
+            crate::spoken::count(s.distinct),
+            crate::spoken::count(s.present),
+            s.present as f64 / s.distinct.max(1) as f64
         )
     })
 }
@@ -85,7 +121,7 @@ pub fn left_out(
             } else if columns.keep.contains(&s.name) {
                 None
             } else {
-                id_like(s)
+                id_like(s).or_else(|| group_like(s))
             };
             reason.map(|reason| LeftOut {
                 column: s.name.clone(),
@@ -111,6 +147,10 @@ pub struct EncodedSplit {
     /// The first of `test`'s rows, as a row of the file (from 0): the one the page explains
     /// first.
     pub first_test_row: Option<usize>,
+    /// Each class was held out in its share of the rows.
+    pub stratified: bool,
+    /// The column whose rows were held out together, if any.
+    pub group: Option<String>,
     /// Columns that did not train, and why.
     pub left_out: Vec<LeftOut>,
 }
@@ -165,6 +205,102 @@ fn stratified<K: Eq + std::hash::Hash>(
     test
 }
 
+/// The column `choice` names: a column of `table` other than the target, or for
+/// [`Group::Auto`] the first group-like one.
+fn group_column(
+    table: &Table,
+    summaries: &[ColumnSummary],
+    target: usize,
+    choice: &Group,
+) -> Result<Option<usize>> {
+    match choice {
+        Group::None => Ok(None),
+        Group::Auto => {
+            Ok((0..summaries.len()).find(|&c| c != target && group_like(&summaries[c]).is_some()))
+        }
+        Group::Column(name) => match table.column_index(name) {
+            Some(c) if c != target => Ok(Some(c)),
+            Some(_) => Err(Error::InvalidParam(format!(
+                "--group \"{name}\" is the target column: group by another one"
+            ))),
+            None => Err(Error::InvalidParam(format!(
+                "--group \"{name}\": no such column (columns: {})",
+                table.headers.join(", ")
+            ))),
+        },
+    }
+}
+
+/// `order` rearranged so that its first rows are whole groups (the values of column `g`; a row
+/// whose value is missing is a group of its own), taken in a seeded shuffle of the groups until
+/// they hold `n_test` rows or more; every side keeps `order`'s order. Returns the order and how
+/// many rows are held out.
+fn grouped(
+    table: &Table,
+    order: &[usize],
+    n_test: usize,
+    g: usize,
+    seed: u64,
+) -> (Vec<usize>, usize) {
+    let mut index = rustc_hash::FxHashMap::default();
+    let group_of: Vec<usize> = order
+        .iter()
+        .map(|&i| {
+            let next = index.len();
+            match table.cell(i, g).text() {
+                v if v.is_empty() => usize::MAX - i,
+                v => *index.entry(v.into_owned()).or_insert(next),
+            }
+        })
+        .collect();
+    let mut sizes = vec![0usize; index.len()];
+    for &k in &group_of {
+        if k < sizes.len() {
+            sizes[k] += 1;
+        }
+    }
+    // Rows without a value count as their own groups, drawn among the rest by their row.
+    let mut held = vec![false; sizes.len()];
+    let mut lone = rustc_hash::FxHashSet::default();
+    let loners: Vec<usize> = group_of
+        .iter()
+        .filter(|&&k| k >= sizes.len())
+        .copied()
+        .collect();
+    let n_groups = sizes.len() + loners.len();
+    let mut taken = 0;
+    for pick in shuffled(n_groups, seed ^ 0x6772_6f75_70) {
+        if taken >= n_test {
+            break;
+        }
+        if pick < sizes.len() {
+            held[pick] = true;
+            taken += sizes[pick];
+        } else {
+            lone.insert(loners[pick - sizes.len()]);
+            taken += 1;
+        }
+    }
+    let is_test = |k: usize| {
+        if k < held.len() {
+            held[k]
+        } else {
+            lone.contains(&k)
+        }
+    };
+    let (mut test, mut train) = (Vec::with_capacity(taken), Vec::new());
+    for (&i, &k) in order.iter().zip(&group_of) {
+        if is_test(k) {
+            test.push(i);
+        } else {
+            train.push(i);
+        }
+    }
+    let n = test.len();
+    test.extend(train);
+    (test, n)
+}
+
 pub fn prepare(table: &Table, opts: &TrainOptions) -> Result<EncodedSplit> {
     prepare_weighted(table, None, opts)
 }
@@ -216,13 +352,25 @@ pub fn prepare_weighted(
             needed: MIN_ROWS,
         });
     }
-    let order = match (opts.stratify && n_test > 0, task) {
-        (true, Task::Classification) => {
-            let t = table.column_index(&opts.target).expect("found above");
-            stratified(&order, n_test, |i| table.cell(i, t).text())
-        }
-        _ => order,
+    let group = match n_test {
+        0 => None,
+        _ => group_column(table, &summaries, t, &opts.columns.group)?,
     };
+    let stratify = opts.stratify && n_test > 0 && task == Task::Classification && group.is_none();
+    let (order, n_test) = match group {
+        Some(g) => grouped(table, &order, n_test, g, opts.params.seed),
+        _ if stratify => (
+            stratified(&order, n_test, |i| table.cell(i, t).text()),
+            n_test,
+        ),
+        _ => (order, n_test),
+    };
+    if rows.len() - n_test < MIN_ROWS {
+        return Err(Error::TooFewRows {
+            rows: rows.len() - n_test,
+            needed: MIN_ROWS,
+        });
+    }
     let (test_rows, train_rows) = order.split_at(n_test);
     let mut train_sorted = train_rows.to_vec();
     train_sorted.sort_unstable();
@@ -245,6 +393,8 @@ pub fn prepare_weighted(
         usable_rows: rows.len(),
         dropped_test_rows: test_rows.len() - kept.len(),
         first_test_row: kept.first().copied(),
+        stratified: stratify,
+        group: group.map(|g| table.headers[g].clone()),
         left_out,
     })
 }
@@ -289,6 +439,8 @@ pub fn prepare_dataset(
         usable_rows: d.n_rows,
         dropped_test_rows: 0,
         first_test_row: test_rows.first().copied(),
+        stratified: false,
+        group: None,
         left_out: Vec::new(),
     })
 }
@@ -318,6 +470,7 @@ impl Evaluation {
     ) -> crate::model::HeldOut {
         crate::model::HeldOut {
             stratified,
+            group: None,
             test_accuracy: self.accuracy,
             test_r2: self.r2,
             test_rows: self.truth.len(),
@@ -378,7 +531,9 @@ pub fn evaluate_predictions(model: &Model, test: &Dataset, p: &Predictions) -> E
 pub fn train(prep: &EncodedSplit, params: &Params, on_tree: &(dyn Fn() + Sync)) -> Result<Model> {
     let trainer = Trainer::weighted(&prep.train, prep.train_weights.as_deref(), params)?;
     let forest = trainer.train(on_tree);
-    let oob = trainer.oob_score(&forest);
+    // Rows of one group both in and out of a tree's bootstrap: its out-of-bag score would be
+    // optimistic, so there is none (the held-out rows, whole groups, are the figure).
+    let oob = trainer.oob_score(&forest).filter(|_| prep.group.is_none());
     let mut model = Model::new(
         prep.schema.clone(),
         params.clone(),
@@ -403,8 +558,9 @@ pub fn train_and_evaluate(
     let mut model = train(prep, &opts.params, on_tree)?;
     let eval = evaluate(&model, &prep.test);
     if prep.test.n_rows > 0 {
-        let stratified = opts.stratify && prep.task == Task::Classification;
-        model.evaluation = Some(eval.held_out(opts.test_fraction, opts.params.seed, stratified));
+        let mut held = eval.held_out(opts.test_fraction, opts.params.seed, prep.stratified);
+        held.group = prep.group.clone();
+        model.evaluation = Some(held);
     }
     Ok((model, eval))
 }
@@ -492,5 +648,119 @@ mod tests {
         let mut s = a.clone();
         s.sort();
         assert_eq!(s, (0..100).collect::<Vec<_>>());
+    }
+
+    /// 600 admissions of 200 patients (3 each, some with the patient missing), 15% readmitted.
+    fn hospital() -> Table {
+        let mut csv = String::from("patient,age,creatinine,ward,readmitted\n");
+        for i in 0..600usize {
+            let p = i % 200;
+            let patient = if i % 97 == 0 {
+                String::new()
+            } else {
+                format!("P{p:04}")
+            };
+            let ward = ["cardio", "ortho", "neuro"][i % 3];
+            let yes = p % 20 < 3;
+            let age = 40 + (p * 7) % 50;
+            let creat = 0.5 + (i * 13 % 100) as f64 / 40.0 + if yes { 1.0 } else { 0.0 };
+            csv += &format!(
+                "{patient},{age},{creat:.2},{ward},{}\n",
+                if yes { "yes" } else { "no" }
+            );
+        }
+        read_table(csv.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_repeating_identifier_is_a_group_and_a_measurement_is_not() {
+        let t = hospital();
+        let s = t.summaries();
+        let reasons: Vec<Option<String>> = s.iter().map(group_like).collect();
+        assert!(
+            reasons[0]
+                .as_deref()
+                .unwrap()
+                .starts_with("group-like: 200 values in 593 rows"),
+            "{reasons:?}"
+        );
+        assert_eq!(&reasons[1..], &[None, None, None, None]);
+    }
+
+    #[test]
+    fn held_out_groups_are_whole_and_the_split_says_so() {
+        let t = hospital();
+        let opts = TrainOptions {
+            target: "readmitted".into(),
+            task: None,
+            params: Params {
+                n_trees: 10,
+                seed: 5,
+                ..Params::default()
+            },
+            test_fraction: 0.25,
+            stratify: true,
+            columns: Columns::default(),
+        };
+        let prep = prepare(&t, &opts).unwrap();
+        assert_eq!(prep.group.as_deref(), Some("patient"));
+        assert!(!prep.stratified);
+        assert!(
+            prep.left_out
+                .iter()
+                .any(|l| l.column == "patient" && l.reason.starts_with("group-like"))
+        );
+        assert!(
+            prep.test.n_rows >= 150 && prep.test.n_rows < 160,
+            "{}",
+            prep.test.n_rows
+        );
+        // The rows themselves: no patient on both sides; each missing one alone.
+        let rows: Vec<usize> = (0..t.n_rows()).collect();
+        let order: Vec<usize> = shuffled(rows.len(), 5);
+        let (order, n) = grouped(&t, &order, 150, 0, 5);
+        let side = |r: &[usize]| -> std::collections::HashSet<String> {
+            r.iter()
+                .map(|&i| t.cell(i, 0).text().into_owned())
+                .filter(|v| !v.is_empty())
+                .collect()
+        };
+        let (test, train) = order.split_at(n);
+        assert!(side(test).is_disjoint(&side(train)));
+        assert!(n >= 150);
+        assert_eq!(
+            grouped(&t, &shuffled(rows.len(), 5), 150, 0, 5),
+            (order.clone(), n)
+        );
+        let model = train_and_evaluate(&prep, &opts, &|| {}).unwrap().0;
+        assert_eq!(
+            model.oob_score, None,
+            "no out-of-bag score when groups split"
+        );
+        assert_eq!(model.evaluation.unwrap().group.as_deref(), Some("patient"));
+        // Asked for none: rows at random, stratified again, the column still left out.
+        let none = TrainOptions {
+            columns: Columns {
+                group: Group::None,
+                ..Columns::default()
+            },
+            ..opts.clone()
+        };
+        let prep = prepare(&t, &none).unwrap();
+        assert_eq!((prep.group, prep.stratified), (None, true));
+        let named = TrainOptions {
+            columns: Columns {
+                group: Group::Column("readmitted".into()),
+                ..Columns::default()
+            },
+            ..opts
+        };
+        assert!(
+            prepare(&t, &named)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("is the target column")
+        );
     }
 }

@@ -11,7 +11,7 @@ use gpuforest::gpu::{GPU_FROM_ROWS, GpuContext, GpuExplainer, GpuForest, Kernel}
 use gpuforest::model::Model;
 use gpuforest::model::arrays::{TreeArrays, forest_from_arrays};
 use gpuforest::pipeline::{
-    Columns, EncodedSplit, TrainOptions, prepare_weighted, train_and_evaluate,
+    Columns, EncodedSplit, Group, TrainOptions, prepare_weighted, train_and_evaluate,
 };
 use gpuforest::protocol::frame::{
     Message, decode_dataset, decode_shard, encode_dataset, encode_shard,
@@ -167,6 +167,7 @@ fn prepare(
         columns: Columns {
             drop: Vec::new(),
             keep,
+            group: Group::None,
         },
     };
     let mut split = py

@@ -58,6 +58,10 @@ pub struct HeldOut {
     /// Each class was held out in its share of the rows. Absent (false) from older files.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stratified: bool,
+    /// The column whose rows were held out together (a patient's, say): no value of it is on
+    /// both sides. Absent from older files and splits without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
     /// The figures for rare outcomes (baseline, balanced accuracy, per-class sensitivity and
     /// specificity, AUC; R², MAE, RMSE). Absent from files written before they existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -81,6 +81,7 @@ mod tests {
                     params: Params::default(),
                     drop: vec!["id".into()],
                     keep: vec![],
+                    group: crate::pipeline::Group::Column("patient".into()),
                 },
                 copies: 3,
             }),

@@ -13,7 +13,8 @@ pub struct ColumnView {
     pub kind: String,
     pub missing: usize,
     pub distinct: usize,
-    /// Why the column is left out of training by default (an identifier), if it is.
+    /// Why the column is left out of training by default (an identifier, or a group such as a
+    /// patient), if it is.
     pub id_like: Option<String>,
 }
 
@@ -29,7 +30,7 @@ impl ColumnView {
             .into(),
             missing: s.missing,
             distinct: s.distinct,
-            id_like: crate::pipeline::id_like(s),
+            id_like: crate::pipeline::id_like(s).or_else(|| crate::pipeline::group_like(s)),
         }
     }
 }
@@ -57,6 +58,9 @@ pub struct Choice {
     pub params: Params,
     pub drop: Vec<String>,
     pub keep: Vec<String>,
+    /// Whose rows are held out together.
+    #[serde(default)]
+    pub group: crate::pipeline::Group,
 }
 
 /// The split, encoded: what the data worker answers a `Prepare`. Its buffers are the training
@@ -73,6 +77,9 @@ pub struct PreparedSplit {
     pub copies: usize,
     /// The first held-out row, as a row of the loaded rows (from 0).
     pub first_test_row: Option<usize>,
+    pub stratified: bool,
+    /// The column whose rows were held out together.
+    pub group: Option<String>,
 }
 
 /// One row of the loaded data as an explanation shows it.

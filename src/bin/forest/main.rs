@@ -6,7 +6,7 @@ use gpuforest::forest::quality::Quality;
 use gpuforest::forest::{ClassWeight, Criterion, MaxFeatures, Params};
 use gpuforest::model::Model;
 use gpuforest::model::Predictions;
-use gpuforest::pipeline::{Columns, TrainOptions, prepare, train_and_evaluate};
+use gpuforest::pipeline::{Columns, Group, TrainOptions, prepare, train_and_evaluate};
 use gpuforest::{Error, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -92,9 +92,16 @@ enum Command {
         /// Columns left out of training (comma-separated names).
         #[arg(long, value_delimiter = ',', value_name = "COL")]
         drop: Vec<String>,
-        /// ID-like columns (a distinct value per row, left out by default) to train on anyway.
+        /// ID-like or group-like columns (left out by default) to train on anyway.
         #[arg(long, value_delimiter = ',', value_name = "COL")]
         keep: Vec<String>,
+        /// Hold out whole groups: every row of a value of COL (a patient's admissions) on one
+        /// side of the train/test split, and no out-of-bag score (a group's rows would be in
+        /// and out of one tree's bootstrap). Default: the first group-like column (repeating
+        /// text or whole numbers, few rows a value), left out of training; "none": rows at
+        /// random.
+        #[arg(long, value_name = "COL")]
+        group: Option<String>,
         /// Write the trained model here (JSON).
         #[arg(long)]
         model_out: Option<PathBuf>,
@@ -215,6 +222,7 @@ fn main() {
             no_stratify,
             drop,
             keep,
+            group,
             model_out,
             json,
         } => (|| {
@@ -249,7 +257,15 @@ fn main() {
                     params,
                     test_fraction,
                     stratify: !no_stratify,
-                    columns: Columns { drop, keep },
+                    columns: Columns {
+                        drop,
+                        keep,
+                        group: match group.as_deref() {
+                            None => Group::Auto,
+                            Some("none") => Group::None,
+                            Some(c) => Group::Column(c.into()),
+                        },
+                    },
                 },
                 model_out.as_deref(),
                 json,
@@ -403,6 +419,7 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
             "train_seconds": seconds,
             "oob_score": model.oob_score,
             "stratified": model.evaluation.as_ref().is_some_and(|h| h.stratified),
+            "group": prep.group,
             "left_out": prep.left_out,
             "importances": ranked.iter().map(|(n, v)| serde_json::json!({"feature": n, "importance": v})).collect::<Vec<_>>(),
         });
@@ -439,8 +456,13 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
             "              each class held out in its share of the rows (--no-stratify: at random)"
         );
     }
+    if let Some(g) = &prep.group {
+        println!(
+            "              held out by {g}: no value of it on both sides (--group none: at random)"
+        );
+    }
     for l in &prep.left_out {
-        let hint = if l.reason.starts_with("ID-like") {
+        let hint = if l.reason.starts_with("ID-like") || l.reason.starts_with("group-like") {
             format!("; --keep {} trains on it", l.column)
         } else {
             String::new()
@@ -468,7 +490,12 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
         Task::Classification => "accuracy",
         Task::Regression => "R²",
     };
-    println!("OOB score     {} ({oob_kind})", fmt(model.oob_score));
+    match &prep.group {
+        Some(g) => {
+            println!("OOB score     none: rows of one {g} are in and out of a tree's bootstrap")
+        }
+        None => println!("OOB score     {} ({oob_kind})", fmt(model.oob_score)),
+    }
     println!("top features");
     for (name, v) in ranked.iter().take(10) {
         println!("  {v:>7.4}  {name}");

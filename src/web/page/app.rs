@@ -171,6 +171,15 @@ fn DataSection(ui: Ui) -> impl IntoView {
                     })
                 };
                 let options = d.headers.iter().map(|h| view! { <option value=h.clone()>{h.clone()}</option> }).collect_view();
+                let group_options = d.headers.iter().map(|h| view! { <option value=h.clone()>{h.clone()}</option> }).collect_view();
+                // What "auto" groups by: the first group-like column that is not the target.
+                let group_like: Vec<String> = d.columns.iter()
+                    .filter(|c| c.id_like.as_deref().is_some_and(|r| r.starts_with("group-like")))
+                    .map(|c| c.name.clone()).collect();
+                let auto_group = move || {
+                    let t = ui.target.get();
+                    group_like.iter().find(|g| **g != t).cloned()
+                };
                 // Rows to score (they lack the model's target): no target until one is chosen.
                 let to_score = move || ui.target.get().is_empty();
                 let model_target = move || ui.model.get().map(|m| m.target);
@@ -204,6 +213,16 @@ fn DataSection(ui: Ui) -> impl IntoView {
                                 <option value="auto" selected=true>{move || format!("auto ({})", detected_task().map_or("?", |t| t.name()))}</option>
                                 <option value="classification">"classification"</option>
                                 <option value="regression">"regression"</option>
+                            </select>
+                        </label>
+                        <label title="Every row of one value (a patient's admissions) on the same side of the train/test split">"Hold out together "
+                            <select data-testid="group" on:change=move |ev| ui.group.set(event_target_value(&ev)) prop:value=move || ui.group.get()>
+                                <option value="auto">{move || match auto_group() {
+                                    Some(g) => format!("auto ({g})"),
+                                    None => "auto (no group-like column: rows at random)".to_string(),
+                                }}</option>
+                                <option value="none">"none: rows at random"</option>
+                                {group_options}
                             </select>
                         </label>
                     </div>
@@ -399,6 +418,9 @@ fn QualitySection(ui: Ui) -> impl IntoView {
                             }}</span><b data-testid="oob">{oob.unwrap_or_else(|| "n/a".into())}</b></div>
                             <div class="metric"><span>"Rows"</span><b>{m.train_rows} " train · " {m.test_rows} " test"</b></div>
                         </div>
+                        {m.group.clone().map(|g| view! { <p class="muted" data-testid="held-out-by">{format!(
+                            "Held out by {g}: every {g}'s rows are on one side of the split, so the held-out figures are about {g}s the forest never saw. No out-of-bag score: a {g}'s rows would be in and out of one tree's sample."
+                        )}</p> })}
                         {note.map(|n| view! { <p class="muted" data-testid="headline-note">{format!("Why this figure: {n}.")}</p> })}
                         <div class="charts">
                             {m.confusion.clone().map(|(classes, matrix)| view! { <div><h3>"Confusion matrix"</h3><Confusion classes=classes matrix=matrix/></div> })}

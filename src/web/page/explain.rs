@@ -350,7 +350,13 @@ pub fn ExplainSection(ui: Ui) -> impl IntoView {
 /// beside the scoring race.
 #[component]
 pub fn ExplainOnStage(ui: Ui) -> impl IntoView {
-    move || ui.stage.get().then(|| ui.explained_all.get().map(|a| view! { <AllCard a=a ui=ui/> }))
+    move || {
+        ui.stage.get().then(|| {
+            ui.explained_all
+                .get()
+                .map(|a| view! { <AllCard a=a ui=ui/> })
+        })
+    }
 }
 
 #[component]

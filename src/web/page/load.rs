@@ -35,6 +35,7 @@ fn show_data(ui: Ui, view: DataView) {
     forget_results(ui);
     ui.columns_off.set(Vec::new());
     ui.columns_on.set(Vec::new());
+    ui.group.set("auto".into());
     ui.target.set(target);
     ui.task.set(None);
     ui.data.set(Some(view));

@@ -36,6 +36,7 @@ pub fn model_view(model: &Model, origin: &str, train_ms: Option<f64>, workers: u
             .and_then(|h| h.confusion.clone())
             .map(|c| (model.schema.classes.clone(), c)),
         scatter: None,
+        group: model.evaluation.as_ref().and_then(|h| h.group.clone()),
         importances: imp,
         train_ms,
         workers,

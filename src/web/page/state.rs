@@ -53,6 +53,8 @@ pub struct ModelView {
     /// shows them too).
     pub quality: Option<crate::forest::quality::Quality>,
     pub confusion: Option<(Vec<String>, Vec<Vec<usize>>)>,
+    /// The column whose rows were held out together.
+    pub group: Option<String>,
     pub scatter: Option<(Vec<f64>, Vec<f64>)>,
     pub importances: Vec<(String, f64)>,
     pub train_ms: Option<f64>,
@@ -210,6 +212,9 @@ pub struct Ui {
     /// Columns the user left out of training, and ID-like columns the user brought back.
     pub columns_off: RwSignal<Vec<String>>,
     pub columns_on: RwSignal<Vec<String>>,
+    /// Whose rows are held out together: "auto" (the first group-like column), "none", or a
+    /// column's name.
+    pub group: RwSignal<String>,
     pub min_leaf: RwSignal<String>,
     pub seed: RwSignal<String>,
     pub synth_rows: RwSignal<String>,
@@ -265,6 +270,7 @@ impl Ui {
             class_weight: RwSignal::new("none".into()),
             columns_off: RwSignal::new(Vec::new()),
             columns_on: RwSignal::new(Vec::new()),
+            group: RwSignal::new("auto".into()),
             min_leaf: RwSignal::new("1".into()),
             seed: RwSignal::new("0".into()),
             synth_rows: RwSignal::new("20000".into()),

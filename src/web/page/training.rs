@@ -8,7 +8,7 @@ use crate::data::Task;
 use crate::error::{Error, Result};
 use crate::forest::Params;
 use crate::model::Predictions;
-use crate::pipeline;
+use crate::pipeline::{self, Group};
 use crate::protocol::frame::{decode_dataset, decode_target};
 use crate::protocol::views::TEST_FRACTION;
 use crate::protocol::{Choice, PreparedSplit};
@@ -33,6 +33,11 @@ async fn prepare(ui: Ui, params: &Params, copies: usize) -> Result<(PreparedSpli
         params: params.clone(),
         drop: ui.columns_off.get_untracked(),
         keep: ui.columns_on.get_untracked(),
+        group: match ui.group.get_untracked().as_str() {
+            "auto" => Group::Auto,
+            "none" => Group::None,
+            c => Group::Column(c.to_string()),
+        },
     };
     data_worker().await?.prepare(choice, copies).await
 }
@@ -92,6 +97,10 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
     let mut model =
         crate::tree_shards::merge(shards, prep.schema.clone(), params, n_features, &target)?;
     model.id_columns = prep.id_columns.clone();
+    // A group's rows in and out of one tree's bootstrap: no honest out-of-bag score.
+    if prep.group.is_some() {
+        model.oob_score = None;
+    }
     let train_ms = now_ms() - t0;
     let merge_ms = now_ms() - t_merge;
     let key = engine(|e| e.generation + 1);
@@ -102,11 +111,9 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
         n_outputs: model.forest.n_outputs as usize,
     };
     let ev = pipeline::evaluate_predictions(&model, &test, &p);
-    model.evaluation = Some(ev.held_out(
-        TEST_FRACTION,
-        model.params.seed,
-        model.task() == Task::Classification,
-    ));
+    let mut held = ev.held_out(TEST_FRACTION, model.params.seed, prep.stratified);
+    held.group = prep.group.clone();
+    model.evaluation = Some(held);
     let mut view = model_view(&model, "trained here", Some(train_ms), n_workers);
     view.data_name = ui.data.get_untracked().map(|d| d.name);
     view.first_test_row = prep.first_test_row;

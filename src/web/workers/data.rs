@@ -122,6 +122,7 @@ pub fn prepared(c: Choice, copies: usize) -> Result<(PreparedSplit, Vec<Vec<u8>>
                 columns: Columns {
                     drop: c.drop.clone(),
                     keep: c.keep.clone(),
+                    group: c.group.clone(),
                 },
             },
         ),
@@ -144,6 +145,8 @@ pub fn prepared(c: Choice, copies: usize) -> Result<(PreparedSplit, Vec<Vec<u8>>
         train_buffers: train.buffers.len(),
         copies,
         first_test_row: prep.first_test_row,
+        stratified: prep.stratified,
+        group: prep.group.clone(),
     };
     Ok((header, train.buffers, test.buffers))
 }

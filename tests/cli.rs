@@ -602,3 +602,73 @@ fn explain_writes_contributions_that_add_up_to_the_predictions() {
     ]);
     assert_eq!(String::from_utf8(done.stdout).unwrap().lines().count(), 570);
 }
+
+#[test]
+fn a_patient_column_that_repeats_holds_its_rows_out_together() {
+    let csv = tmp("admissions-groups.csv");
+    let mut text = String::from("patient,age,readmitted\n");
+    for i in 0..400 {
+        let p = i % 130;
+        text.push_str(&format!(
+            "P{p:04},{},{}\n",
+            30 + p % 50,
+            ["no", "yes"][(p % 7 == 0) as usize]
+        ));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let csv = csv.to_str().unwrap();
+    let train = |extra: &[&str]| {
+        let args: Vec<&str> = [
+            "train",
+            "--csv",
+            csv,
+            "--target",
+            "readmitted",
+            "--trees",
+            "5",
+        ]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect();
+        ok(&args).stdout
+    };
+    let v: serde_json::Value = serde_json::from_slice(&train(&["--json"])).unwrap();
+    assert_eq!(v["group"], "patient");
+    assert_eq!(v["oob_score"], serde_json::Value::Null);
+    assert_eq!(v["stratified"], false);
+    assert!(
+        v["left_out"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("group-like: 130 values in 400 rows")
+    );
+    let text = String::from_utf8(train(&[])).unwrap();
+    assert!(
+        text.contains("held out by patient: no value of it on both sides"),
+        "{text}"
+    );
+    assert!(
+        text.contains("OOB score     none: rows of one patient"),
+        "{text}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&train(&["--json", "--group", "none"])).unwrap();
+    assert_eq!(
+        (v["group"].clone(), v["stratified"].clone()),
+        (serde_json::Value::Null, true.into())
+    );
+    assert!(v["oob_score"].is_number());
+    let out = forest(&[
+        "train",
+        "--csv",
+        csv,
+        "--target",
+        "readmitted",
+        "--group",
+        "ward",
+    ]);
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("--group \"ward\": no such column"), "{e}");
+}

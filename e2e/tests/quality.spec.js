@@ -76,3 +76,29 @@ test('a file of new patients, without the target, is rows to score: nothing swit
   await expect(page.getByTestId('train')).toBeEnabled();
   await expect(page.getByTestId('rows-to-score')).toHaveCount(0);
 });
+
+test('a patient with several admissions is held out whole, and the page says so', async ({ page }) => {
+  // 600 admissions of 200 patients, 3 each.
+  const rows = Array.from({ length: 600 }, (_, i) => {
+    const p = i % 200;
+    return `P${String(p).padStart(4, '0')},${30 + (p * 7) % 50},${i % 9},${p % 7 === 0 ? 'yes' : 'no'}`;
+  });
+  const csv = 'patient,age,visits,readmitted\n' + rows.join('\n') + '\n';
+  await page.goto('/');
+  await gpuSettled(page);
+  await page.getByTestId('csv-input').setInputFiles({ name: 'admissions.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await expect(page.getByTestId('left-out')).toContainText('patient (group-like: 200 values in 600 rows, 3.0 each');
+  await expect(page.getByTestId('group').locator('option').first()).toHaveText('auto (patient)');
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('model-summary')).toContainText('trained here');
+  await expect(page.getByTestId('held-out-by')).toContainText('Held out by patient');
+  await expect(page.getByTestId('oob')).toHaveText('n/a');
+  const model = await download(page, () => page.getByTestId('save-model').click());
+  expect(JSON.parse(model.text).evaluation.group).toBe('patient');
+
+  // Rows at random, when asked: an out-of-bag score again, and no grouping claimed.
+  await page.getByTestId('group').selectOption('none');
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('held-out-by')).toHaveCount(0);
+  await expect(page.getByTestId('oob')).toHaveText(/%$/);
+});

@@ -219,7 +219,7 @@ fn DataSection(ui: Ui) -> impl IntoView {
                             <select data-testid="group" on:change=move |ev| ui.group.set(event_target_value(&ev)) prop:value=move || ui.group.get()>
                                 <option value="auto">{move || match auto_group() {
                                     Some(g) => format!("auto ({g})"),
-                                    None => "auto (no group-like column: rows at random)".to_string(),
+                                    None => "auto (none found)".to_string(),
                                 }}</option>
                                 <option value="none">"none: rows at random"</option>
                                 {group_options}

@@ -242,55 +242,39 @@ fn grouped(
     g: usize,
     seed: u64,
 ) -> (Vec<usize>, usize) {
+    // Group numbers in order of first appearance; a row without a value gets one of its own.
     let mut index = rustc_hash::FxHashMap::default();
+    let mut sizes: Vec<usize> = Vec::new();
     let group_of: Vec<usize> = order
         .iter()
         .map(|&i| {
-            let next = index.len();
-            match table.cell(i, g).text() {
-                v if v.is_empty() => usize::MAX - i,
-                v => *index.entry(v.into_owned()).or_insert(next),
-            }
+            let v = table.cell(i, g).text();
+            let k = match index.get(v.as_ref()) {
+                Some(&k) if !v.is_empty() => k,
+                _ => {
+                    if !v.is_empty() {
+                        index.insert(v.into_owned(), sizes.len());
+                    }
+                    sizes.push(0);
+                    sizes.len() - 1
+                }
+            };
+            sizes[k] += 1;
+            k
         })
         .collect();
-    let mut sizes = vec![0usize; index.len()];
-    for &k in &group_of {
-        if k < sizes.len() {
-            sizes[k] += 1;
-        }
-    }
-    // Rows without a value count as their own groups, drawn among the rest by their row.
     let mut held = vec![false; sizes.len()];
-    let mut lone = rustc_hash::FxHashSet::default();
-    let loners: Vec<usize> = group_of
-        .iter()
-        .filter(|&&k| k >= sizes.len())
-        .copied()
-        .collect();
-    let n_groups = sizes.len() + loners.len();
     let mut taken = 0;
-    for pick in shuffled(n_groups, seed ^ 0x6772_6f75_70) {
+    for pick in shuffled(sizes.len(), seed ^ 0x6772_6f75_70) {
         if taken >= n_test {
             break;
         }
-        if pick < sizes.len() {
-            held[pick] = true;
-            taken += sizes[pick];
-        } else {
-            lone.insert(loners[pick - sizes.len()]);
-            taken += 1;
-        }
+        held[pick] = true;
+        taken += sizes[pick];
     }
-    let is_test = |k: usize| {
-        if k < held.len() {
-            held[k]
-        } else {
-            lone.contains(&k)
-        }
-    };
     let (mut test, mut train) = (Vec::with_capacity(taken), Vec::new());
     for (&i, &k) in order.iter().zip(&group_of) {
-        if is_test(k) {
+        if held[k] {
             test.push(i);
         } else {
             train.push(i);
@@ -345,13 +329,6 @@ pub fn prepare_weighted(
         .map(|i| rows[i])
         .collect();
     let n_test = (opts.test_fraction * rows.len() as f64).ceil() as usize;
-    let n_train = rows.len() - n_test;
-    if n_train < MIN_ROWS {
-        return Err(Error::TooFewRows {
-            rows: n_train,
-            needed: MIN_ROWS,
-        });
-    }
     let group = match n_test {
         0 => None,
         _ => group_column(table, &summaries, t, &opts.columns.group)?,

@@ -62,13 +62,19 @@ fn a_classifier_and_a_regressor_trained_from_a_spreadsheet_export_are_byte_ident
     }
 }
 
-#[test]
-fn predictions_with_their_zero_padded_ids_are_byte_identical() {
+/// The committed readmission model and the file it was trained on.
+fn committed_model_and_file() -> (Model, gpuforest::data::Table) {
     let model = Model::from_json(
         &std::fs::read_to_string(format!("{DIR}/admissions-readmitted.json")).unwrap(),
     )
     .unwrap();
     let table = read_table(&std::fs::read(format!("{DIR}/admissions.csv")).unwrap()).unwrap();
+    (model, table)
+}
+
+#[test]
+fn predictions_with_their_zero_padded_ids_are_byte_identical() {
+    let (model, table) = committed_model_and_file();
     let p = model.predict_x(&model.features_of(&table).unwrap());
     let csv = model.predictions_csv(&p, &table);
     let saved =
@@ -82,11 +88,7 @@ fn predictions_with_their_zero_padded_ids_are_byte_identical() {
 
 #[test]
 fn a_row_to_explain_is_found_by_its_id_and_shown_as_the_file_writes_it() {
-    let model = Model::from_json(
-        &std::fs::read_to_string(format!("{DIR}/admissions-readmitted.json")).unwrap(),
-    )
-    .unwrap();
-    let table = read_table(&std::fs::read(format!("{DIR}/admissions.csv")).unwrap()).unwrap();
+    let (model, table) = committed_model_and_file();
     let reader = model.reader();
     assert_eq!(reader.find_id(&table, "000001"), Some(1));
     assert_eq!(reader.find_id(&table, "no such admission"), None);

@@ -547,7 +547,7 @@ fn ScoreDetails(ui: Ui) -> impl IntoView {
                 {s.kernel_ms.map(|k| view! {
                     <div class="metric"><span>{format!("GPU kernel{}", s.variant.as_ref().map_or(String::new(), |v| format!(" ({v})")))}</span><b data-testid="kernel-ms">{ms(k)}</b></div>
                 })}
-                <div class="metric"><span>{format!("{gpu} first run against CPU, {n} {}", spoken::plural(n, "worker"))}</span><b data-testid="speedup">{versus(s.cpu.ms, g)}</b></div>
+                <div class="metric"><span>{format!("{gpu} first run against CPU, {n} {}", spoken::plural(n, "worker"))}</span><b data-testid="speedup">{versus(s.cpu.ms, g, gpu)}</b></div>
             });
             let note = format!(
                 "Medians: CPU workers of {}, CPU 1 thread of {} (messages to the workers, their copies of the rows and the outputs back included){}. Every CPU worker is one wasm thread.{}",
@@ -585,7 +585,7 @@ fn ScoreDetails(ui: Ui) -> impl IntoView {
                     <tr><td class="num">{spoken::count(p.rows)}</td><td class="num">{ms(p.cpu_one_ms)}</td><td class="num">{ms(p.cpu_ms)}</td>
                     {gpu.then(|| view! { <td class="num">{p.gpu_ms.map_or("did not run".into(), ms)}</td> })}
                     {kernel.then(|| view! { <td class="num">{p.kernel_ms.map_or("n/a".into(), ms)}</td> })}
-                    {gpu.then(|| view! { <td class="num">{p.gpu_ms.map_or("n/a".into(), |g| versus(p.cpu_ms, g))}</td> })}
+                    {gpu.then(|| view! { <td class="num">{p.gpu_ms.map_or("n/a".into(), |g| versus(p.cpu_ms, g, spoken::gpu_name(p.software)))}</td> })}
                     <td>{match (p.agree, p.gpu_differ.is_some()) {
                         (true, true) => "bit-identical",
                         (true, false) => "CPU: bit-identical",
@@ -606,10 +606,11 @@ fn ScoreDetails(ui: Ui) -> impl IntoView {
     }
 }
 
-/// Which side is faster, by how much: "GPU 3.2x faster" or "CPU 1.5x faster".
-fn versus(cpu_ms: f64, gpu_ms: f64) -> String {
+/// Which side is faster, by how much: "GPU 3.2x faster" or "CPU 1.5x faster" (`gpu` names
+/// the GPU that ran: a software one is called so).
+pub(super) fn versus(cpu_ms: f64, gpu_ms: f64, gpu: &str) -> String {
     if gpu_ms <= cpu_ms {
-        format!("GPU {} faster", spoken::times(cpu_ms / gpu_ms.max(1e-6)))
+        format!("{gpu} {} faster", spoken::times(cpu_ms / gpu_ms.max(1e-6)))
     } else {
         format!("CPU {} faster", spoken::times(gpu_ms / cpu_ms.max(1e-6)))
     }

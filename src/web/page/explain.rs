@@ -3,9 +3,9 @@
 //! workers, raced and compared, with the features' mean |contribution|. The workers return
 //! sums; the page finishes them with the model's [`Explainer`], the same for both engines.
 
-use super::app::{Notice, Status};
+use super::app::{Notice, Status, versus};
 use super::charts::{Bars, Waterfall};
-use super::gpu::reopen_gpu;
+use super::gpu::{gpu_holding, reopen_gpu};
 use super::scoring::{run_scoring, scoring_rows};
 use super::state::{GpuState, Place, Ui, engine};
 use crate::data::Task;
@@ -84,19 +84,6 @@ fn explainer(key: u64, model: &Model) -> Result<Rc<Explainer>> {
     Ok(e)
 }
 
-/// The GPU, if it holds this model: whether it is a software one.
-fn gpu_for(ui: Ui, key: u64) -> std::result::Result<bool, String> {
-    match ui.gpu.get_untracked() {
-        GpuState::Ready(a) if engine(|e| e.gpu_model) == Some(key) => Ok(a.software),
-        GpuState::Ready(_) => Err(ui
-            .gpu_note
-            .get_untracked()
-            .unwrap_or_else(|| "this model is not on the GPU".into())),
-        GpuState::Checking => Err("WebGPU was still starting".into()),
-        GpuState::Off(_) => Err("no WebGPU adapter (see the header)".into()),
-    }
-}
-
 /// The sums of `x` on the GPU: time and sums, or why not (a lost device is opened again).
 async fn gpu_sums(
     ui: Ui,
@@ -147,7 +134,7 @@ pub fn explain_row(ui: Ui) {
             let shown = data_worker().await?.row(model.reader(), want).await?;
             let at = (shown.index * nf * 4) as u32;
             let row = x.slice(at, at + nf as u32 * 4);
-            let gpu = match gpu_for(ui, key) {
+            let gpu = match gpu_holding(ui, key).map(|a| a.software) {
                 Ok(software) => gpu_sums(ui, key, &row).await?.map(|r| (r, software)),
                 Err(why) => Err(why),
             };
@@ -238,7 +225,7 @@ pub(super) async fn race(
     }
     e.check_rows(rows)?;
     let label = format!("Explaining {} rows", spoken::count(rows));
-    let gpu = match gpu_for(ui, key) {
+    let gpu = match gpu_holding(ui, key).map(|a| a.software) {
         Ok(software) => {
             ui.busy
                 .set(Some(format!("{label}: {}…", spoken::gpu_name(software))));
@@ -404,13 +391,9 @@ fn AllCard(a: AllExplained, ui: Ui) -> impl IntoView {
         .as_ref()
         .ok()
         .map(|&(ms, software)| (spoken::gpu_name(software), ms));
-    let verdict = gpu.zip(a.cpu_ms).map(|((g, ms), cpu_ms)| {
-        if ms <= cpu_ms {
-            format!("{g} {} faster", spoken::times(cpu_ms / ms.max(1e-6)))
-        } else {
-            format!("CPU {} faster", spoken::times(ms / cpu_ms.max(1e-6)))
-        }
-    });
+    let verdict = gpu
+        .zip(a.cpu_ms)
+        .map(|((g, ms), cpu_ms)| versus(cpu_ms, ms, g));
     let outputs = match (&a.gpu, gpu) {
         (Err(why), _) => format!("The GPU did not explain: {why}."),
         (_, Some((g, _))) if a.compared && a.differ == 0 => {

@@ -2,9 +2,23 @@
 //! header, given each model's forest, opened again after the device was lost.
 
 use super::state::{GpuState, Ui, engine};
+use crate::protocol::GpuAdapter;
 use crate::web::services::data_worker;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+
+/// The GPU that holds model `key`, or why the GPU will not run it (in words the figures show).
+pub fn gpu_holding(ui: Ui, key: u64) -> Result<GpuAdapter, String> {
+    match ui.gpu.get_untracked() {
+        GpuState::Ready(a) if engine(|e| e.gpu_model) == Some(key) => Ok(a),
+        GpuState::Ready(_) => Err(ui
+            .gpu_note
+            .get_untracked()
+            .unwrap_or_else(|| "this model is not on the GPU".into())),
+        GpuState::Checking => Err("WebGPU was still starting".into()),
+        GpuState::Off(_) => Err("no WebGPU adapter (see the header)".into()),
+    }
+}
 
 /// Looks for WebGPU and opens the device (in the data worker) once, for every later model.
 pub fn init_gpu(ui: Ui) {

@@ -2,8 +2,8 @@
 //! the same rows, timed as medians, checked bit for bit; a ticket that cancels a run.
 
 use super::charts::SweepPoint;
-use super::gpu::reopen_gpu;
-use super::state::{CpuFigures, GpuState, Place, ScoreView, Ui, engine};
+use super::gpu::{gpu_holding, reopen_gpu};
+use super::state::{CpuFigures, Place, ScoreView, Ui, engine};
 use crate::data::Task;
 use crate::error::{Error, Result};
 use crate::forest::argmax;
@@ -139,25 +139,13 @@ async fn side_by_side(
         variant: None,
         bits_differ: None,
     };
-    let adapter = match ui.gpu.get_untracked() {
-        GpuState::Ready(a) => a,
-        GpuState::Checking => {
-            view.gpu_skipped = Some("WebGPU was still starting".into());
-            return Ok((view, cpu));
-        }
-        GpuState::Off(_) => {
-            view.gpu_skipped = Some("no WebGPU adapter (see the header)".into());
+    let adapter = match gpu_holding(ui, key) {
+        Ok(a) => a,
+        Err(why) => {
+            view.gpu_skipped = Some(why);
             return Ok((view, cpu));
         }
     };
-    if engine(|e| e.gpu_model) != Some(key) {
-        view.gpu_skipped = Some(
-            ui.gpu_note
-                .get_untracked()
-                .unwrap_or_else(|| "this model is not on the GPU".into()),
-        );
-        return Ok((view, cpu));
-    }
     let dw = data_worker().await?;
     phase(if dw.gpu_tuned(rows).await? {
         "GPU"

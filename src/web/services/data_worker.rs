@@ -36,6 +36,20 @@ impl Drop for DataWorker {
     }
 }
 
+/// Buffer 0 of a reply as f32s, copied into wasm memory; `missing` says what lacks it.
+fn f32s_of(m: &JsMessage, missing: &str) -> Result<Vec<f32>> {
+    let b = m
+        .buffers
+        .first()
+        .ok_or_else(|| Error::Worker(missing.into()))?;
+    if b.length() % 4 != 0 {
+        return Err(Error::Worker("outputs that are not whole f32s".into()));
+    }
+    let mut out = vec![0f32; b.length() as usize / 4];
+    b.copy_to(bytemuck::cast_slice_mut(&mut out));
+    Ok(out)
+}
+
 fn unexpected(what: &str) -> Error {
     Error::Worker(format!("unexpected reply to {what}"))
 }
@@ -238,15 +252,10 @@ impl DataWorker {
             .ask_js(DataRequest::GpuTime { model }, &[to_post(x)])
             .await?
         {
-            (DataReply::GpuTimed { timing }, m) => {
-                let b = m
-                    .buffers
-                    .first()
-                    .ok_or_else(|| Error::Worker("GPU figures without outputs".into()))?;
-                let mut out = vec![0f32; b.length() as usize / 4];
-                b.copy_to(bytemuck::cast_slice_mut(&mut out));
-                Ok(Outcome::Done((timing, out)))
-            }
+            (DataReply::GpuTimed { timing }, m) => Ok(Outcome::Done((
+                timing,
+                f32s_of(&m, "GPU figures without outputs")?,
+            ))),
             (DataReply::GpuLost { why }, _) => Ok(Outcome::Lost(why)),
             _ => Err(unexpected("GPU scoring")),
         }
@@ -263,15 +272,10 @@ impl DataWorker {
             .ask_js(DataRequest::GpuExplain { model }, &[to_post(x)])
             .await?
         {
-            (DataReply::GpuExplained { ms }, m) => {
-                let b = m
-                    .buffers
-                    .first()
-                    .ok_or_else(|| Error::Worker("an explanation without its sums".into()))?;
-                let mut out = vec![0f32; b.length() as usize / 4];
-                b.copy_to(bytemuck::cast_slice_mut(&mut out));
-                Ok(Outcome::Done((ms, out)))
-            }
+            (DataReply::GpuExplained { ms }, m) => Ok(Outcome::Done((
+                ms,
+                f32s_of(&m, "an explanation without its sums")?,
+            ))),
             (DataReply::GpuLost { why }, _) => Ok(Outcome::Lost(why)),
             _ => Err(unexpected("explaining on the GPU")),
         }

@@ -1,7 +1,7 @@
 //! The CPU workers' side: a training worker grows a shard of trees; a scoring worker keeps a
 //! forest and scores (or explains) its share of the rows on its one thread.
 
-use super::{f32s, post};
+use super::{f32s, post, whole_rows};
 use crate::error::{Error, Result};
 use crate::explain::Explainer;
 use crate::flat::PlannedForest;
@@ -15,17 +15,6 @@ thread_local! {
     static FOREST: RefCell<Option<PlannedForest>> = const { RefCell::new(None) };
     /// The loaded forest's paths, made at its first explanation.
     static EXPLAINER: RefCell<Option<Explainer>> = const { RefCell::new(None) };
-}
-
-/// The values `x` as whole rows of `nf` features, or an error.
-fn whole_rows(x: &[f32], nf: usize) -> Result<usize> {
-    if x.len() % nf != 0 {
-        return Err(Error::Worker(format!(
-            "{} values are not whole rows of {nf} features",
-            x.len()
-        )));
-    }
-    Ok(x.len() / nf)
 }
 
 fn answer<T: serde::Serialize>(r: T, buffers: Vec<Vec<u8>>) -> Message {

@@ -317,12 +317,7 @@ pub async fn parts(
 pub async fn explain(model: u64, x: &[f32]) -> Result<Outcome<(f64, Vec<f32>)>> {
     with_forest(model, async |f| {
         let nf = f.flat.n_features.max(1) as usize;
-        if x.len() % nf != 0 {
-            return Err(Error::Worker(format!(
-                "{} values are not whole rows of {nf} features",
-                x.len()
-            )));
-        }
+        super::whole_rows(x, nf)?;
         let g = match &mut f.explainer {
             Some(g) => g,
             None => {

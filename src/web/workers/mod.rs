@@ -49,6 +49,17 @@ fn f32s(js: &JsMessage, values: Option<Range<usize>>) -> Result<Vec<f32>> {
     Ok(x)
 }
 
+/// How many rows of `nf` features the values `x` are, or an error if not whole rows.
+fn whole_rows(x: &[f32], nf: usize) -> Result<usize> {
+    if !x.len().is_multiple_of(nf) {
+        return Err(Error::Worker(format!(
+            "{} values are not whole rows of {nf} features",
+            x.len()
+        )));
+    }
+    Ok(x.len() / nf)
+}
+
 /// An answer: buffers made in wasm memory, or JS arrays (shared ones are not transferred).
 enum Answer {
     Wasm(Message),

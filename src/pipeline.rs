@@ -1,13 +1,15 @@
 //! The train-and-evaluate flow shared by the CLI and the page: pick the task, split the rows
 //! with the seed, fit the schema on the training rows, train, score the held-out rows.
 
-use crate::data::{ColumnSummary, Dataset, Schema, Table, Target, Task, detect_task, usable_rows};
+use crate::data::{
+    Cell, ColumnSummary, Dataset, Schema, Table, Target, Task, detect_task, usable_rows,
+};
 use crate::error::{Error, Result};
 use crate::forest::metrics::{accuracy, confusion, r2};
 use crate::forest::quality::{Quality, class_counts, classifier_quality, regressor_quality};
 use crate::forest::train::MIN_ROWS;
 use crate::forest::{Params, Trainer};
-use crate::model::{Model, Predictions};
+use crate::model::{Model, Predictions, Reader, RowNotes, Side, SplitRule};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -153,6 +155,10 @@ pub struct EncodedSplit {
     pub group: Option<String>,
     /// Columns that did not train, and why.
     pub left_out: Vec<LeftOut>,
+    /// [`fingerprint`] of the rows split.
+    pub fingerprint: String,
+    /// The share of the usable rows asked to be held out.
+    pub test_fraction: f64,
 }
 
 /// The seeded shuffle of `0..n` used for the train/test split.
@@ -171,7 +177,7 @@ pub fn shuffled(n: usize, seed: u64) -> Vec<usize> {
 /// its share of all the rows, as near as whole rows allow (shares rounded down, the rows left
 /// to the largest remainders, ties to the class met first), every class's rows and the rest
 /// keeping `order`'s order.
-fn stratified<K: Eq + std::hash::Hash>(
+fn stratified_order<K: Eq + std::hash::Hash>(
     order: &[usize],
     n_test: usize,
     class_of: impl Fn(usize) -> K,
@@ -323,25 +329,22 @@ pub fn prepare_weighted(
         None => detect_task(&summaries[t]),
     };
     let left_out = left_out(table, summaries, t, &opts.columns)?;
-    let rows = usable_rows(table, &opts.target, task)?;
-    let order: Vec<usize> = shuffled(rows.len(), opts.params.seed)
-        .into_iter()
-        .map(|i| rows[i])
-        .collect();
-    let n_test = (opts.test_fraction * rows.len() as f64).ceil() as usize;
-    let group = match n_test {
-        0 => None,
-        _ => group_column(table, &summaries, t, &opts.columns.group)?,
-    };
-    let stratify = opts.stratify && n_test > 0 && task == Task::Classification && group.is_none();
-    let (order, n_test) = match group {
-        Some(g) => grouped(table, &order, n_test, g, opts.params.seed),
-        _ if stratify => (
-            stratified(&order, n_test, |i| table.cell(i, t).text()),
-            n_test,
-        ),
-        _ => (order, n_test),
-    };
+    let Split {
+        rows,
+        order,
+        n_test,
+        stratified: stratify,
+        group,
+    } = split(
+        table,
+        &summaries,
+        t,
+        task,
+        opts.test_fraction,
+        opts.params.seed,
+        opts.stratify,
+        &opts.columns.group,
+    )?;
     if rows.len() - n_test < MIN_ROWS {
         return Err(Error::TooFewRows {
             rows: rows.len() - n_test,
@@ -373,10 +376,195 @@ pub fn prepare_weighted(
         stratified: stratify,
         group: group.map(|g| table.headers[g].clone()),
         left_out,
+        fingerprint: fingerprint(table),
+        test_fraction: opts.test_fraction,
     })
 }
 
+/// A file's usable rows (with a target value) in split order: the first `n_test` are held out.
+struct Split {
+    rows: Vec<usize>,
+    order: Vec<usize>,
+    n_test: usize,
+    /// Each class was held out in its share (asked for, classification, no group).
+    stratified: bool,
+    /// The column whose rows were held out together.
+    group: Option<usize>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn split(
+    table: &Table,
+    summaries: &[ColumnSummary],
+    t: usize,
+    task: Task,
+    test_fraction: f64,
+    seed: u64,
+    stratify: bool,
+    group: &Group,
+) -> Result<Split> {
+    let rows = usable_rows(table, &table.headers[t], task)?;
+    let order: Vec<usize> = shuffled(rows.len(), seed)
+        .into_iter()
+        .map(|i| rows[i])
+        .collect();
+    let n_test = (test_fraction * rows.len() as f64).ceil() as usize;
+    let group = match n_test {
+        0 => None,
+        _ => group_column(table, summaries, t, group)?,
+    };
+    let stratified = stratify && n_test > 0 && task == Task::Classification && group.is_none();
+    let (order, n_test) = match group {
+        Some(g) => grouped(table, &order, n_test, g, seed),
+        _ if stratified => (
+            stratified_order(&order, n_test, |i| table.cell(i, t).text()),
+            n_test,
+        ),
+        _ => (order, n_test),
+    };
+    Ok(Split {
+        rows,
+        order,
+        n_test,
+        stratified,
+        group,
+    })
+}
+
+/// FNV-1a, 64 bits: a fixed function (a model file keeps its values), unlike std's hasher.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        for &x in b {
+            self.0 = (self.0 ^ u64::from(x)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn hex(&self) -> String {
+        format!("{:016x}", self.0)
+    }
+}
+
+/// A fingerprint of every cell of `table` and its headers: a file of predictions says which
+/// rows trained only when it scores the very rows the model was trained on.
+pub fn fingerprint(table: &Table) -> String {
+    let mut h = Fnv::new();
+    h.bytes(&(table.n_rows() as u64).to_le_bytes());
+    for (c, name) in table.headers.iter().enumerate() {
+        h.bytes(&(name.len() as u64).to_le_bytes());
+        h.bytes(name.as_bytes());
+        for r in 0..table.n_rows() {
+            match table.cell(r, c) {
+                Cell::Missing => h.bytes(&[0]),
+                Cell::Number(v, _) => {
+                    h.bytes(&[1]);
+                    h.bytes(&v.to_bits().to_le_bytes());
+                }
+                Cell::Text(t) => {
+                    h.bytes(&[2]);
+                    h.bytes(&(t.len() as u64).to_le_bytes());
+                    h.bytes(t.as_bytes());
+                }
+            }
+        }
+    }
+    h.hex()
+}
+
+/// [`fingerprint`] of rows that are already numbers (synthetic data).
+pub fn fingerprint_dataset(d: &Dataset) -> String {
+    let mut h = Fnv::new();
+    h.bytes(&(d.n_rows as u64).to_le_bytes());
+    h.bytes(&(d.n_features as u64).to_le_bytes());
+    h.bytes(bytemuck::cast_slice(&d.x));
+    match &d.target {
+        Target::Classes(c) => h.bytes(bytemuck::cast_slice(c)),
+        Target::Values(v) => v.iter().for_each(|x| h.bytes(&x.to_bits().to_le_bytes())),
+    }
+    h.hex()
+}
+
+/// Which side of its training split each row of `table` was on, when `table` is the file the
+/// model was trained on (its fingerprint is the rule's); otherwise every row is new.
+pub fn sides(table: &Table, schema: &Schema, rule: &SplitRule) -> Vec<Side> {
+    let n = table.n_rows();
+    let again = || -> Option<Split> {
+        if fingerprint(table) != rule.fingerprint {
+            return None;
+        }
+        let t = table.column_index(&schema.target)?;
+        let group = rule.group.clone().map_or(Group::None, Group::Column);
+        split(
+            table,
+            table.summaries(),
+            t,
+            schema.task,
+            rule.test_fraction,
+            rule.seed,
+            rule.stratified,
+            &group,
+        )
+        .ok()
+    };
+    let mut sides = vec![Side::New; n];
+    if let Some(s) = again() {
+        let (test, train) = s.order.split_at(s.n_test);
+        test.iter().for_each(|&r| sides[r] = Side::Test);
+        train.iter().for_each(|&r| sides[r] = Side::Train);
+    }
+    sides
+}
+
+/// [`sides`] for rows that are already numbers, split as [`prepare_dataset`] splits them.
+pub fn sides_of_dataset(d: &Dataset, rule: &SplitRule) -> Vec<Side> {
+    let mut sides = vec![Side::New; d.n_rows];
+    if fingerprint_dataset(d) == rule.fingerprint {
+        let order = shuffled(d.n_rows, rule.seed);
+        let n_test = (rule.test_fraction * d.n_rows as f64).ceil() as usize;
+        for (i, &r) in order.iter().enumerate() {
+            sides[r] = if i < n_test { Side::Test } else { Side::Train };
+        }
+    }
+    sides
+}
+
+/// What a file of predictions says of each row of `table` beside the prediction: its ID, the
+/// true value when the file has the target column, and its side of the model's training split
+/// when the model knows it.
+pub fn notes_of<'t>(reader: &Reader, table: &'t Table) -> RowNotes<'t> {
+    let actual = (!reader.by_position)
+        .then(|| table.column_index(&reader.schema.target))
+        .flatten()
+        .map(|c| {
+            (0..table.n_rows())
+                .map(|r| table.cell(r, c).text())
+                .collect()
+        });
+    RowNotes {
+        ids: reader.ids_of(table).map(|(name, v)| (name.to_string(), v)),
+        actual,
+        sides: reader
+            .split
+            .as_ref()
+            .map(|rule| sides(table, &reader.schema, rule)),
+    }
+}
+
 impl EncodedSplit {
+    /// How these rows were split, for a file of predictions to tell them apart again.
+    pub fn split_rule(&self, seed: u64) -> SplitRule {
+        SplitRule {
+            seed,
+            test_fraction: self.test_fraction,
+            stratified: self.stratified,
+            group: self.group.clone(),
+            fingerprint: self.fingerprint.clone(),
+        }
+    }
+
     /// The columns left out as ID-like.
     pub fn id_columns(&self) -> Vec<String> {
         self.left_out
@@ -419,6 +607,8 @@ pub fn prepare_dataset(
         stratified: false,
         group: None,
         left_out: Vec::new(),
+        fingerprint: fingerprint_dataset(d),
+        test_fraction,
     })
 }
 
@@ -439,20 +629,15 @@ pub struct Evaluation {
 
 impl Evaluation {
     /// What the model file keeps of it: the scores, and the split they come from.
-    pub fn held_out(
-        &self,
-        test_fraction: f64,
-        seed: u64,
-        stratified: bool,
-    ) -> crate::model::HeldOut {
+    pub fn held_out(&self, split: &SplitRule) -> crate::model::HeldOut {
         crate::model::HeldOut {
-            stratified,
-            group: None,
+            stratified: split.stratified,
+            group: split.group.clone(),
             test_accuracy: self.accuracy,
             test_r2: self.r2,
             test_rows: self.truth.len(),
-            test_fraction,
-            seed,
+            test_fraction: split.test_fraction,
+            seed: split.seed,
             quality: self.quality.clone(),
             confusion: self.confusion.clone(),
         }
@@ -467,7 +652,7 @@ pub fn evaluate(model: &Model, test: &Dataset) -> Evaluation {
 pub fn evaluate_predictions(model: &Model, test: &Dataset, p: &Predictions) -> Evaluation {
     match &test.target {
         Target::Classes(truth) => {
-            let pred = p.labels();
+            let pred = p.labels(model.threshold);
             let n = model.schema.classes.len();
             // A model that does not know its training rows (an import) is measured against
             // the held-out rows' own majority.
@@ -519,6 +704,7 @@ pub fn train(prep: &EncodedSplit, params: &Params, on_tree: &(dyn Fn() + Sync)) 
         prep.train.n_rows,
     );
     model.id_columns = prep.id_columns();
+    model.split = Some(prep.split_rule(params.seed));
     if let Target::Classes(labels) = &prep.train.target {
         model.class_counts = class_counts(labels, prep.train.n_classes);
     }
@@ -535,9 +721,7 @@ pub fn train_and_evaluate(
     let mut model = train(prep, &opts.params, on_tree)?;
     let eval = evaluate(&model, &prep.test);
     if prep.test.n_rows > 0 {
-        let mut held = eval.held_out(opts.test_fraction, opts.params.seed, prep.stratified);
-        held.group = prep.group.clone();
-        model.evaluation = Some(held);
+        model.evaluation = Some(eval.held_out(&prep.split_rule(opts.params.seed)));
     }
     Ok((model, eval))
 }
@@ -613,7 +797,7 @@ mod tests {
         // 1.5, 1.5 and 2; the first class met takes the row left. Both sides keep the order.
         let order: Vec<usize> = (0..10).collect();
         let class = |i: usize| [0, 0, 0, 1, 1, 1, 2, 2, 2, 2][i];
-        let s = stratified(&order, 5, class);
+        let s = stratified_order(&order, 5, class);
         assert_eq!(s, [0, 1, 3, 6, 7, 2, 4, 5, 8, 9]);
     }
 

@@ -89,29 +89,58 @@ fn train_json_then_predict() {
     ]);
     let text = std::fs::read_to_string(&preds).unwrap();
     let mut lines = text.lines();
+    // The file it trained on: each row says its side of the split and its true class.
     assert_eq!(
         lines.next().unwrap(),
-        "row,prediction,proba_benign,proba_malignant"
+        "row,split,actual,prediction,proba_benign,proba_malignant"
     );
-    let rows: Vec<&str> = lines.collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 569);
-    // Same order as the input: the first row of breast_cancer.csv is malignant.
+    // Same order as the input: the row number and the file's own diagnosis.
     let truth: Vec<String> = std::fs::read_to_string("assets/breast_cancer.csv")
         .unwrap()
         .lines()
         .skip(1)
         .map(|l| l.rsplit(',').next().unwrap().to_string())
         .collect();
-    let hits = rows
-        .iter()
-        .zip(&truth)
-        .enumerate()
-        .filter(|(i, (r, t))| {
-            let mut f = r.split(',');
-            f.next() == Some(&(i + 1).to_string()) && f.next() == Some(t.as_str())
-        })
-        .count();
-    assert!(hits > 540, "{hits} of 569 agree with the truth");
+    for (i, (r, t)) in rows.iter().zip(&truth).enumerate() {
+        assert_eq!((r[0], r[2]), ((i + 1).to_string().as_str(), t.as_str()));
+    }
+    // The rows marked "test" are the held-out ones: as many, and the file's accuracy on them
+    // is the held-out accuracy the model reported, to the last bit.
+    let test: Vec<&Vec<&str>> = rows.iter().filter(|r| r[1] == "test").collect();
+    assert_eq!(test.len() as u64, v["test_rows"].as_u64().unwrap());
+    assert_eq!(
+        rows.iter().filter(|r| r[1] == "train").count() + test.len(),
+        569
+    );
+    let right = test.iter().filter(|r| r[2] == r[3]).count();
+    assert_eq!(
+        right as f64 / test.len() as f64,
+        v["test_accuracy"].as_f64().unwrap()
+    );
+
+    // Another file (the same rows less the last): every row is new.
+    let fewer = tmp("bc-fewer.csv");
+    let all = std::fs::read_to_string("assets/breast_cancer.csv").unwrap();
+    let kept: Vec<&str> = all.lines().take(569).collect();
+    std::fs::write(&fewer, kept.join("\n") + "\n").unwrap();
+    let text = String::from_utf8(
+        ok(&[
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--csv",
+            fewer.to_str().unwrap(),
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert!(
+        text.lines()
+            .skip(1)
+            .all(|l| l.split(',').nth(1) == Some("new"))
+    );
 }
 
 #[test]
@@ -331,7 +360,7 @@ fn id_like_columns_are_left_out_unless_kept_and_drop_leaves_out_any() {
     let mut lines = preds.lines();
     assert_eq!(
         lines.next(),
-        Some("row,patient_id,prediction,proba_no,proba_yes")
+        Some("row,patient_id,split,actual,prediction,proba_no,proba_yes")
     );
     assert!(lines.next().unwrap().starts_with("1,P00003,"));
     assert!(lines.nth(298).unwrap().starts_with("300,P02096,"));
@@ -671,4 +700,69 @@ fn a_patient_column_that_repeats_holds_its_rows_out_together() {
     assert!(!out.status.success());
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(e.contains("--group \"ward\": no such column"), "{e}");
+}
+
+#[test]
+fn a_saved_threshold_decides_the_labels_and_survives_the_file() {
+    let model = tmp("bc-threshold.json");
+    ok(&[
+        "train",
+        "--csv",
+        "assets/breast_cancer.csv",
+        "--target",
+        "diagnosis",
+        "--trees",
+        "20",
+        "--model-out",
+        model.to_str().unwrap(),
+    ]);
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    v["threshold"] = serde_json::json!(0.9);
+    std::fs::write(&model, v.to_string()).unwrap();
+    let predict = |device: &str| {
+        let out = ok(&[
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--csv",
+            "assets/breast_cancer.csv",
+            "--device",
+            device,
+        ]);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = predict("cpu");
+    let mut flipped = 0;
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (label, p0, p1): (&str, f32, f32) =
+            (f[3], f[4].parse().unwrap(), f[5].parse().unwrap());
+        // Malignant only from a probability of 0.9, whatever is more probable.
+        assert_eq!(label == "malignant", f64::from(p1) >= 0.9, "{line}");
+        flipped += usize::from(p1 > p0 && f64::from(p1) < 0.9);
+    }
+    assert!(
+        flipped > 0,
+        "no row between 0.5 and 0.9: the threshold was not tried"
+    );
+    // Wherever the rows are scored (the GPU when there is one), the same labels.
+    assert_eq!(predict("auto"), text);
+    // A threshold that is not a probability, or on a model of more than two classes, is refused
+    // on load, naming the field.
+    v["threshold"] = serde_json::json!(1.5);
+    std::fs::write(&model, v.to_string()).unwrap();
+    let out = forest(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--csv",
+        "assets/breast_cancer.csv",
+    ]);
+    assert!(!out.status.success());
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("\"threshold\"") && e.contains("from 0 to 1"),
+        "{e}"
+    );
 }

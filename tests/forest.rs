@@ -391,7 +391,7 @@ fn categorical_features_and_unseen_categories() {
     let t = read_table(b"size,color\n3,purple\n3,green\n").unwrap();
     let p = m.predict_x(&m.features_of(&t).unwrap());
     assert_eq!(p.n_rows(), 2);
-    assert_eq!(m.schema.classes[p.labels()[1] as usize], "yes");
+    assert_eq!(m.schema.classes[p.labels(m.threshold)[1] as usize], "yes");
 }
 
 #[test]

@@ -155,6 +155,7 @@ class _Forest(BaseEstimator):
         self._model = model
         s = json.loads(model.summary())
         self._categorical = any(f["kind"] == "categorical" for f in s["features"])
+        self._threshold = s.get("threshold")
         self.feature_importances_ = np.asarray(s["importances"], dtype=np.float64)
         self.n_outputs_ = 1
         if self.oob_score:
@@ -282,9 +283,18 @@ class RandomForestClassifier(ClassifierMixin, _Forest):
             return np.log(self.predict_proba(X))
 
     def predict(self, X):
-        """The most probable class (the first of equally probable ones)."""
+        """The most probable class (the first of equally probable ones); of two classes, when
+        the model file sets a decision threshold (chosen in the page), the second class where
+        its probability is at or above it, as the engine's labels and scikit-learn's
+        `FixedThresholdClassifier`."""
         check_is_fitted(self, "_model")
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        t = self._threshold
+        if t is not None and proba.shape[1] == 2:
+            # In float64 as the engine compares: NumPy would compare float32 with the float
+            # rounded to float32.
+            return self.classes_[(proba[:, 1].astype(np.float64) >= t).astype(np.intp)]
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class RandomForestRegressor(RegressorMixin, _Forest):

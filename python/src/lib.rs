@@ -233,6 +233,7 @@ impl Prepared {
                     &split.train.target,
                 )?;
                 model.id_columns = split.id_columns();
+                model.split = Some(split.split_rule(self.opts.params.seed));
                 Ok(model)
             })
             .map_err(py_err)?;
@@ -376,6 +377,7 @@ impl PyModel {
             "n_nodes": m.forest.n_nodes(),
             "n_outputs": m.forest.n_outputs,
             "imported": m.imported_summary(),
+            "threshold": m.threshold,
         })
         .to_string()
     }

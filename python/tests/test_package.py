@@ -1,6 +1,7 @@
 """The package against the engine's promises: the CLI's model bytes, the GPU's bits, scikit-learn's
 forests, model files and pickles, and clear errors."""
 
+import json
 import os
 import pickle
 import subprocess
@@ -252,3 +253,22 @@ def test_a_model_without_covers_is_explained_from_background_rows(tmp_path):
     v = onnx.shap_values(X[:50], background=X)
     total = onnx.shap_expected_value(background=X) + v.sum(axis=1)
     np.testing.assert_allclose(total, onnx.predict_proba(X[:50]), rtol=0, atol=1e-5)
+
+
+def test_a_threshold_in_the_model_file_decides_predict(tmp_path):
+    df = table()
+    clf = RandomForestClassifier(n_estimators=15, random_state=3).fit(df.drop(columns="y"), df["y"])
+    clf.save(tmp_path / "m.json")
+    doc = json.loads((tmp_path / "m.json").read_text())
+    # A threshold between two rows' probabilities, so some labels change.
+    p1 = clf.predict_proba(df.drop(columns="y"))[:, 1]
+    doc["threshold"] = float(np.float32(0.7))
+    (tmp_path / "t.json").write_text(json.dumps(doc))
+    loaded = gpuforest.load(tmp_path / "t.json")
+    got = loaded.predict(df.drop(columns="y"))
+    want = np.where(p1.astype(np.float64) >= np.float32(0.7), 1, 0)
+    assert (got == want).all()
+    assert (got != clf.predict(df.drop(columns="y"))).any()
+    # The probabilities do not change with it; a pickle keeps it.
+    assert (loaded.predict_proba(df.drop(columns="y")) == clf.predict_proba(df.drop(columns="y"))).all()
+    assert (pickle.loads(pickle.dumps(loaded)).predict(df.drop(columns="y")) == got).all()

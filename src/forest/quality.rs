@@ -40,6 +40,226 @@ pub struct ClassifierQuality {
     /// The figure to lead with, and why: balanced accuracy (or ROC AUC) when the classes are
     /// imbalanced, accuracy otherwise.
     pub headline: Headline,
+    /// Two classes: the held-out rows counted at each threshold of class 1's probability (the
+    /// ROC and precision-recall curves, and the confusion matrix at any threshold kept).
+    /// Absent from older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curve: Option<Curve>,
+    /// Two classes: the reliability diagram of class 1's probability, in tenths. Absent from
+    /// older files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calibration: Vec<CalibrationBin>,
+}
+
+/// The most thresholds a [`Curve`] keeps: enough for a smooth curve and a fine slider, few
+/// enough for the model file (a forest of many trees has about as many distinct
+/// probabilities as held-out rows).
+pub const CURVE_POINTS: usize = 256;
+
+/// Two classes' held-out rows counted at thresholds of class 1's probability. A row is
+/// predicted as class 1 at a threshold when its probability is at or above it (scikit-learn's
+/// `FixedThresholdClassifier`, and [`crate::model::rows::label_of`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Curve {
+    /// Held-out rows of class 1, and of class 0.
+    pub positives: usize,
+    pub negatives: usize,
+    /// Highest first: every distinct probability of the rows, or where there are more than
+    /// [`CURVE_POINTS`], that many spread evenly among them, the lowest always kept (the
+    /// counts at each are exact: thinning drops points, it never moves them).
+    pub thresholds: Vec<f64>,
+    /// Rows at or above each threshold that are class 1, and that are class 0.
+    pub true_positives: Vec<usize>,
+    pub false_positives: Vec<usize>,
+}
+
+/// The confusion of two classes at one threshold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Counts {
+    pub true_positives: usize,
+    pub false_positives: usize,
+    pub true_negatives: usize,
+    pub false_negatives: usize,
+}
+
+impl Counts {
+    /// `[truth][predicted]`, as [`super::metrics::confusion`].
+    pub fn matrix(&self) -> Vec<Vec<usize>> {
+        vec![
+            vec![self.true_negatives, self.false_positives],
+            vec![self.false_negatives, self.true_positives],
+        ]
+    }
+    pub fn sensitivity(&self) -> Option<f64> {
+        share(
+            self.true_positives,
+            self.true_positives + self.false_negatives,
+        )
+    }
+    pub fn specificity(&self) -> Option<f64> {
+        share(
+            self.true_negatives,
+            self.true_negatives + self.false_positives,
+        )
+    }
+    pub fn precision(&self) -> Option<f64> {
+        share(
+            self.true_positives,
+            self.true_positives + self.false_positives,
+        )
+    }
+    pub fn accuracy(&self) -> Option<f64> {
+        let n =
+            self.true_positives + self.false_positives + self.true_negatives + self.false_negatives;
+        share(self.true_positives + self.true_negatives, n)
+    }
+}
+
+impl Curve {
+    /// The curve of `score` for rows where `positive` holds, at most `max_points` thresholds
+    /// (at least 2); `None` without rows.
+    pub fn of(positive: &[bool], score: &[f64], max_points: usize) -> Option<Curve> {
+        curve_in(positive, score, &ascending(score), max_points)
+    }
+
+    /// The counts at threshold `i` of [`Self::thresholds`].
+    pub fn at(&self, i: usize) -> Option<Counts> {
+        let (tp, fp) = (*self.true_positives.get(i)?, *self.false_positives.get(i)?);
+        Some(Counts {
+            true_positives: tp,
+            false_positives: fp,
+            true_negatives: self.negatives.saturating_sub(fp),
+            false_negatives: self.positives.saturating_sub(tp),
+        })
+    }
+
+    /// The index of the kept threshold nearest `t`.
+    pub fn nearest(&self, t: f64) -> usize {
+        let mut best = 0;
+        for (i, &v) in self.thresholds.iter().enumerate() {
+            if (v - t).abs() < (self.thresholds[best] - t).abs() {
+                best = i;
+            }
+        }
+        best
+    }
+
+    /// The ROC curve's points (false positive rate, true positive rate), from (0, 0); empty
+    /// without both classes.
+    pub fn roc(&self) -> Vec<(f64, f64)> {
+        if self.positives == 0 || self.negatives == 0 {
+            return Vec::new();
+        }
+        let (p, n) = (self.positives as f64, self.negatives as f64);
+        std::iter::once((0.0, 0.0))
+            .chain(
+                self.true_positives
+                    .iter()
+                    .zip(&self.false_positives)
+                    .map(|(&tp, &fp)| (fp as f64 / n, tp as f64 / p)),
+            )
+            .collect()
+    }
+
+    /// The precision-recall curve's points (recall, precision), highest threshold first; empty
+    /// without a positive row.
+    pub fn precision_recall(&self) -> Vec<(f64, f64)> {
+        if self.positives == 0 {
+            return Vec::new();
+        }
+        self.true_positives
+            .iter()
+            .zip(&self.false_positives)
+            .map(|(&tp, &fp)| {
+                (
+                    tp as f64 / self.positives as f64,
+                    tp as f64 / (tp + fp).max(1) as f64,
+                )
+            })
+            .collect()
+    }
+}
+
+/// [`Curve::of`], the rows already in ascending score order.
+fn curve_in(
+    positive: &[bool],
+    score: &[f64],
+    ascending: &[usize],
+    max_points: usize,
+) -> Option<Curve> {
+    if ascending.is_empty() {
+        return None;
+    }
+    let positives = positive.iter().filter(|&&p| p).count();
+    let (mut thresholds, mut tps, mut fps) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut tp, mut fp) = (0, 0);
+    let mut i = ascending.len();
+    while i > 0 {
+        let s = score[ascending[i - 1]];
+        while i > 0 && score[ascending[i - 1]] == s {
+            if positive[ascending[i - 1]] {
+                tp += 1;
+            } else {
+                fp += 1;
+            }
+            i -= 1;
+        }
+        thresholds.push(s);
+        tps.push(tp);
+        fps.push(fp);
+    }
+    let d = thresholds.len();
+    let max_points = max_points.max(2);
+    if d > max_points {
+        // Indices spread evenly from the first to the last (always kept).
+        let keep: Vec<usize> = (0..max_points)
+            .map(|j| j * (d - 1) / (max_points - 1))
+            .collect();
+        let pick = |v: &[usize]| keep.iter().map(|&k| v[k]).collect::<Vec<_>>();
+        (tps, fps) = (pick(&tps), pick(&fps));
+        thresholds = keep.iter().map(|&k| thresholds[k]).collect();
+    }
+    Some(Curve {
+        positives,
+        negatives: ascending.len() - positives,
+        thresholds,
+        true_positives: tps,
+        false_positives: fps,
+    })
+}
+
+/// One tenth of the probability range in a reliability diagram.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationBin {
+    /// The mean predicted probability of the bin's rows.
+    pub predicted: f64,
+    /// The share of them that are class 1.
+    pub observed: f64,
+    pub rows: usize,
+}
+
+/// The reliability diagram of `score` (probabilities) for rows where `positive` holds:
+/// scikit-learn's `calibration_curve(n_bins=10)` (bins `(0.1 (i-1), 0.1 i]`, the first from
+/// 0; empty bins left out).
+pub fn calibration(positive: &[bool], score: &[f64]) -> Vec<CalibrationBin> {
+    const BINS: usize = 10;
+    let (mut sum, mut hits, mut rows) = ([0.0; BINS], [0usize; BINS], [0usize; BINS]);
+    for (&p, &s) in positive.iter().zip(score) {
+        // The count of inner edges below `s`, as numpy's searchsorted; the edges are
+        // numpy's linspace (0.1 * i, so 0.30000000000000004).
+        let b = (1..BINS).filter(|&e| e as f64 * 0.1 < s).count();
+        sum[b] += s;
+        hits[b] += usize::from(p);
+        rows[b] += 1;
+    }
+    (0..BINS)
+        .filter(|&b| rows[b] > 0)
+        .map(|b| CalibrationBin {
+            predicted: sum[b] / rows[b] as f64,
+            observed: hits[b] as f64 / rows[b] as f64,
+            rows: rows[b],
+        })
+        .collect()
 }
 
 /// The figure a report leads with.
@@ -217,24 +437,36 @@ pub fn classifier_quality(
     let balanced_accuracy = mean(&sensitivities).unwrap_or(f64::NAN);
     let column = |c: usize| -> Vec<f64> { (0..n).map(|r| f64::from(proba[r * k + c])).collect() };
     let is = |c: usize| -> Vec<bool> { truth.iter().map(|&t| t as usize == c).collect() };
-    // Both curves of class `c` against the rest, from one sort (the page computes them on its
-    // thread, for up to hundreds of thousands of held-out rows).
-    let curves = |c: usize| {
-        let (positive, score) = (is(c), column(c));
+    // Class `c` against the rest, in ascending order of its probability: one sort for every
+    // curve (the page computes them on its thread, for up to hundreds of thousands of rows).
+    let sorted = |c: usize| {
+        let score = column(c);
         let order = ascending(&score);
+        (is(c), score, order)
+    };
+    let areas = |(positive, score, order): &(Vec<bool>, Vec<f64>, Vec<usize>)| {
         (
-            roc_auc_in(&positive, &score, &order),
-            average_precision_in(&positive, &score, &order),
+            roc_auc_in(positive, score, order),
+            average_precision_in(positive, score, order),
         )
     };
-    let (roc, ap) = if k == 2 {
-        curves(1)
+    let (roc, ap, curve, calibration) = if k == 2 {
+        let one = sorted(1);
+        let (roc, ap) = areas(&one);
+        let (positive, score, order) = &one;
+        (
+            roc,
+            ap,
+            curve_in(positive, score, order, CURVE_POINTS),
+            calibration(positive, score),
+        )
     } else {
         // One class against the rest, averaged over the classes present (scikit-learn's
         // macro average; it refuses rows that lack a class, we average those we can).
-        let (rocs, aps): (Vec<Option<f64>>, Vec<Option<f64>>) = (0..k).map(curves).unzip();
+        let (rocs, aps): (Vec<Option<f64>>, Vec<Option<f64>>) =
+            (0..k).map(|c| areas(&sorted(c))).unzip();
         let present = |v: Vec<Option<f64>>| mean(&v.into_iter().flatten().collect::<Vec<_>>());
-        (present(rocs), present(aps))
+        (present(rocs), present(aps), None, Vec::new())
     };
     let rarest = per_class
         .iter()
@@ -283,6 +515,8 @@ pub fn classifier_quality(
         roc_auc: roc,
         average_precision: ap,
         headline,
+        curve,
+        calibration,
     })
 }
 

@@ -81,6 +81,10 @@ impl Model {
                 "the forest does not match the schema".into(),
             ));
         }
+        let mut m = m;
+        let threshold = m.threshold;
+        m.set_threshold(threshold)
+            .map_err(|e| Error::BadModel(format!("\"threshold\": {e}")))?;
         Ok(m)
     }
 

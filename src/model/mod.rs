@@ -7,7 +7,7 @@ pub mod file;
 pub mod rows;
 
 pub use file::{FORMAT, VERSION};
-pub use rows::{Predictions, Reader};
+pub use rows::{Predictions, Reader, RowNotes, Side, SplitRule};
 
 use crate::data::{Schema, Table, Task};
 use crate::error::Result;
@@ -41,6 +41,15 @@ pub struct Model {
     /// so a CSV's columns are taken in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imported: Option<crate::onnx::Origin>,
+    /// Two classes: class 1 is predicted when its probability is at or above this (chosen on
+    /// the held-out rows' curve); absent, the more probable class. The probabilities do not
+    /// change with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// How the training file's rows were split (see [`SplitRule`]). Absent from older files
+    /// and imported models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<SplitRule>,
 }
 
 /// A model's scores on the rows held out from its training, and how they were held out.
@@ -96,6 +105,8 @@ impl Model {
             class_counts: Vec::new(),
             id_columns: Vec::new(),
             imported: None,
+            threshold: None,
+            split: None,
         }
     }
 
@@ -121,6 +132,8 @@ impl Model {
             class_counts: Vec::new(),
             id_columns: Vec::new(),
             imported: None,
+            threshold: None,
+            split: None,
         }
     }
 
@@ -155,6 +168,29 @@ impl Model {
         self.schema.task
     }
 
+    /// Sets the decision threshold (see [`Self::threshold`]): two classes only, a probability
+    /// in [0, 1]; `None` goes back to the more probable class.
+    pub fn set_threshold(&mut self, t: Option<f64>) -> Result<()> {
+        if let Some(t) = t {
+            if self.task() != Task::Classification || self.schema.classes.len() != 2 {
+                return Err(crate::error::Error::InvalidParam(format!(
+                    "a decision threshold needs two classes; this model has {}",
+                    match self.task() {
+                        Task::Classification => format!("{}", self.schema.classes.len()),
+                        Task::Regression => "none (regression)".into(),
+                    }
+                )));
+            }
+            if !(0.0..=1.0).contains(&t) {
+                return Err(crate::error::Error::InvalidParam(format!(
+                    "decision threshold {t}: a probability, from 0 to 1"
+                )));
+            }
+        }
+        self.threshold = t;
+        Ok(())
+    }
+
     /// The class a baseline always answers: the training rows' most frequent (the first of
     /// equally frequent ones), or `None` when the model does not know its training rows.
     pub fn majority_class(&self) -> Option<u32> {
@@ -167,6 +203,8 @@ impl Model {
             schema: self.schema.clone(),
             by_position: self.imported.is_some(),
             id_columns: self.id_columns.clone(),
+            threshold: self.threshold,
+            split: self.split.clone(),
         }
     }
 
@@ -181,11 +219,5 @@ impl Model {
             outputs: self.forest.predict(x),
             n_outputs: self.forest.n_outputs as usize,
         }
-    }
-
-    /// Predictions as CSV, as [`Reader::predictions_csv`], with the ID column of `table`.
-    pub fn predictions_csv(&self, p: &Predictions, table: &Table) -> String {
-        let r = self.reader();
-        r.predictions_csv(p, r.ids_of(table))
     }
 }

@@ -18,12 +18,23 @@ impl Predictions {
     pub fn n_rows(&self) -> usize {
         self.outputs.len() / self.n_outputs.max(1)
     }
-    /// Most probable class per row (classification).
-    pub fn labels(&self) -> Vec<u32> {
+    /// The predicted class per row (classification), as [`label_of`].
+    pub fn labels(&self, threshold: Option<f64>) -> Vec<u32> {
         self.outputs
             .chunks_exact(self.n_outputs)
-            .map(|p| argmax(p) as u32)
+            .map(|p| label_of(p, threshold) as u32)
             .collect()
+    }
+}
+
+/// The class that a row's probabilities `p` predict: of two classes with a `threshold`, class
+/// 1 when its probability is at or above it (scikit-learn's `FixedThresholdClassifier`);
+/// otherwise the most probable, the first of equally probable ones. The probabilities are
+/// the same bits on CPU and GPU, so are the labels.
+pub fn label_of(p: &[f32], threshold: Option<f64>) -> usize {
+    match (p, threshold) {
+        ([_, one], Some(t)) => usize::from(f64::from(*one) >= t),
+        _ => argmax(p),
     }
 }
 
@@ -35,6 +46,58 @@ pub struct Reader {
     pub schema: Schema,
     pub by_position: bool,
     pub id_columns: Vec<String>,
+    /// The model's decision threshold (two classes), as [`label_of`] reads it.
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    /// How the model's training rows were split, to tell them apart in a file of predictions.
+    #[serde(default)]
+    pub split: Option<SplitRule>,
+}
+
+/// How the file a model trained on was split, enough to split it again: a file of
+/// predictions then says which of its rows trained, which were held out, and which are new.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitRule {
+    /// The seed of the shuffle (the forest's).
+    pub seed: u64,
+    pub test_fraction: f64,
+    pub stratified: bool,
+    /// The column whose rows were held out together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Of every cell of the training file (`pipeline::fingerprint`): a row is "train" or
+    /// "test" only in the very file the model was trained on.
+    pub fingerprint: String,
+}
+
+/// A scored row's side of the model's training split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Train,
+    Test,
+    /// Not a row the model trained or was tested on (another file, or no target value).
+    New,
+}
+
+impl Side {
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Train => "train",
+            Side::Test => "test",
+            Side::New => "new",
+        }
+    }
+}
+
+/// What a file of predictions says of each row beside the prediction (each `None` when the
+/// rows do not tell it).
+#[derive(Debug, Default)]
+pub struct RowNotes<'t> {
+    /// The ID column's name and values.
+    pub ids: Option<(String, Vec<Cow<'t, str>>)>,
+    /// The target column's text, when the scored file has it.
+    pub actual: Option<Vec<Cow<'t, str>>>,
+    pub sides: Option<Vec<Side>>,
 }
 
 impl Reader {
@@ -112,25 +175,36 @@ impl Reader {
     }
 
     /// Predictions as CSV: `row` (the data row number in the scored file), the ID column when
-    /// there is one, `prediction`, then `proba_<class>` for classifiers.
-    pub fn predictions_csv(&self, p: &Predictions, ids: Option<(&str, Vec<Cow<str>>)>) -> String {
+    /// there is one, `split` (train, test or new) when the model knows its split, `actual`
+    /// (the target as the file has it) when the file has the target, `prediction`, then
+    /// `proba_<class>` for classifiers.
+    pub fn predictions_csv(&self, p: &Predictions, notes: &RowNotes) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header = vec!["row".to_string()];
-        header.extend(ids.as_ref().map(|(name, _)| name.to_string()));
+        header.extend(notes.ids.as_ref().map(|(name, _)| name.to_string()));
+        header.extend(notes.sides.as_ref().map(|_| "split".to_string()));
+        header.extend(notes.actual.as_ref().map(|_| "actual".to_string()));
         header.push("prediction".to_string());
         if self.task() == Task::Classification {
             header.extend(self.schema.classes.iter().map(|c| format!("proba_{c}")));
         }
         w.write_record(&header).expect("writing to memory");
+        let text = |v: Option<&Cow<str>>| v.map_or_else(String::new, |v| v.to_string());
         for (i, row) in p.outputs.chunks_exact(p.n_outputs).enumerate() {
-            let mut rec = Vec::with_capacity(row.len() + 3);
+            let mut rec = Vec::with_capacity(row.len() + 5);
             rec.push((i + 1).to_string());
-            if let Some((_, values)) = &ids {
-                rec.push(values.get(i).map_or_else(String::new, |v| v.to_string()));
+            if let Some((_, values)) = &notes.ids {
+                rec.push(text(values.get(i)));
+            }
+            if let Some(sides) = &notes.sides {
+                rec.push(sides.get(i).map_or("new", |s| s.name()).to_string());
+            }
+            if let Some(actual) = &notes.actual {
+                rec.push(text(actual.get(i)));
             }
             match self.task() {
                 Task::Classification => {
-                    rec.push(self.schema.classes[argmax(row)].clone());
+                    rec.push(self.schema.classes[label_of(row, self.threshold)].clone());
                     rec.extend(row.iter().map(|v| v.to_string()));
                 }
                 Task::Regression => rec.push(row[0].to_string()),

@@ -47,8 +47,12 @@ pub struct DataView {
     pub detected: Vec<Task>,
 }
 
-/// Held-out share of the rows the page trains on.
+/// Held-out share of the rows the page trains on, unless the user picks another.
 pub const TEST_FRACTION: f64 = 0.25;
+
+fn test_fraction() -> f64 {
+    TEST_FRACTION
+}
 
 /// What to train on: the page's choices of target, task, columns and forest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +65,9 @@ pub struct Choice {
     /// Whose rows are held out together.
     #[serde(default)]
     pub group: crate::pipeline::Group,
+    /// The share of the rows held out (0.05 to 0.5 in the page).
+    #[serde(default = "test_fraction")]
+    pub test_fraction: f64,
 }
 
 /// The split, encoded: what the data worker answers a `Prepare`. Its buffers are the training
@@ -77,9 +84,8 @@ pub struct PreparedSplit {
     pub copies: usize,
     /// The first held-out row, as a row of the loaded rows (from 0).
     pub first_test_row: Option<usize>,
-    pub stratified: bool,
-    /// The column whose rows were held out together.
-    pub group: Option<String>,
+    /// How the rows were split (stratified, held out by a group, ...).
+    pub split: crate::model::SplitRule,
 }
 
 /// One row of the loaded data as an explanation shows it.

@@ -659,7 +659,8 @@ pub(crate) fn gpu_for(device: Device, doing: &str) -> Result<Option<gpuforest::g
 }
 
 fn finish_predict(model: &Model, table: &Table, p: &Predictions, out: Option<&Path>) -> Result<()> {
-    let text = model.predictions_csv(p, table);
+    let reader = model.reader();
+    let text = reader.predictions_csv(p, &gpuforest::pipeline::notes_of(&reader, table));
     match out {
         Some(path) => write(path, &text),
         None => {

@@ -225,6 +225,11 @@ fn DataSection(ui: Ui) -> impl IntoView {
                                 {group_options}
                             </select>
                         </label>
+                        <label title="The share of the rows the forest does not train on, for the Quality card's figures">"Held out "
+                            <select data-testid="test-fraction" on:change=move |ev| ui.test_percent.set(event_target_value(&ev)) prop:value=move || ui.test_percent.get()>
+                                {[10, 20, 25, 30, 40, 50].map(|p| view! { <option value=p.to_string()>{format!("{p}%")}</option> }).collect_view()}
+                            </select>
+                        </label>
                     </div>
                     {move || to_score().then(|| view! {
                         <p class="muted" data-testid="rows-to-score">{format!(

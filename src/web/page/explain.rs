@@ -11,8 +11,8 @@ use super::state::{GpuState, Place, Ui, engine};
 use crate::data::Task;
 use crate::error::{Error, Result};
 use crate::explain::{Explainer, Explanation, margins};
-use crate::forest::argmax;
 use crate::model::Model;
+use crate::model::rows::label_of;
 use crate::protocol::{Outcome, RowRef, RowShown};
 use crate::spoken;
 use crate::web::services::{Ticket, cpu_explain, data_worker, scorer_len};
@@ -168,7 +168,8 @@ fn row_view(
     let names = model.schema.feature_names();
     let outputs = model.reader().output_names();
     let k = match model.task() {
-        Task::Classification => argmax(out),
+        // The class the model predicts (at its threshold, where one is set).
+        Task::Classification => label_of(out, model.threshold),
         Task::Regression => 0,
     };
     let output = match model.task() {

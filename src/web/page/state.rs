@@ -215,6 +215,8 @@ pub struct Ui {
     /// Whose rows are held out together: "auto" (the first group-like column), "none", or a
     /// column's name.
     pub group: RwSignal<String>,
+    /// The percentage of the rows held out, as the select holds it.
+    pub test_percent: RwSignal<String>,
     pub min_leaf: RwSignal<String>,
     pub seed: RwSignal<String>,
     pub synth_rows: RwSignal<String>,
@@ -271,6 +273,7 @@ impl Ui {
             columns_off: RwSignal::new(Vec::new()),
             columns_on: RwSignal::new(Vec::new()),
             group: RwSignal::new("auto".into()),
+            test_percent: RwSignal::new("25".into()),
             min_leaf: RwSignal::new("1".into()),
             seed: RwSignal::new("0".into()),
             synth_rows: RwSignal::new("20000".into()),

@@ -10,7 +10,6 @@ use crate::forest::Params;
 use crate::model::Predictions;
 use crate::pipeline::{self, Group};
 use crate::protocol::frame::{decode_dataset, decode_target};
-use crate::protocol::views::TEST_FRACTION;
 use crate::protocol::{Choice, PreparedSplit};
 use crate::spoken;
 use crate::web::common::now_ms;
@@ -38,6 +37,12 @@ async fn prepare(ui: Ui, params: &Params, copies: usize) -> Result<(PreparedSpli
             "none" => Group::None,
             c => Group::Column(c.to_string()),
         },
+        test_fraction: super::form::parse_field(
+            "held-out share",
+            &ui.test_percent.get_untracked(),
+            1,
+        )? as f64
+            / 100.0,
     };
     data_worker().await?.prepare(choice, copies).await
 }
@@ -98,7 +103,7 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
         crate::tree_shards::merge(shards, prep.schema.clone(), params, n_features, &target)?;
     model.id_columns = prep.id_columns.clone();
     // A group's rows in and out of one tree's bootstrap: no honest out-of-bag score.
-    if prep.group.is_some() {
+    if prep.split.group.is_some() {
         model.oob_score = None;
     }
     let train_ms = now_ms() - t0;
@@ -111,9 +116,8 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
         n_outputs: model.forest.n_outputs as usize,
     };
     let ev = pipeline::evaluate_predictions(&model, &test, &p);
-    let mut held = ev.held_out(TEST_FRACTION, model.params.seed, prep.stratified);
-    held.group = prep.group.clone();
-    model.evaluation = Some(held);
+    model.evaluation = Some(ev.held_out(&prep.split));
+    model.split = Some(prep.split.clone());
     let mut view = model_view(&model, "trained here", Some(train_ms), n_workers);
     view.data_name = ui.data.get_untracked().map(|d| d.name);
     view.first_test_row = prep.first_test_row;

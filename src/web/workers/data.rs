@@ -5,10 +5,9 @@
 
 use crate::data::{Dataset, Table, Target, Task, detect_task, read_table_with, synth};
 use crate::error::{Error, Result};
-use crate::model::{Predictions, Reader};
+use crate::model::{Predictions, Reader, RowNotes};
 use crate::pipeline::{self, Columns, TrainOptions};
 use crate::protocol::frame::encode_dataset;
-use crate::protocol::views::TEST_FRACTION;
 use crate::protocol::{Choice, ColumnView, DataView, PreparedSplit, RowRef, RowShown};
 use std::cell::RefCell;
 
@@ -117,7 +116,7 @@ pub fn prepared(c: Choice, copies: usize) -> Result<(PreparedSplit, Vec<Vec<u8>>
                 target: c.target.clone(),
                 task: c.task,
                 params: c.params.clone(),
-                test_fraction: TEST_FRACTION,
+                test_fraction: c.test_fraction,
                 stratify: true,
                 columns: Columns {
                     drop: c.drop.clone(),
@@ -132,7 +131,7 @@ pub fn prepared(c: Choice, copies: usize) -> Result<(PreparedSplit, Vec<Vec<u8>>
                     "the synthetic data has a class target: choose classification".into(),
                 ));
             }
-            pipeline::prepare_dataset(d, &c.target, TEST_FRACTION, c.params.seed)
+            pipeline::prepare_dataset(d, &c.target, c.test_fraction, c.params.seed)
         }
     })?;
     let train = encode_dataset(&prep.train);
@@ -145,8 +144,7 @@ pub fn prepared(c: Choice, copies: usize) -> Result<(PreparedSplit, Vec<Vec<u8>>
         train_buffers: train.buffers.len(),
         copies,
         first_test_row: prep.first_test_row,
-        stratified: prep.stratified,
-        group: prep.group.clone(),
+        split: prep.split_rule(c.params.seed),
     };
     Ok((header, train.buffers, test.buffers))
 }
@@ -166,11 +164,17 @@ pub fn rows_for(reader: &Reader) -> Result<Vec<f32>> {
 /// Predictions as CSV, with the loaded rows' ID column when the model names one they have.
 pub fn predictions_csv(reader: &Reader, p: &Predictions) -> Result<String> {
     with_source(|src| {
-        let ids = match src {
-            Source::Table(t) => reader.ids_of(t),
-            Source::Synthetic(_) => None,
+        let notes = match src {
+            Source::Table(t) => pipeline::notes_of(reader, t),
+            Source::Synthetic(d) => RowNotes {
+                sides: reader
+                    .split
+                    .as_ref()
+                    .map(|rule| pipeline::sides_of_dataset(d, rule)),
+                ..RowNotes::default()
+            },
         };
-        Ok(reader.predictions_csv(p, ids))
+        Ok(reader.predictions_csv(p, &notes))
     })
 }
 

@@ -82,13 +82,19 @@ test('bundled dataset: preview, train, metrics, CPU and GPU agree, sweep, save a
 
   const heldOut = await page.getByTestId('headline').textContent();
   const model = await download(page, () => page.getByTestId('save-model').click());
-  expect(model.name).toBe('forest-model.json');
+  // Named after the rows and the target it was trained on.
+  expect(model.name).toBe('breast_cancer-diagnosis-forest.json');
   const json = JSON.parse(model.text);
   expect(json.format).toBe('gpuforest-model');
   expect(json.forest.roots.length).toBe(100);
   const before = await download(page, () => page.getByTestId('export').click());
-  expect(before.text.split('\n')[0]).toBe('row,prediction,proba_benign,proba_malignant');
-  expect(before.text.trim().split('\n').length).toBe(570);
+  expect(before.name).toBe('breast_cancer-diagnosis-forest-predictions.csv');
+  // The rows it trained on: each says its side of the split and its true class.
+  expect(before.text.split('\n')[0]).toBe('row,split,actual,prediction,proba_benign,proba_malignant');
+  const lines = before.text.trim().split('\n').slice(1).map((l) => l.split(','));
+  expect(lines.length).toBe(569);
+  expect(lines.filter((l) => l[1] === 'test').length).toBe(143);
+  expect(lines.filter((l) => l[1] === 'train').length).toBe(426);
 
   await page.getByTestId('model-input').setInputFiles(model.path);
   await expect(page.getByTestId('model-summary')).toContainText('loaded from');

@@ -102,3 +102,63 @@ test('a patient with several admissions is held out whole, and the page says so'
   await expect(page.getByTestId('held-out-by')).toHaveCount(0);
   await expect(page.getByTestId('oob')).toHaveText(/%$/);
 });
+
+test('the decision threshold moves the confusion matrix live, and the model keeps and uses it', async ({ page }) => {
+  await page.goto('/');
+  await gpuSettled(page);
+  await page.getByTestId('csv-input').setInputFiles({ name: 'hospital.csv', mimeType: 'text/csv', buffer: Buffer.from(hospital) });
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('model-summary')).toContainText('trained here');
+  await expect(page.getByTestId('threshold-value')).toHaveText('the more probable class');
+  await expect(page.getByTestId('roc-curve').locator('polyline')).toHaveCount(1);
+  await expect(page.getByTestId('calibration').locator('circle').first()).toBeVisible();
+  const cells = page.getByTestId('threshold-confusion').locator('td');
+  await expect(cells).toHaveCount(4);
+  const count = async () => Promise.all((await cells.allInnerTexts()).map(Number));
+  const before = await count();
+  const heldOut = before.reduce((a, b) => a + b, 0);
+
+  // The lowest threshold: every held-out row is predicted "yes".
+  await page.getByTestId('threshold').fill('0');
+  await expect(page.getByTestId('sensitivity')).toHaveText('100.0%');
+  await expect(page.getByTestId('specificity')).toHaveText('0.0%');
+  const all = await count();
+  expect(all[0] + all[2]).toBe(0);
+  expect(all.reduce((a, b) => a + b, 0)).toBe(heldOut);
+  await expect(page.getByTestId('curve-marker')).toHaveCount(2);
+  const shown = await page.getByTestId('threshold-value').innerText();
+
+  // Saved with the model, at the curve's lowest threshold.
+  const model = await download(page, () => page.getByTestId('save-model').click());
+  const saved = JSON.parse(model.text);
+  const curve = saved.evaluation.quality.classification.curve;
+  expect(saved.threshold).toBe(curve.thresholds[curve.thresholds.length - 1]);
+  expect(shown).toBe(saved.threshold.toFixed(3));
+
+  // Predictions use it: every held-out row "yes"; the file says which rows were held out.
+  await page.getByTestId('score').click();
+  await expect(page.getByTestId('score-result')).toBeVisible();
+  await expect(page.getByTestId('busy')).toHaveCount(0);
+  const preds = await download(page, () => page.getByTestId('export').click());
+  expect(preds.name).toBe('hospital-readmitted-forest-predictions.csv');
+  const lines = preds.text.trim().split('\n');
+  expect(lines[0]).toBe('row,split,actual,prediction,proba_no,proba_yes');
+  const test = lines.slice(1).map((l) => l.split(',')).filter((l) => l[1] === 'test');
+  expect(test.length).toBe(heldOut);
+  expect(test.every((l) => l[3] === 'yes')).toBe(true);
+
+  // The presenter sees how good the forest is beside the race, at this threshold.
+  await page.getByTestId('stage').click();
+  await expect(page.getByTestId('quality-strip')).toContainText('ROC AUC');
+  await expect(page.getByTestId('strip-sensitivity')).toHaveText('100.0%');
+  await page.getByTestId('stage').click();
+
+  // Loaded back: the same threshold and figures; then back to the more probable class.
+  await page.getByTestId('model-input').setInputFiles({ name: 'hospital-model.json', mimeType: 'application/json', buffer: Buffer.from(model.text) });
+  await expect(page.getByTestId('model-summary')).toContainText('loaded');
+  await expect(page.getByTestId('threshold-value')).toHaveText(shown);
+  await expect(page.getByTestId('sensitivity')).toHaveText('100.0%');
+  await page.getByTestId('threshold-reset').click();
+  await expect(page.getByTestId('threshold-value')).toHaveText('the more probable class');
+  expect(await count()).toEqual(before);
+});

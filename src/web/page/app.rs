@@ -1,12 +1,11 @@
 //! The page's layout: data, forest, quality, scoring. Each section reads the signals in
 //! [`Ui`]; the buttons call `load`, `train` and `score`.
 
-use super::charts::{Bars, Confusion, Scatter, Sweep};
+use super::charts::Sweep;
 use super::race::{BenchCard, Race};
 use super::state::{GpuState, Place, Ui};
 use super::{gpu, load, scoring, training};
 use crate::data::Task;
-use crate::forest::quality::Quality;
 use crate::protocol::views::GPU_RUNS;
 use crate::spoken;
 use crate::web::services::worker_count;
@@ -35,7 +34,7 @@ pub fn App() -> impl IntoView {
         <main class:stage=move || ui.stage.get()>
             <DataSection ui=ui/>
             <ForestSection ui=ui/>
-            <QualitySection ui=ui/>
+            <super::quality::QualitySection ui=ui/>
             <ScoreSection ui=ui/>
             <super::explain::ExplainSection ui=ui/>
         </main>
@@ -297,148 +296,6 @@ fn ForestSection(ui: Ui) -> impl IntoView {
     }
 }
 
-fn pct(v: f64) -> String {
-    format!("{:.1}%", v * 100.0)
-}
-
-/// The held-out figures beside the headline: (label, value, test id).
-fn quality_figures(q: &Quality) -> Vec<(String, String, &'static str)> {
-    match q {
-        Quality::Classification(c) => {
-            let mut v = vec![
-                (
-                    format!("Always \"{}\" (baseline)", c.baseline_class),
-                    pct(c.baseline_accuracy),
-                    "baseline",
-                ),
-                ("Accuracy".to_string(), pct(c.accuracy), "accuracy"),
-                (
-                    "Balanced accuracy".to_string(),
-                    pct(c.balanced_accuracy),
-                    "balanced-accuracy",
-                ),
-            ];
-            if let Some(auc) = c.roc_auc {
-                v.push(("ROC AUC".to_string(), format!("{auc:.3}"), "roc-auc"));
-            }
-            // Two classes: the second is the outcome (class 1, as the AUC reads it).
-            if let [neg, pos] = c.classes.as_slice() {
-                let p = |x: Option<f64>| x.map_or("n/a".to_string(), pct);
-                v.push((
-                    format!("Sensitivity (\"{}\" found)", pos.class),
-                    p(pos.sensitivity),
-                    "sensitivity",
-                ));
-                v.push((
-                    format!("Specificity (\"{}\" found)", neg.class),
-                    p(pos.specificity),
-                    "specificity",
-                ));
-            }
-            // The headline's figure is not repeated beside it.
-            let lead = match c.headline.metric.as_str() {
-                "roc_auc" => "roc-auc",
-                "balanced_accuracy" => "balanced-accuracy",
-                _ => "accuracy",
-            };
-            v.retain(|f| f.2 != lead);
-            v
-        }
-        Quality::Regression(r) => vec![
-            (
-                "Mean absolute error".to_string(),
-                format!("{:.4}", r.mae),
-                "mae",
-            ),
-            (
-                "Root mean squared error".to_string(),
-                format!("{:.4}", r.rmse),
-                "rmse",
-            ),
-        ],
-    }
-}
-
-#[component]
-fn QualitySection(ui: Ui) -> impl IntoView {
-    view! {
-        <section class="card">
-            <h2><span class="step">"3"</span>"Quality"</h2>
-            {move || match ui.model.get() {
-                None => view! { <p class="muted">"Train a forest to see how well it does on rows it did not see."</p> }.into_any(),
-                Some(m) => {
-                    // A loaded model shows the scores its file kept from training.
-                    let when = if m.train_ms.is_some() { "" } else { ", when trained" };
-                    // The figure to lead with, chosen for the classes' balance (quality.rs), and
-                    // the sentence that says why and how the baseline does.
-                    let headline = match (&m.quality, m.task) {
-                        (Some(q), _) => {
-                            let h = q.headline();
-                            let (name, value) = match h.metric.as_str() {
-                                "roc_auc" => ("ROC AUC", format!("{:.3}", h.value)),
-                                "balanced_accuracy" => ("Balanced accuracy", pct(h.value)),
-                                "r2" => ("R²", format!("{:.3}", h.value)),
-                                _ => ("Accuracy", pct(h.value)),
-                            };
-                            Some((format!("{name} (held-out{when})"), value))
-                        }
-                        (None, Task::Classification) => m.accuracy.map(|a| (format!("Accuracy (held-out{when})"), pct(a))),
-                        (None, Task::Regression) => m.r2.map(|r| (format!("R² (held-out{when})"), format!("{r:.3}"))),
-                    };
-                    let note = m.quality.as_ref().map(|q| q.headline().note.clone());
-                    let figures = m.quality.as_ref().map(quality_figures).unwrap_or_default();
-                    let oob = m.oob.map(|o| match m.task {
-                        Task::Classification => pct(o),
-                        Task::Regression => format!("{o:.3}"),
-                    });
-                    if let Some(about) = m.imported.clone() {
-                        return view! {
-                            <p class="muted" data-testid="model-summary">{m.nodes} " nodes, " {m.origin.clone()}</p>
-                            <p data-testid="imported"><b>{about}</b></p>
-                            <p class="muted">"An imported model carries no held-out score. It reads a CSV's columns in order: exactly its features, no target column."</p>
-                        }.into_any();
-                    }
-                    // Copy, so both the note and the dimmed figures can follow it.
-                    let trained_on = StoredValue::new(m.data_name.clone());
-                    let stale = move || {
-                        let now = ui.data.get().map(|d| d.name);
-                        trained_on.get_value().filter(|t| now.as_ref() != Some(t))
-                    };
-                    view! {
-                        {move || stale().map(|t| view! {
-                            <p class="stale-note" data-testid="stale">{format!(
-                                "These figures are from {t}, the rows this forest was trained on, not from the rows loaded now."
-                            )}</p>
-                        })}
-                        <p class="muted" data-testid="model-summary">
-                            {m.trees} " trees, " {m.nodes} " nodes, " {m.task.name()} " of \"" {m.target.clone()} "\", " {m.origin.clone()}
-                            {m.train_ms.map(|t| format!(" in {:.1} s on {} {}", t / 1e3, m.workers, spoken::plural(m.workers, "worker")))}
-                        </p>
-                        <div class="metrics" class:stale=move || stale().is_some()>
-                            {headline.map(|(k, v)| view! { <div class="metric"><span>{k}</span><b data-testid="headline">{v}</b></div> })}
-                            {figures.into_iter().map(|(k, v, id)| view! { <div class="metric"><span>{k}</span><b data-testid=id>{v}</b></div> }).collect_view()}
-                            <div class="metric"><span title="Each training row scored by the trees that did not train on it">{match m.task {
-                                Task::Classification => "Out-of-bag accuracy (training rows)",
-                                Task::Regression => "Out-of-bag R² (training rows)",
-                            }}</span><b data-testid="oob">{oob.unwrap_or_else(|| "n/a".into())}</b></div>
-                            <div class="metric"><span>"Rows"</span><b>{m.train_rows} " train · " {m.test_rows} " test"</b></div>
-                        </div>
-                        {m.group.clone().map(|g| view! { <p class="muted" data-testid="held-out-by">{format!(
-                            "Held out by {g}: every {g}'s rows are on one side of the split, so the held-out figures are about {g}s the forest never saw. No out-of-bag score: a {g}'s rows would be in and out of one tree's sample."
-                        )}</p> })}
-                        {note.map(|n| view! { <p class="muted" data-testid="headline-note">{format!("Why this figure: {n}.")}</p> })}
-                        <div class="charts">
-                            {m.confusion.clone().map(|(classes, matrix)| view! { <div><h3>"Confusion matrix"</h3><Confusion classes=classes matrix=matrix/></div> })}
-                            {m.scatter.clone().map(|(t, p)| view! { <div><h3>"Predicted against actual"</h3><Scatter truth=t predicted=p/></div> })}
-                            <div data-testid="importances"><h3>"Feature importance"</h3><Bars items=m.importances.clone()/></div>
-                        </div>
-                    }.into_any()
-                }
-            }}
-        </section>
-    }
-}
-
 #[component]
 fn ScoreSection(ui: Ui) -> impl IntoView {
     let blocked = move || match (ui.model.get(), ui.data.get()) {
@@ -491,6 +348,7 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
                     }}
                 </div>
                 <div class="stage-right">
+                <super::quality::QualityStrip ui=ui/>
                 {move || ui.bench_summary.get().map(|s| view! { <BenchCard summary=s/> })}
                 <super::explain::ExplainOnStage ui=ui/>
                 {move || {

@@ -298,3 +298,62 @@ pub fn Sweep(points: Vec<SweepPoint>) -> impl IntoView {
         </svg>
     }
 }
+
+/// The square frame of [`UnitCurve`].
+const U: f64 = 300.0;
+const U_LEFT: f64 = 52.0;
+const U_BOTTOM: f64 = 44.0;
+const U_PAD: f64 = 12.0;
+
+/// Points on [0, 1] x [0, 1] joined in order (a ROC or precision-recall curve, a reliability
+/// diagram's bins as dots), with the diagonal where it means "no better than chance" or
+/// "perfectly calibrated", and a marker (the current threshold) that follows its signal.
+#[component]
+pub fn UnitCurve(
+    points: Vec<(f64, f64)>,
+    x_label: &'static str,
+    y_label: &'static str,
+    label: &'static str,
+    #[prop(default = false)] diagonal: bool,
+    #[prop(default = false)] dots: bool,
+    #[prop(optional, into)] marker: Option<Signal<Option<(f64, f64)>>>,
+) -> impl IntoView {
+    let sx = |v: f64| U_LEFT + v.clamp(0.0, 1.0) * (U - U_LEFT - U_PAD);
+    let sy = |v: f64| U - U_BOTTOM - v.clamp(0.0, 1.0) * (U - U_BOTTOM - U_PAD);
+    let line = points
+        .iter()
+        .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let dots = dots.then(|| {
+        points
+            .iter()
+            .map(|&(x, y)| view! { <circle cx=sx(x) cy=sy(y) r="4" class="pt"></circle> })
+            .collect_view()
+    });
+    let ticks = [0.0, 0.5, 1.0]
+        .map(|t| {
+            view! {
+                <text x=sx(t) y=U - U_BOTTOM + 16.0 text-anchor="middle" class="tick">{fmt_tick(t)}</text>
+                <text x=U_LEFT - 6.0 y=sy(t) + 4.0 text-anchor="end" class="tick">{fmt_tick(t)}</text>
+            }
+        })
+        .collect_view();
+    let marker = move || {
+        marker.and_then(|m| m.get()).map(|(x, y)| {
+            view! { <circle cx=sx(x) cy=sy(y) r="6" class="marker" data-testid="curve-marker"></circle> }
+        })
+    };
+    view! {
+        <svg class="chart unit" viewBox=format!("0 0 {U} {U}") role="img" aria-label=label>
+            {diagonal.then(|| view! { <line x1=sx(0.0) y1=sy(0.0) x2=sx(1.0) y2=sy(1.0) class="diagonal"></line> })}
+            <line x1=U_LEFT y1=U - U_BOTTOM x2=U - U_PAD y2=U - U_BOTTOM class="axis"></line>
+            <line x1=U_LEFT y1=U_PAD x2=U_LEFT y2=U - U_BOTTOM class="axis"></line>
+            <polyline points=line class="series curve"></polyline>
+            {dots}{ticks}{marker}
+            <text x=(U_LEFT + U - U_PAD) / 2.0 y=U - 8.0 text-anchor="middle" class="label">{x_label}</text>
+            <text x="14" y=(U_PAD + U - U_BOTTOM) / 2.0 text-anchor="middle" class="label"
+                transform=format!("rotate(-90 14 {})", (U_PAD + U - U_BOTTOM) / 2.0)>{y_label}</text>
+        </svg>
+    }
+}

@@ -55,6 +55,33 @@ pub async fn fetch_asset_js(path: &str) -> Result<js_sys::Uint8Array> {
     Ok(js_sys::Uint8Array::new(&buf))
 }
 
+/// A file name's stem as part of a download's name: without its extension, as [`slug`].
+pub fn stem(name: &str) -> String {
+    slug(match name.rsplit_once('.') {
+        Some((b, ext)) if !b.is_empty() && ext.len() <= 4 && !ext.contains(' ') => b,
+        _ => name,
+    })
+}
+
+/// `text` as part of a file name: each run of characters other than letters, digits, `_` and
+/// `.` made one `-` ("synthetic (200 rows)" -> "synthetic-200-rows").
+pub fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_alphanumeric() || c == '_' || c == '.' {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-');
+    if out.is_empty() {
+        "data".into()
+    } else {
+        out.to_string()
+    }
+}
+
 /// Offers `text` as a file download named `name`.
 pub fn download(name: &str, text: &str, mime: &str) -> Result<()> {
     let fail = |e| Error::Io(format!("cannot save {name}: {e:?}"));

@@ -150,8 +150,13 @@ pub fn generate_from_ui(ui: Ui) {
 }
 
 pub fn save_model(ui: Ui) {
+    let name = ui.model.get_untracked().map_or("forest".into(), |m| m.name);
     let r = engine(|e| match &e.model {
-        Some(m) => files::download("forest-model.json", &m.to_saved_json()?, "application/json"),
+        Some(m) => files::download(
+            &format!("{name}.json"),
+            &m.to_saved_json()?,
+            "application/json",
+        ),
         None => Err(Error::InvalidParam("no model to save yet".into())),
     });
     if let Err(err) = r {
@@ -162,7 +167,8 @@ pub fn save_model(ui: Ui) {
 /// Installs a model read from `name` (this program's JSON or ONNX).
 pub fn install_loaded(ui: Ui, name: &str, bytes: &[u8]) -> Result<()> {
     let model = Model::from_bytes(bytes)?;
-    let view = model_view(&model, &format!("loaded from {name}"), None, 0);
+    let mut view = model_view(&model, &format!("loaded from {name}"), None, 0);
+    view.name = files::stem(name);
     install_model(ui, model, view);
     Ok(())
 }
@@ -191,7 +197,18 @@ pub fn export_predictions(ui: Ui) {
             };
             // The CSV is written where the rows (and their ID column) are.
             let csv = data_worker().await?.export(m.reader(), &p).await?;
-            files::download("predictions.csv", &csv, "text/csv")
+            // Named after the rows and the model: `<data>-<model>-predictions.csv`.
+            let data = ui
+                .data
+                .get_untracked()
+                .map_or("rows".into(), |d| files::stem(&d.name));
+            let model = ui.model.get_untracked().map_or("forest".into(), |m| m.name);
+            // A model trained on these rows is already named after them.
+            let name = match model.strip_prefix(&format!("{data}-")) {
+                Some(_) => format!("{model}-predictions.csv"),
+                None => format!("{data}-{model}-predictions.csv"),
+            };
+            files::download(&name, &csv, "text/csv")
         }
         .await;
         if let Err(err) = r {

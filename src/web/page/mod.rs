@@ -10,6 +10,7 @@ mod form;
 mod gpu;
 mod load;
 mod model;
+mod quality;
 mod race;
 mod scoring;
 mod state;

@@ -50,6 +50,7 @@ pub fn model_view(model: &Model, origin: &str, train_ms: Option<f64>, workers: u
             .collect(),
         by_position: model.imported.is_some(),
         first_test_row: None,
+        name: "forest".into(),
     }
 }
 
@@ -64,10 +65,24 @@ pub fn install_model(ui: Ui, model: Model, view: ModelView) {
         e.predictions = None;
     });
     rebuild_gpu_forest(ui);
+    ui.threshold.set(model_threshold());
     ui.model.set(Some(view));
     ui.score.set(None);
     ui.race.set(None);
     ui.explained.set(None);
     ui.explained_all.set(None);
     ui.sweep.set(Vec::new());
+}
+
+fn model_threshold() -> Option<f64> {
+    engine(|e| e.model.as_ref().and_then(|m| m.threshold))
+}
+
+/// Gives the model decision threshold `t` (see [`Model::set_threshold`]): its labels,
+/// explanations, exports and saved file use it from now on.
+pub fn set_threshold(t: Option<f64>) -> crate::error::Result<()> {
+    engine(|e| match &mut e.model {
+        Some(m) => Rc::make_mut(m).set_threshold(t),
+        None => Ok(()),
+    })
 }

@@ -68,6 +68,9 @@ pub struct ModelView {
     pub by_position: bool,
     /// The first held-out row of the rows it was trained on (from 0), when trained here.
     pub first_test_row: Option<usize>,
+    /// What its downloads are named after: the loaded file's name, or the data and target it
+    /// was trained on (`breast_cancer-diagnosis-forest`).
+    pub name: String,
 }
 
 impl ModelView {
@@ -217,6 +220,9 @@ pub struct Ui {
     pub group: RwSignal<String>,
     /// The percentage of the rows held out, as the select holds it.
     pub test_percent: RwSignal<String>,
+    /// The model's decision threshold as the Quality card's slider shows it (two classes;
+    /// `None`: the more probable class); the model takes it when the slider is let go.
+    pub threshold: RwSignal<Option<f64>>,
     pub min_leaf: RwSignal<String>,
     pub seed: RwSignal<String>,
     pub synth_rows: RwSignal<String>,
@@ -274,6 +280,7 @@ impl Ui {
             columns_on: RwSignal::new(Vec::new()),
             group: RwSignal::new("auto".into()),
             test_percent: RwSignal::new("25".into()),
+            threshold: RwSignal::new(None),
             min_leaf: RwSignal::new("1".into()),
             seed: RwSignal::new("0".into()),
             synth_rows: RwSignal::new("20000".into()),

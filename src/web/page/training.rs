@@ -120,6 +120,11 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
     model.split = Some(prep.split.clone());
     let mut view = model_view(&model, "trained here", Some(train_ms), n_workers);
     view.data_name = ui.data.get_untracked().map(|d| d.name);
+    view.name = format!(
+        "{}-{}-forest",
+        super::files::stem(view.data_name.as_deref().unwrap_or("rows")),
+        super::files::slug(&model.schema.target)
+    );
     view.first_test_row = prep.first_test_row;
     view.test_rows = test.n_rows;
     view.accuracy = ev.accuracy;

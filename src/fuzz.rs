@@ -152,6 +152,7 @@ fn merges_or_refuses(shard: Shard, rows: u8) {
         x: Vec::new(),
         target: Target::Classes(Vec::new()),
         n_classes: shard.forest.n_outputs as usize,
+        groups: None,
     };
     let schema = Schema::numbered("y", &like);
     let params = Params {

@@ -42,6 +42,7 @@ fn the_root_split_finds_the_informative_feature_and_threshold() {
         x,
         target: Target::Classes(y),
         n_classes: 2,
+        groups: None,
     };
     let p = Params {
         n_trees: 1,
@@ -87,6 +88,7 @@ fn missing_values_follow_the_learned_direction() {
         x,
         target: Target::Classes(y),
         n_classes: 2,
+        groups: None,
     };
     let p = Params {
         n_trees: 5,
@@ -482,6 +484,7 @@ fn balanced_class_weights_find_more_of_a_rare_class() {
         x,
         target: Target::Classes(y),
         n_classes: 2,
+        groups: None,
     };
     let (tr, te) = holdout(&d);
     let recall = |class_weight| {

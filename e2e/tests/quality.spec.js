@@ -92,11 +92,13 @@ test('a patient with several admissions is held out whole, and the page says so'
   await page.getByTestId('train').click();
   await expect(page.getByTestId('model-summary')).toContainText('trained here');
   await expect(page.getByTestId('held-out-by')).toContainText('Held out by patient');
-  await expect(page.getByTestId('oob')).toHaveText('n/a');
+  // Each tree draws whole patients: an out-of-bag score about patients a tree never saw.
+  await expect(page.getByTestId('held-out-by')).toContainText('draws whole patients');
+  await expect(page.getByTestId('oob')).toHaveText(/%$/);
   const model = await download(page, () => page.getByTestId('save-model').click());
   expect(JSON.parse(model.text).evaluation.group).toBe('patient');
 
-  // Rows at random, when asked: an out-of-bag score again, and no grouping claimed.
+  // Rows at random, when asked: no grouping claimed.
   await page.getByTestId('group').selectOption('none');
   await page.getByTestId('train').click();
   await expect(page.getByTestId('held-out-by')).toHaveCount(0);

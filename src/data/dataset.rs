@@ -111,6 +111,9 @@ pub struct Dataset {
     pub x: Vec<f32>,
     pub target: Target,
     pub n_classes: usize,
+    /// Per row, the group it belongs to (a patient): a tree's bootstrap draws whole groups, so
+    /// no group is both in and out of one tree's sample. `None`: rows are drawn one by one.
+    pub groups: Option<Vec<u32>>,
 }
 
 impl Dataset {
@@ -133,6 +136,10 @@ impl Dataset {
             x,
             target,
             n_classes: self.n_classes,
+            groups: self
+                .groups
+                .as_ref()
+                .map(|g| idx.iter().map(|&i| g[i]).collect()),
         }
     }
 }
@@ -458,6 +465,7 @@ impl Schema {
             x,
             target,
             n_classes: self.classes.len(),
+            groups: None,
         })
     }
 

@@ -96,6 +96,7 @@ pub fn classification(
         x,
         target: Target::Classes(labels),
         n_classes: classes,
+        groups: None,
     };
     d.subset(&order)
 }
@@ -132,6 +133,7 @@ pub fn regression(
         x,
         target: Target::Values(y),
         n_classes: 0,
+        groups: None,
     }
 }
 

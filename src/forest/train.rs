@@ -36,6 +36,8 @@ pub struct Trainer<'a> {
     class_scale: Vec<f64>,
     /// Weight of each row (scikit-learn's `sample_weight`; `None`: all 1).
     sample_weight: Option<&'a [f64]>,
+    /// The rows' groups, numbered densely, and how many ([`Dataset::groups`]).
+    groups: Option<(Vec<u32>, usize)>,
 }
 
 fn tree_rng(seed: u64, tree: usize) -> ChaCha8Rng {
@@ -45,16 +47,46 @@ fn tree_rng(seed: u64, tree: usize) -> ChaCha8Rng {
 }
 
 /// Bootstrap counts of tree `tree` (all ones without bootstrap). Draws first from the tree's
-/// stream, so it can be recomputed for the OOB score without storing it.
-fn bootstrap(rng: &mut ChaCha8Rng, n: usize, on: bool) -> Vec<f64> {
+/// stream, so it can be recomputed for the OOB score without storing it. With `groups` (a
+/// dense group number per row, and how many groups), it draws as many groups as there are,
+/// with replacement, and a row counts as often as its group was drawn: a patient's rows are
+/// all in a tree's sample or all out of it.
+fn bootstrap(
+    rng: &mut ChaCha8Rng,
+    n: usize,
+    on: bool,
+    groups: Option<&(Vec<u32>, usize)>,
+) -> Vec<f64> {
     if !on {
         return vec![1.0; n];
     }
-    let mut w = vec![0.0; n];
-    for _ in 0..n {
-        w[rng.random_range(0..n as u32) as usize] += 1.0;
+    let draw = |k: usize, rng: &mut ChaCha8Rng| {
+        let mut w = vec![0.0; k];
+        for _ in 0..k {
+            w[rng.random_range(0..k as u32) as usize] += 1.0;
+        }
+        w
+    };
+    match groups {
+        None => draw(n, rng),
+        Some((of, k)) => {
+            let drawn = draw(*k, rng);
+            of.iter().map(|&g| drawn[g as usize]).collect()
+        }
     }
-    w
+}
+
+/// `groups` renumbered densely in order of first appearance, and how many there are.
+fn dense(groups: &[u32]) -> (Vec<u32>, usize) {
+    let mut number = rustc_hash::FxHashMap::default();
+    let of: Vec<u32> = groups
+        .iter()
+        .map(|g| {
+            let next = number.len() as u32;
+            *number.entry(*g).or_insert(next)
+        })
+        .collect();
+    (of, number.len())
 }
 
 /// The fewest training rows accepted.
@@ -146,6 +178,16 @@ impl<'a> Trainer<'a> {
             y_values,
             class_scale,
             sample_weight,
+            groups: match &data.groups {
+                Some(g) if g.len() != data.n_rows => {
+                    return Err(Error::InvalidParam(format!(
+                        "{} group numbers for {} rows",
+                        g.len(),
+                        data.n_rows
+                    )));
+                }
+                g => g.as_deref().map(dense),
+            },
         })
     }
 
@@ -162,7 +204,12 @@ impl<'a> Trainer<'a> {
     /// Grows tree number `t` of the forest.
     pub fn grow_tree(&self, t: usize) -> Tree {
         let mut rng = tree_rng(self.params.seed, t);
-        let mut w = bootstrap(&mut rng, self.data.n_rows, self.params.bootstrap);
+        let mut w = bootstrap(
+            &mut rng,
+            self.data.n_rows,
+            self.params.bootstrap,
+            self.groups.as_ref(),
+        );
         if let (Target::Classes(labels), false) = (&self.data.target, self.class_scale.is_empty()) {
             for (w, &l) in w.iter_mut().zip(labels) {
                 *w *= self.class_scale[l as usize];
@@ -218,7 +265,7 @@ impl<'a> Trainer<'a> {
         let n_out = trees.first().map_or(1, |t| t.n_outputs);
         let in_bag: Vec<Vec<bool>> = crate::parallel::map(trees.len(), |t| {
             let mut rng = tree_rng(self.params.seed, first + t);
-            bootstrap(&mut rng, n, true)
+            bootstrap(&mut rng, n, true, self.groups.as_ref())
                 .into_iter()
                 .map(|w| w > 0.0)
                 .collect()

@@ -65,9 +65,12 @@ struct DatasetHeader {
     n_features: usize,
     n_classes: usize,
     task: Task,
+    /// Buffer 2 holds each row's group (u32).
+    #[serde(default)]
+    groups: bool,
 }
 
-/// Buffers of a dataset message ([`encode_dataset`]).
+/// Buffers of a dataset message ([`encode_dataset`]) without groups; with them, one more.
 pub const DATASET_BUFFERS: usize = 2;
 
 /// Rows and target as a message: buffer 0 the rows (f32, row-major), buffer 1 the target.
@@ -78,14 +81,17 @@ pub fn encode_dataset(d: &Dataset) -> Message {
         n_features: d.n_features,
         n_classes: d.n_classes,
         task,
+        groups: d.groups.is_some(),
     };
     let target = match &d.target {
         Target::Classes(c) => bytes(c),
         Target::Values(v) => bytes(v),
     };
+    let mut buffers = vec![bytes(&d.x), target];
+    buffers.extend(d.groups.as_ref().map(|g| bytes(g)));
     Message {
         header: to_header(&h),
-        buffers: vec![bytes(&d.x), target],
+        buffers,
     }
 }
 
@@ -109,12 +115,29 @@ pub fn decode_dataset(m: &Message) -> Result<Dataset> {
             i % h.n_features.max(1)
         )));
     }
+    let groups = match h.groups {
+        false => None,
+        true => {
+            let g: Vec<u32> = pods(m.buffers.get(2), "groups")?;
+            // One group a row at most: a trainer's counts are sized by the largest.
+            if g.len() != h.n_rows || g.iter().any(|&v| v as usize >= h.n_rows) {
+                return Err(disagree(format!(
+                    "{} group numbers are not one per row of {} below {}",
+                    g.len(),
+                    h.n_rows,
+                    h.n_rows
+                )));
+            }
+            Some(g)
+        }
+    };
     Ok(Dataset {
         n_rows: h.n_rows,
         n_features: h.n_features,
         x,
         target,
         n_classes: h.n_classes,
+        groups,
     })
 }
 
@@ -342,6 +365,22 @@ mod tests {
         assert_eq!(
             decode_dataset(&encode_dataset(&c)).unwrap().target,
             c.target
+        );
+        // Groups (a patient a row) travel in a third buffer; one past the rows is refused.
+        let mut g = c.clone();
+        g.groups = Some((0..40).map(|r| r / 3).collect());
+        let mut m = encode_dataset(&g);
+        assert_eq!(m.buffers.len(), DATASET_BUFFERS + 1);
+        assert_eq!(decode_dataset(&m).unwrap().groups, g.groups);
+        m.buffers[2][0..4].copy_from_slice(&40u32.to_le_bytes());
+        let e = decode_dataset(&m).unwrap_err().to_string();
+        assert!(e.contains("group numbers"), "{e}");
+        m.buffers.pop();
+        assert!(
+            decode_dataset(&m)
+                .unwrap_err()
+                .to_string()
+                .contains("groups")
         );
     }
 

@@ -96,10 +96,10 @@ enum Command {
         #[arg(long, value_delimiter = ',', value_name = "COL")]
         keep: Vec<String>,
         /// Hold out whole groups: every row of a value of COL (a patient's admissions) on one
-        /// side of the train/test split, and no out-of-bag score (a group's rows would be in
-        /// and out of one tree's bootstrap). Default: the first group-like column (repeating
-        /// text or whole numbers, few rows a value), left out of training; "none": rows at
-        /// random.
+        /// side of the train/test split, and each tree's bootstrap drawing whole groups (so the
+        /// out-of-bag score is about groups a tree never saw). Default: the first group-like
+        /// column (repeating text or whole numbers, few rows a value), left out of training;
+        /// "none": rows at random.
         #[arg(long, value_name = "COL")]
         group: Option<String>,
         /// Write the trained model here (JSON).
@@ -490,12 +490,11 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
         Task::Classification => "accuracy",
         Task::Regression => "R²",
     };
-    match &prep.group {
-        Some(g) => {
-            println!("OOB score     none: rows of one {g} are in and out of a tree's bootstrap")
-        }
-        None => println!("OOB score     {} ({oob_kind})", fmt(model.oob_score)),
-    }
+    let whole = match &prep.group {
+        Some(g) => format!(", each tree drawing whole {g}s"),
+        None => String::new(),
+    };
+    println!("OOB score     {} ({oob_kind}{whole})", fmt(model.oob_score));
     println!("top features");
     for (name, v) in ranked.iter().take(10) {
         println!("  {v:>7.4}  {name}");

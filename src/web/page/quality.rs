@@ -247,7 +247,7 @@ fn Report(ui: Ui, m: ModelView) -> impl IntoView {
             <div class="metric"><span>"Rows"</span><b>{v.train_rows} " train · " {v.test_rows} " test"</b></div>
         </div>
         {v.group.clone().map(|g| view! { <p class="muted" data-testid="held-out-by">{format!(
-            "Held out by {g}: every {g}'s rows are on one side of the split, so the held-out figures are about {g}s the forest never saw. No out-of-bag score: a {g}'s rows would be in and out of one tree's sample."
+            "Held out by {g}: every {g}'s rows are on one side of the split, so the held-out figures are about {g}s the forest never saw; each tree's sample draws whole {g}s too, so the out-of-bag score is about {g}s that tree never saw."
         )}</p> })}
         {v.quality.as_ref().map(|q| {
             let note = q.headline().note.clone();

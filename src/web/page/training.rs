@@ -102,10 +102,6 @@ pub async fn train(ui: Ui) -> Result<Option<TrainTimes>> {
     let mut model =
         crate::tree_shards::merge(shards, prep.schema.clone(), params, n_features, &target)?;
     model.id_columns = prep.id_columns.clone();
-    // A group's rows in and out of one tree's bootstrap: no honest out-of-bag score.
-    if prep.split.group.is_some() {
-        model.oob_score = None;
-    }
     let train_ms = now_ms() - t0;
     let merge_ms = now_ms() - t_merge;
     let key = engine(|e| e.generation + 1);

@@ -265,7 +265,10 @@ fn group_numbers(table: &Table, rows: &[usize], g: usize) -> (Vec<usize>, Vec<us
 
 /// `order` rearranged so that its first rows are whole groups (the values of column `g`; a row
 /// whose value is missing is a group of its own), taken in a seeded shuffle of the groups until
-/// they hold `n_test` rows or more; every side keeps `order`'s order. Returns the order and how
+/// they hold `n_test` rows or more; every side keeps `order`'s order. With `class_of` (a row's
+/// class), a group is taken only while it brings the held-out rows' class counts closer to each
+/// class's share of `n_test` (the sum of the gaps shrinks), so a rare outcome stays about as rare
+/// on both sides (as scikit-learn's `StratifiedGroupKFold` aims). Returns the order and how
 /// many rows are held out.
 fn grouped(
     table: &Table,
@@ -273,17 +276,68 @@ fn grouped(
     n_test: usize,
     g: usize,
     seed: u64,
+    class_of: Option<&dyn Fn(usize) -> String>,
 ) -> (Vec<usize>, usize) {
     let (group_of, sizes) = group_numbers(table, order, g);
     let mut held = vec![false; sizes.len()];
-    let mut taken = 0;
-    for pick in shuffled(sizes.len(), seed ^ 0x6772_6f75_70) {
-        if taken >= n_test {
-            break;
+    let picks = shuffled(sizes.len(), seed ^ 0x6772_6f75_70);
+    match class_of {
+        None => {
+            let mut taken = 0;
+            for pick in picks {
+                if taken >= n_test {
+                    break;
+                }
+                held[pick] = true;
+                taken += sizes[pick];
+            }
         }
-        held[pick] = true;
-        taken += sizes[pick];
+        Some(class_of) => {
+            // Rows per class in each group, and each class's quota of held-out rows.
+            let mut index = rustc_hash::FxHashMap::default();
+            let class: Vec<usize> = order
+                .iter()
+                .map(|&i| {
+                    let next = index.len();
+                    *index.entry(class_of(i)).or_insert(next)
+                })
+                .collect();
+            let k = index.len();
+            let mut per_group = vec![vec![0usize; k]; sizes.len()];
+            for (&gr, &c) in group_of.iter().zip(&class) {
+                per_group[gr][c] += 1;
+            }
+            let mut quota = vec![0.0; k];
+            class.iter().for_each(|&c| quota[c] += 1.0);
+            let n = order.len().max(1) as f64;
+            quota.iter_mut().for_each(|q| *q *= n_test as f64 / n);
+            let mut test = vec![0usize; k];
+            let gap = |test: &[usize]| -> f64 {
+                quota
+                    .iter()
+                    .zip(test)
+                    .map(|(q, &t)| (q - t as f64).abs())
+                    .sum()
+            };
+            for pick in picks {
+                let with: Vec<usize> = test
+                    .iter()
+                    .zip(&per_group[pick])
+                    .map(|(t, g)| t + g)
+                    .collect();
+                if gap(&with) < gap(&test) {
+                    held[pick] = true;
+                    test = with;
+                }
+            }
+        }
     }
+    let taken = held
+        .iter()
+        .zip(&sizes)
+        .filter(|(h, _)| **h)
+        .map(|(_, s)| s)
+        .sum();
     let (mut test, mut train) = (Vec::with_capacity(taken), Vec::new());
     for (&i, &k) in order.iter().zip(&group_of) {
         if held[k] {
@@ -400,7 +454,8 @@ struct Split {
     rows: Vec<usize>,
     order: Vec<usize>,
     n_test: usize,
-    /// Each class was held out in its share (asked for, classification, no group).
+    /// Each class was held out in its share (asked for, classification; with a group, as near
+    /// as whole groups allow).
     stratified: bool,
     /// The column whose rows were held out together.
     group: Option<usize>,
@@ -427,9 +482,17 @@ fn split(
         0 => None,
         _ => group_column(table, summaries, t, group)?,
     };
-    let stratified = stratify && n_test > 0 && task == Task::Classification && group.is_none();
+    let stratified = stratify && n_test > 0 && task == Task::Classification;
+    let class_of = |i: usize| table.cell(i, t).text().into_owned();
     let (order, n_test) = match group {
-        Some(g) => grouped(table, &order, n_test, g, seed),
+        Some(g) => grouped(
+            table,
+            &order,
+            n_test,
+            g,
+            seed,
+            stratified.then_some(&class_of as &dyn Fn(usize) -> String),
+        ),
         _ if stratified => (
             stratified_order(&order, n_test, |i| table.cell(i, t).text()),
             n_test,
@@ -950,7 +1013,17 @@ mod tests {
         };
         let prep = prepare(&t, &opts).unwrap();
         assert_eq!(prep.group.as_deref(), Some("patient"));
-        assert!(!prep.stratified);
+        // Stratified as near as whole patients allow: readmissions as common on both sides.
+        assert!(prep.stratified);
+        let yes = |d: &Dataset| match &d.target {
+            Target::Classes(c) => c.iter().filter(|&&l| l == 1).count() as f64 / d.n_rows as f64,
+            Target::Values(_) => unreachable!("a class target"),
+        };
+        let (test_yes, train_yes) = (yes(&prep.test), yes(&prep.train));
+        assert!(
+            (test_yes - train_yes).abs() < 0.02,
+            "{test_yes} against {train_yes}"
+        );
         assert!(
             prep.left_out
                 .iter()
@@ -964,7 +1037,7 @@ mod tests {
         // The rows themselves: no patient on both sides; each missing one alone.
         let rows: Vec<usize> = (0..t.n_rows()).collect();
         let order: Vec<usize> = shuffled(rows.len(), 5);
-        let (order, n) = grouped(&t, &order, 150, 0, 5);
+        let (order, n) = grouped(&t, &order, 150, 0, 5, None);
         let side = |r: &[usize]| -> std::collections::HashSet<String> {
             r.iter()
                 .map(|&i| t.cell(i, 0).text().into_owned())
@@ -975,7 +1048,7 @@ mod tests {
         assert!(side(test).is_disjoint(&side(train)));
         assert!(n >= 150);
         assert_eq!(
-            grouped(&t, &shuffled(rows.len(), 5), 150, 0, 5),
+            grouped(&t, &shuffled(rows.len(), 5), 150, 0, 5, None),
             (order.clone(), n)
         );
         // Each tree draws whole patients, so the out-of-bag rows are patients that tree never

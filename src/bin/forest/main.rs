@@ -453,7 +453,12 @@ fn train(csv: &Path, opts: TrainOptions, model_out: Option<&Path>, json: bool) -
     );
     if model.evaluation.as_ref().is_some_and(|h| h.stratified) {
         println!(
-            "              each class held out in its share of the rows (--no-stratify: at random)"
+            "              each class held out in {} share of the rows (--no-stratify: at random)",
+            if prep.group.is_some() {
+                "about its (whole groups)"
+            } else {
+                "its"
+            }
         );
     }
     if let Some(g) = &prep.group {

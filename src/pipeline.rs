@@ -979,6 +979,14 @@ mod tests {
             let prep = prepare(&t, &opts).unwrap();
             assert_eq!(prep.group.as_deref(), Some("patient"));
             let (model, eval) = train_and_evaluate(&prep, &opts, &|| {}).unwrap();
+            // A rare outcome: the headline is not plain accuracy, and the baseline is there.
+            let Some(Quality::Classification(q)) = &eval.quality else {
+                panic!("a classifier's figures")
+            };
+            assert_eq!(
+                (q.headline.metric.as_str(), q.baseline_class.as_str()),
+                ("roc_auc", "no")
+            );
             let (oob, test) = (model.oob_score.unwrap(), eval.accuracy.unwrap());
             let mut rows = prep.train.clone();
             rows.groups = None;

@@ -51,11 +51,12 @@ pub struct PlannedForest {
 
 impl PlannedForest {
     pub fn new(forest: FlatForest) -> PlannedForest {
-        // No batch to measure the walks on: the one chosen already in this process, or the
-        // scalar walk (the only one in wasm).
+        // No batch to measure the walks on yet: the one chosen already in this process, or
+        // one chosen now on rows made from the forest's own thresholds, so that small batches
+        // get the faster walk from the first (the scalar one is the only one in wasm).
         let mut plan = Plan::new(&forest, Threads::All);
         if let Some(p) = plan.as_mut() {
-            p.choose_walk(&forest, &[]);
+            p.choose_walk(&forest, &plan::calibration_rows(&forest));
         }
         PlannedForest { forest, plan }
     }
@@ -64,15 +65,32 @@ impl PlannedForest {
         &self.forest
     }
 
-    /// As [`FlatForest::predict_single_thread`], with the plan made once.
+    /// The plan for batch `x`: none (the checked walk, one row at a time) for a row or two,
+    /// where the planned walks' groups of rows cost more than they save (on the dev machine,
+    /// 200 trees: 1 row 0.004 ms checked against 0.008 planned, 2 rows 0.011 against 0.015,
+    /// 4 rows 0.036 against 0.027; `forest bench --cpu-only --batches 1,2,4,8`).
+    fn plan_of(&self, x: &[f32]) -> Option<&Plan> {
+        const PLANNED_FROM_ROWS: usize = 3;
+        self.plan
+            .as_ref()
+            .filter(|_| x.len() / self.forest.n_features.max(1) as usize >= PLANNED_FROM_ROWS)
+    }
+
+    /// As [`FlatForest::predict_single_thread`], with the plan made once (and the walk the
+    /// process has chosen since, if it has).
     pub fn predict_single_thread(&self, x: &[f32], out: &mut [f32]) {
-        self.forest.predict_with(self.plan.as_ref(), x, out);
+        match self.plan_of(x) {
+            Some(p) => self
+                .forest
+                .predict_with(Some(&p.for_batch(&self.forest, x)), x, out),
+            None => self.forest.predict_with(None, x, out),
+        }
     }
 
     /// As [`FlatForest::predict`], with the plan made once (the walk is still chosen per
     /// batch: the first large batch decides it for the process).
     pub fn predict(&self, x: &[f32]) -> Vec<f32> {
-        match &self.plan {
+        match self.plan_of(x) {
             Some(p) => self
                 .forest
                 .predict_through(Some(&p.for_batch(&self.forest, x)), x),

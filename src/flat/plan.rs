@@ -112,10 +112,54 @@ static CHOICE: OnceLock<Walk> = OnceLock::new();
 const CALIBRATION_ROWS: usize = 4096;
 
 /// The walk to use for `f` on this machine: the fastest, measured once (for the process) on the
-/// first batch of [`CALIBRATION_ROWS`] rows or more, the scalar one until then; all give the
+/// first batch of [`CALIBRATION_ROWS`] rows or more (a [`super::PlannedForest`] measures at
+/// once, on [`calibration_rows`]), the scalar one until then; all give the
 /// same bits. Gathers are fast on some CPUs and slow on others: the AVX2 walk was 1.2x faster
 /// than the scalar one on the H100 host's Xeon (16 threads) and 1.5x slower on the dev
 /// machine's EPYC (Zen 3). `FOREST_CPU_WALK=scalar|avx2` decides instead.
+/// Rows to choose the walk on before any batch has come (a model just loaded): per row, each
+/// feature takes the threshold of a split on it found at a pseudo-random node, just above or
+/// below it, so the rows go down varied paths as real ones do. Enough rows for [`choose`]; empty
+/// when the process has chosen already or has one walk.
+pub(super) fn calibration_rows(f: &FlatForest) -> Vec<f32> {
+    let nf = f.n_features as usize;
+    if CHOICE.get().is_some() || Walk::available().len() == 1 || nf == 0 || f.n_nodes() == 0 {
+        return Vec::new();
+    }
+    let mut by_feature: Vec<Vec<f32>> = vec![Vec::new(); nf];
+    // A bounded sample of the splits: a few thousand nodes tell a feature's range.
+    let step = (f.n_nodes() / 4096).max(1);
+    for i in (0..f.n_nodes()).step_by(step) {
+        let n = f.node(i);
+        if !n.is_leaf() && (n.feature as usize) < nf {
+            by_feature[n.feature as usize].push(n.threshold());
+        }
+    }
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        // xorshift64*: a cheap, fixed sequence (timing rows, not statistics).
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    let mut x = Vec::with_capacity(CALIBRATION_ROWS * nf);
+    for _ in 0..CALIBRATION_ROWS {
+        for t in &by_feature {
+            let r = next();
+            x.push(match t.len() {
+                0 => 0.0,
+                n => {
+                    let v = t[(r % n as u64) as usize];
+                    let d = v.abs() * 1e-3 + 1e-6;
+                    if r & (1 << 40) == 0 { v - d } else { v + d }
+                }
+            });
+        }
+    }
+    x
+}
+
 fn choose(f: &FlatForest, plan: &Plan, x: &[f32]) -> Walk {
     let available = Walk::available();
     if !plan.forest(f).fits() {

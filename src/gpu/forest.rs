@@ -137,6 +137,12 @@ pub struct GpuForest {
     tune_emulated: bool,
     /// The errors of creating the buffers, read before the first work.
     created: Vec<super::context::Popped>,
+    /// Bind groups of the pooled buffers made for (first row, rows, part): a batch of a size
+    /// seen before binds what it bound then (making one costs about as much as a small
+    /// kernel). Emptied when the pool grows; other buffers (resident rows) are bound afresh.
+    binds: HashMap<(u64, u64, usize), wgpu::BindGroup>,
+    /// What each part's uniform holds, so an unchanged one is not written again.
+    written: Vec<Option<[u32; 4]>>,
 }
 
 /// A compute shader's storage binding.
@@ -311,6 +317,8 @@ impl GpuForest {
             upload: Upload::Staging,
             tune_emulated: false,
             created: scope.pop(),
+            binds: HashMap::new(),
+            written: Vec::new(),
         })
     }
 
@@ -420,6 +428,7 @@ impl GpuForest {
                 })
             };
             let out = rows * u64::from(self.leaf_width) * 4;
+            self.binds.clear();
             self.pool = Some(Pool {
                 rows,
                 input: buf(
@@ -483,9 +492,9 @@ impl GpuForest {
             let pool = self.pool.as_ref().expect("pool sized");
             let (input, output) = (pool.input.clone(), pool.output.clone());
             let xs = &x[start * nf..(start + rows) * nf];
-            self.upload_parts(&input, xs, &parts, Some((variant, &output)))
+            // The copy back rides in the last part's submission: one submission a batch.
+            self.upload_parts(&input, xs, &parts, Some((variant, &output, rows)))
                 .await?;
-            self.copy_out(rows, parts.len());
             phases.submit_ms += super::now_ms() - t0;
             let lw = self.leaf_width as usize;
             let out = &mut scores[start * lw..(start + rows) * lw];
@@ -557,8 +566,8 @@ impl GpuForest {
             let output = self.pool.as_ref().expect("pool sized").output.clone();
             let mut enc = self.ctx.device.create_command_encoder(&Default::default());
             self.record(&mut enc, variant, buffer, &output, 0, *n, 0, Some(0), 1);
+            self.record_copy_out(&mut enc, *n, 1);
             self.ctx.queue.submit([enc.finish()]);
-            self.copy_out(*n, 1);
             phases.submit_ms += super::now_ms() - t0;
             let out = &mut scores[start * lw..(start + n) * lw];
             let ns = self.read_back(out, 1, &mut phases).await?;
@@ -716,13 +725,14 @@ impl GpuForest {
 
     /// Uploads the `parts` of `x` into `dst` (at the parts' own offsets), each in its own
     /// submission; with `score`, each part's scoring pass is recorded after its copy, into
-    /// `score.1` at the same row offsets.
+    /// `score.1` at the same row offsets, and the last part's submission copies the outputs
+    /// of `score.2` rows (and the timestamps) back.
     async fn upload_parts(
         &mut self,
         dst: &wgpu::Buffer,
         x: &[f32],
         parts: &[std::ops::Range<usize>],
-        score: Option<(Variant, &wgpu::Buffer)>,
+        score: Option<(Variant, &wgpu::Buffer, usize)>,
     ) -> Result<()> {
         let nf = self.n_features as usize;
         for (k, part) in parts.iter().enumerate() {
@@ -737,8 +747,11 @@ impl GpuForest {
                     enc.copy_buffer_to_buffer(s, 0, dst, offset, bytes.len() as u64);
                 }
             }
-            if let Some((v, out)) = score {
+            if let Some((v, out, rows)) = score {
                 self.record(&mut enc, v, dst, out, part.start, part.len(), k, Some(k), 1);
+                if k + 1 == parts.len() {
+                    self.record_copy_out(&mut enc, rows, parts.len());
+                }
             }
             self.ctx.queue.submit([enc.finish()]);
             if self.upload == Upload::Staging {
@@ -803,9 +816,15 @@ impl GpuForest {
         repeat: usize,
     ) {
         let params: [u32; 4] = [rows as u32, self.n_trees, 0, 0];
-        self.ctx
-            .queue
-            .write_buffer(&self.params[slot], 0, bytemuck::cast_slice(&params));
+        if self.written.len() <= slot {
+            self.written.resize(slot + 1, None);
+        }
+        if self.written[slot] != Some(params) {
+            self.ctx
+                .queue
+                .write_buffer(&self.params[slot], 0, bytemuck::cast_slice(&params));
+            self.written[slot] = Some(params);
+        }
         let groups = (rows as u32)
             .div_ceil(v.rows_per_group())
             .clamp(1, self.max_groups);
@@ -813,21 +832,42 @@ impl GpuForest {
         let lw = u64::from(self.leaf_width);
         let (first, n) = (first as u64, rows as u64);
         self.pipeline(v);
-        let bind = self
-            .ctx
-            .device
-            .create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("forest"),
-                layout: &self.layout,
-                entries: &[
-                    entry(0, self.params[slot].as_entire_binding()),
-                    entry(1, self.nodes.as_entire_binding()),
-                    entry(2, self.roots.as_entire_binding()),
-                    entry(3, self.leaf_values.as_entire_binding()),
-                    entry(4, slice(input, first * nf * 4, n * nf * 4)),
-                    entry(5, slice(output, first * lw * 4, n * lw * 4)),
-                ],
-            });
+        let make = |this: &Self| {
+            this.ctx
+                .device
+                .create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("forest"),
+                    layout: &this.layout,
+                    entries: &[
+                        entry(0, this.params[slot].as_entire_binding()),
+                        entry(1, this.nodes.as_entire_binding()),
+                        entry(2, this.roots.as_entire_binding()),
+                        entry(3, this.leaf_values.as_entire_binding()),
+                        entry(4, slice(input, first * nf * 4, n * nf * 4)),
+                        entry(5, slice(output, first * lw * 4, n * lw * 4)),
+                    ],
+                })
+        };
+        let pooled = self
+            .pool
+            .as_ref()
+            .is_some_and(|p| &p.input == input && &p.output == output);
+        let fresh;
+        let bind = if pooled {
+            let key = (first, n, slot);
+            if !self.binds.contains_key(&key) {
+                // Bounded: a sweep over many sizes keeps the last 64.
+                if self.binds.len() >= 64 {
+                    self.binds.clear();
+                }
+                let b = make(self);
+                self.binds.insert(key, b);
+            }
+            &self.binds[&key]
+        } else {
+            fresh = make(self);
+            &fresh
+        };
         let timestamp_writes = stamp.and_then(|k| {
             self.timer
                 .as_ref()
@@ -842,17 +882,16 @@ impl GpuForest {
             timestamp_writes,
         });
         pass.set_pipeline(&self.pipelines[&v]);
-        pass.set_bind_group(0, &bind, &[]);
+        pass.set_bind_group(0, bind, &[]);
         for _ in 0..repeat {
             pass.dispatch_workgroups(groups, 1, 1);
         }
     }
 
-    /// Submits the copy of `rows` rows of outputs to the readback buffer, and the timestamps
+    /// Records the copy of `rows` rows of outputs to the readback buffer, and the timestamps
     /// of `parts` passes.
-    fn copy_out(&self, rows: usize, parts: usize) {
+    fn record_copy_out(&self, enc: &mut wgpu::CommandEncoder, rows: usize, parts: usize) {
         let pool = self.pool.as_ref().expect("pool sized");
-        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
         let bytes = (rows * self.leaf_width as usize * 4) as u64;
         enc.copy_buffer_to_buffer(&pool.output, 0, &pool.readback, 0, bytes);
         if let Some((set, resolve, read)) = &self.timer {
@@ -860,7 +899,6 @@ impl GpuForest {
             enc.resolve_query_set(set, 0..stamps, resolve, 0);
             enc.copy_buffer_to_buffer(resolve, 0, read, 0, u64::from(stamps) * 8);
         }
-        self.ctx.queue.submit([enc.finish()]);
     }
 
     /// Maps the readback (and timestamp) buffers, copies the scores out, unmaps; returns the

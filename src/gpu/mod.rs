@@ -9,11 +9,12 @@ pub use explain::GpuExplainer;
 pub use forest::{GpuForest, GpuRun, Kernel, Phases, Resident, Tuning, Upload};
 pub use kernels::Variant;
 
-/// From this many rows on, `--device auto` scores on a (real) GPU. On the H100 one row took
-/// 0.16 ms end to end on the GPU and 0.017 ms on one CPU core, 100 rows 0.155 and 3.3 ms
-/// (BENCHMARKS.md): the crossover lies near 0.16 / 0.017, about 9 rows; 16 is that estimate
-/// rounded up, not a measured point.
-pub const GPU_FROM_ROWS: usize = 16;
+/// From this many rows on, `--device auto` scores on a (real) GPU. Measured on the H200 host
+/// (BENCHMARKS.md, "Small batches: the harness planned once..."), 200 trees of depth 12: 10 rows
+/// took 0.045-0.065 ms on 16 CPU threads and 0.124-0.137 on the GPU, 100 rows 0.203-0.214
+/// against 0.125-0.138; the lines cross near 57 rows. A smaller forest moves the crossover up,
+/// a larger one down; this is the default forest's.
+pub const GPU_FROM_ROWS: usize = 64;
 
 /// Milliseconds on a monotonic clock: `performance.now()` in the browser (page or worker).
 pub(crate) fn now_ms() -> f64 {

@@ -173,6 +173,23 @@ pub fn shuffled(n: usize, seed: u64) -> Vec<usize> {
     v
 }
 
+/// A class number per row of `order` (`class_of` a row), in order of first appearance, and how
+/// many classes there are.
+fn class_numbers<K: Eq + std::hash::Hash>(
+    order: &[usize],
+    class_of: impl Fn(usize) -> K,
+) -> (Vec<usize>, usize) {
+    let mut index = rustc_hash::FxHashMap::default();
+    let class = order
+        .iter()
+        .map(|&i| {
+            let next = index.len();
+            *index.entry(class_of(i)).or_insert(next)
+        })
+        .collect();
+    (class, index.len())
+}
+
 /// `order` rearranged so that its first `n_test` rows hold each class (`class_of` a row) in
 /// its share of all the rows, as near as whole rows allow (shares rounded down, the rows left
 /// to the largest remainders, ties to the class met first), every class's rows and the rest
@@ -182,15 +199,8 @@ fn stratified_order<K: Eq + std::hash::Hash>(
     n_test: usize,
     class_of: impl Fn(usize) -> K,
 ) -> Vec<usize> {
-    let mut index = rustc_hash::FxHashMap::default();
-    let class: Vec<usize> = order
-        .iter()
-        .map(|&i| {
-            let next = index.len();
-            *index.entry(class_of(i)).or_insert(next)
-        })
-        .collect();
-    let mut counts = vec![0usize; index.len()];
+    let (class, k) = class_numbers(order, class_of);
+    let mut counts = vec![0usize; k];
     class.iter().for_each(|&c| counts[c] += 1);
     let n = order.len();
     let mut quota: Vec<usize> = counts.iter().map(|&c| c * n_test / n).collect();
@@ -294,15 +304,7 @@ fn grouped(
         }
         Some(class_of) => {
             // Rows per class in each group, and each class's quota of held-out rows.
-            let mut index = rustc_hash::FxHashMap::default();
-            let class: Vec<usize> = order
-                .iter()
-                .map(|&i| {
-                    let next = index.len();
-                    *index.entry(class_of(i)).or_insert(next)
-                })
-                .collect();
-            let k = index.len();
+            let (class, k) = class_numbers(order, class_of);
             let mut per_group = vec![vec![0usize; k]; sizes.len()];
             for (&gr, &c) in group_of.iter().zip(&class) {
                 per_group[gr][c] += 1;
@@ -929,6 +931,23 @@ mod tests {
         assert_eq!(&reasons[1..], &[None, None, None, None]);
     }
 
+    /// A forest of `trees` trees predicting "readmitted", a quarter held out, stratified,
+    /// columns and group as found.
+    fn readmission_options(trees: usize, seed: u64) -> TrainOptions {
+        TrainOptions {
+            target: "readmitted".into(),
+            task: None,
+            params: Params {
+                n_trees: trees,
+                seed,
+                ..Params::default()
+            },
+            test_fraction: 0.25,
+            stratify: true,
+            columns: Columns::default(),
+        }
+    }
+
     /// The hospital: 2,000 admissions of 600 patients, 15% readmitted. Readmission is
     /// the patient's (their age and a risk the file does not show, plus chance), and each
     /// patient has a weight of their own that identifies them.
@@ -964,18 +983,7 @@ mod tests {
     fn out_of_bag_rows_are_patients_a_tree_never_saw() {
         for seed in 1..6 {
             let t = readmissions(seed);
-            let opts = TrainOptions {
-                target: "readmitted".into(),
-                task: None,
-                params: Params {
-                    n_trees: 60,
-                    seed,
-                    ..Params::default()
-                },
-                test_fraction: 0.25,
-                stratify: true,
-                columns: Columns::default(),
-            };
+            let opts = readmission_options(60, seed);
             let prep = prepare(&t, &opts).unwrap();
             assert_eq!(prep.group.as_deref(), Some("patient"));
             let (model, eval) = train_and_evaluate(&prep, &opts, &|| {}).unwrap();
@@ -1007,18 +1015,7 @@ mod tests {
     #[test]
     fn held_out_groups_are_whole_and_the_split_says_so() {
         let t = hospital();
-        let opts = TrainOptions {
-            target: "readmitted".into(),
-            task: None,
-            params: Params {
-                n_trees: 10,
-                seed: 5,
-                ..Params::default()
-            },
-            test_fraction: 0.25,
-            stratify: true,
-            columns: Columns::default(),
-        };
+        let opts = readmission_options(10, 5);
         let prep = prepare(&t, &opts).unwrap();
         assert_eq!(prep.group.as_deref(), Some("patient"));
         // Stratified as near as whole patients allow: readmissions as common on both sides.

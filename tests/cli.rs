@@ -509,20 +509,7 @@ fn evaluate_reports_the_rare_outcome_figures_of_a_labelled_file() {
 
 #[test]
 fn explain_writes_contributions_that_add_up_to_the_predictions() {
-    let model = tmp("explain.json");
-    ok(&[
-        "train",
-        "--csv",
-        "assets/breast_cancer.csv",
-        "--target",
-        "diagnosis",
-        "--trees",
-        "10",
-        "--max-depth",
-        "5",
-        "--model-out",
-        model.to_str().unwrap(),
-    ]);
+    let model = train_breast_cancer("explain.json", &["--trees", "10", "--max-depth", "5"]);
     let m = model.to_str().unwrap();
     let out = ok(&[
         "explain",
@@ -704,20 +691,25 @@ fn a_patient_column_that_repeats_holds_its_rows_out_together() {
     assert!(e.contains("--group \"ward\": no such column"), "{e}");
 }
 
-#[test]
-fn a_saved_threshold_decides_the_labels_and_survives_the_file() {
-    let model = tmp("bc-threshold.json");
-    ok(&[
+/// Trains on the bundled breast cancer file with `extra` settings, saving the model as `name`.
+fn train_breast_cancer(name: &str, extra: &[&str]) -> std::path::PathBuf {
+    let model = tmp(name);
+    let base = [
         "train",
         "--csv",
         "assets/breast_cancer.csv",
         "--target",
         "diagnosis",
-        "--trees",
-        "20",
         "--model-out",
         model.to_str().unwrap(),
-    ]);
+    ];
+    ok(&[&base[..], extra].concat());
+    model
+}
+
+#[test]
+fn a_saved_threshold_decides_the_labels_and_survives_the_file() {
+    let model = train_breast_cancer("bc-threshold.json", &["--trees", "20"]);
     let mut v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
     v["threshold"] = serde_json::json!(0.9);

@@ -83,6 +83,20 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// The counts of a two-class confusion matrix (`[truth][predicted]`); `None` for another
+    /// shape.
+    pub fn of_matrix(m: &[Vec<usize>]) -> Option<Counts> {
+        match m {
+            [n, p] if n.len() == 2 && p.len() == 2 => Some(Counts {
+                true_negatives: n[0],
+                false_positives: n[1],
+                false_negatives: p[0],
+                true_positives: p[1],
+            }),
+            _ => None,
+        }
+    }
+
     /// `[truth][predicted]`, as [`super::metrics::confusion`].
     pub fn matrix(&self) -> Vec<Vec<usize>> {
         vec![
@@ -586,5 +600,14 @@ mod tests {
         assert_eq!(q.classes[1].precision, None);
         assert_eq!(q.headline.metric, "roc_auc");
         assert!(q.headline.note.contains("no better"), "{}", q.headline.note);
+        // The counts of the kept matrix, and back.
+        let m = vec![vec![9, 0], vec![1, 0]];
+        let c = Counts::of_matrix(&m).unwrap();
+        assert_eq!(
+            (c.true_negatives, c.false_negatives, c.sensitivity()),
+            (9, 1, Some(0.0))
+        );
+        assert_eq!(c.matrix(), m);
+        assert_eq!(Counts::of_matrix(&[vec![1, 2, 3]]), None);
     }
 }

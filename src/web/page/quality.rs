@@ -25,15 +25,7 @@ fn pct_or(v: Option<f64>) -> String {
 /// where the threshold is not one the curve kept (set in the file by hand).
 fn decision(q: &ClassifierQuality, m: &ModelView, threshold: Option<f64>) -> Option<Counts> {
     match threshold {
-        None => match m.confusion.as_ref().map(|(_, m)| m.as_slice()) {
-            Some([n, p]) if n.len() == 2 && p.len() == 2 => Some(Counts {
-                true_negatives: n[0],
-                false_positives: n[1],
-                false_negatives: p[0],
-                true_positives: p[1],
-            }),
-            _ => None,
-        },
+        None => Counts::of_matrix(&m.confusion.as_ref()?.1),
         Some(t) => {
             let c = q.curve.as_ref()?;
             c.at(c.thresholds.iter().position(|&x| x == t)?)

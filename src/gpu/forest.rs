@@ -915,6 +915,12 @@ impl GpuForest {
         let wait = map(&pool.readback, wgpu::MapMode::Read, ..bytes);
         let stamps = self.map_stamps(parts);
         self.poll()?;
+        // In Chrome a map request is answered at the device's next tick after the GPU is done,
+        // and with nothing more submitted that tick came 2.7-3.6 ms later whatever the kernel
+        // (0.05 ms); an empty submission after the request brings it to 0.5-1.0 ms (H200,
+        // Chromium 156: BENCHMARKS.md, "Small batches in the page"). Natively `poll` has waited.
+        #[cfg(target_arch = "wasm32")]
+        self.ctx.queue.submit(std::iter::empty());
         wait.recv_async()
             .await
             .map_err(|_| Error::Gpu("readback was dropped".into()))?

@@ -123,3 +123,14 @@ test('HTML in a header is shown as text and runs nothing', async ({ page }) => {
   expect(await page.evaluate(() => window.__pwned)).toBeUndefined();
   await stillWorks(page);
 });
+
+test('a forest of 100,000 trees is refused at once, and the model stays', async ({ page }) => {
+  await page.getByLabel('Trees', { exact: true }).fill('100000');
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('notice')).toContainText('at most 10,000');
+  await expect(page.getByTestId('progress')).toHaveCount(0);
+  // The settings with exact choices are selects: nothing to mistype.
+  await expect(page.getByLabel('Criterion', { exact: true })).toHaveJSProperty('tagName', 'SELECT');
+  await page.getByLabel('Trees', { exact: true }).fill('20');
+  await stillWorks(page);
+});

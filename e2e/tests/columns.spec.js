@@ -55,7 +55,7 @@ test('numbers with stray words are a regression target whose words are named', a
 
 test('balanced class weights are kept in the saved model', async ({ page }) => {
   await upload(page, 'readmit.csv', csv);
-  await page.getByLabel('Class weight', { exact: true }).fill('balanced');
+  await page.getByLabel('Class weight', { exact: true }).selectOption('balanced');
   await page.getByTestId('train').click();
   await expect(page.getByTestId('model-summary')).toContainText('trained here');
   const model = await download(page, () => page.getByTestId('save-model').click());

@@ -23,7 +23,11 @@ for (const c of cases) {
     await gpuSettled(page);
     await page.getByRole('button', { name: c.data }).click();
     await expect(page.getByTestId('data-summary')).toContainText(c.csv);
-    for (const [label, value] of Object.entries(settings)) await page.getByLabel(label, { exact: true }).fill(value);
+    for (const [label, value] of Object.entries(settings)) {
+      const field = page.getByLabel(label, { exact: true });
+      // Criterion is a select: its choices are exact.
+      if (label === 'Criterion') await field.selectOption(value); else await field.fill(value);
+    }
     await page.getByTestId('train').click();
     await expect(page.getByTestId('model-summary')).toContainText('trained here');
     const fromPage = await download(page, () => page.getByTestId('save-model').click());

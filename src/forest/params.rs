@@ -77,6 +77,10 @@ impl FromStr for Criterion {
     }
 }
 
+/// The most trees a forest may have: a bound on what one setting makes the trainer allocate
+/// (scikit-learn's forests reach 500-1,000 trees in practice).
+pub const MAX_TREES: usize = 10_000;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Params {
     pub n_trees: usize,
@@ -160,6 +164,13 @@ impl Params {
                 "the number of trees must be at least 1".into(),
             ));
         }
+        if self.n_trees > MAX_TREES {
+            return Err(Error::InvalidParam(format!(
+                "{} trees: at most {} (each tree keeps its own nodes in memory)",
+                crate::spoken::count(self.n_trees),
+                crate::spoken::count(MAX_TREES)
+            )));
+        }
         if self.max_depth == Some(0) {
             return Err(Error::InvalidParam("max depth must be at least 1".into()));
         }
@@ -201,6 +212,20 @@ impl Params {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_forest_of_more_than_max_trees_is_refused_in_words() {
+        let p = |n_trees| Params {
+            n_trees,
+            ..Params::default()
+        };
+        assert!(p(MAX_TREES).validate(Task::Classification).is_ok());
+        let e = p(100_000)
+            .validate(Task::Classification)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("100,000 trees: at most 10,000"), "{e}");
+    }
 
     #[test]
     fn parses_max_features_like_sklearn() {

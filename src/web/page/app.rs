@@ -254,6 +254,25 @@ fn Field(label: &'static str, value: RwSignal<String>, hint: &'static str) -> im
     }
 }
 
+/// A setting with a few exact choices: a select, so nothing can be mistyped.
+#[component]
+fn Choose(
+    label: &'static str,
+    value: RwSignal<String>,
+    hint: &'static str,
+    options: &'static [(&'static str, &'static str)],
+) -> impl IntoView {
+    view! {
+        <label class="field">
+            <span>{label}</span>
+            <select aria-label=label prop:value=move || value.get() on:change=move |ev| value.set(event_target_value(&ev))>
+                {options.iter().map(|&(v, text)| view! { <option value=v>{text}</option> }).collect_view()}
+            </select>
+            <small class="muted">{hint}</small>
+        </label>
+    }
+}
+
 #[component]
 fn ForestSection(ui: Ui) -> impl IntoView {
     let training = move || ui.progress.get().is_some();
@@ -265,8 +284,10 @@ fn ForestSection(ui: Ui) -> impl IntoView {
                 <Field label="Max depth" value=ui.depth hint="\"none\": grow until pure"/>
                 <Field label="Max features" value=ui.max_features hint="sqrt, log2, all, 0.5, 8 or auto"/>
                 <Field label="Min samples per leaf" value=ui.min_leaf hint="1 or more"/>
-                <Field label="Criterion" value=ui.criterion hint="auto, gini, entropy or squared_error"/>
-                <Field label="Class weight" value=ui.class_weight hint="none, or balanced for rare outcomes"/>
+                <Choose label="Criterion" value=ui.criterion hint="how a split is scored" options=&[
+                    ("auto", "auto (Gini; squared error for regression)"), ("gini", "Gini"), ("entropy", "entropy"), ("squared_error", "squared error")]/>
+                <Choose label="Class weight" value=ui.class_weight hint="balanced weighs a rare outcome up" options=&[
+                    ("none", "none"), ("balanced", "balanced")]/>
                 <Field label="Seed" value=ui.seed hint="same seed, same forest"/>
             </div>
             <div class="row">

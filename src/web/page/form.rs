@@ -4,6 +4,7 @@
 use super::state::Ui;
 use crate::error::{Error, Result};
 use crate::forest::{ClassWeight, Criterion, MaxFeatures, Params};
+use crate::spoken;
 use leptos::prelude::*;
 
 pub fn parse_field<T: std::str::FromStr>(what: &str, s: &str, min: T) -> Result<T>
@@ -22,8 +23,16 @@ pub fn params_from_ui(ui: Ui) -> Result<Params> {
     let depth = ui.depth.get_untracked();
     let max_features = ui.max_features.get_untracked();
     let criterion = ui.criterion.get_untracked();
+    let n_trees = parse_field("trees", &ui.trees.get_untracked(), 1)?;
+    if n_trees > crate::forest::params::MAX_TREES {
+        return Err(Error::InvalidParam(format!(
+            "trees \"{}\": at most {}",
+            ui.trees.get_untracked().trim(),
+            spoken::count(crate::forest::params::MAX_TREES)
+        )));
+    }
     Ok(Params {
-        n_trees: parse_field("trees", &ui.trees.get_untracked(), 1)?,
+        n_trees,
         max_depth: if depth.trim().is_empty() || depth.trim() == "none" {
             None
         } else {

@@ -168,7 +168,7 @@ pub fn QualitySection(ui: Ui) -> impl IntoView {
             {move || match ui.model.get() {
                 None => view! { <p class="muted">"Train a forest to see how well it does on rows it did not see."</p> }.into_any(),
                 Some(m) if m.imported.is_some() => view! {
-                    <p class="muted" data-testid="model-summary">{m.nodes} " nodes, " {m.origin.clone()}</p>
+                    <p class="muted" data-testid="model-summary">{spoken::count(m.nodes)} " nodes, " {m.origin.clone()}</p>
                     <p data-testid="imported"><b>{m.imported.clone()}</b></p>
                     <p class="muted">"An imported model carries no held-out score. It reads a CSV's columns in order: exactly its features, no target column."</p>
                 }.into_any(),
@@ -216,7 +216,7 @@ fn Report(ui: Ui, m: ModelView) -> impl IntoView {
             )}</p>
         })}
         <p class="muted" data-testid="model-summary">
-            {v.trees} " trees, " {v.nodes} " nodes, " {v.task.name()} " of \"" {v.target.clone()} "\", " {v.origin.clone()}
+            {spoken::count(v.trees)} " trees, " {spoken::count(v.nodes)} " nodes, " {v.task.name()} " of \"" {v.target.clone()} "\", " {v.origin.clone()}
             {v.train_ms.map(|t| format!(" in {:.1} s on {} {}", t / 1e3, v.workers, spoken::plural(v.workers, "worker")))}
         </p>
         <div class="metrics" class:stale=move || stale_too().is_some()>
@@ -236,7 +236,7 @@ fn Report(ui: Ui, m: ModelView) -> impl IntoView {
                 Task::Classification => "Out-of-bag accuracy (training rows)",
                 Task::Regression => "Out-of-bag R² (training rows)",
             }}</span><b data-testid="oob">{oob.unwrap_or_else(|| "n/a".into())}</b></div>
-            <div class="metric"><span>"Rows"</span><b>{v.train_rows} " train · " {v.test_rows} " test"</b></div>
+            <div class="metric"><span>"Rows"</span><b>{spoken::count(v.train_rows)} " train · " {spoken::count(v.test_rows)} " test"</b></div>
         </div>
         {v.group.clone().map(|g| view! { <p class="muted" data-testid="held-out-by">{format!(
             "Held out by {g}: every {g}'s rows are on one side of the split, so the held-out figures are about {g}s the forest never saw; each tree's sample draws whole {g}s too, so the out-of-bag score is about {g}s that tree never saw."
@@ -252,8 +252,18 @@ fn Report(ui: Ui, m: ModelView) -> impl IntoView {
         <div class="charts">
             {(two_classes(&v).is_none()).then(|| v.confusion.clone().map(|(classes, matrix)| view! { <div><h3>"Confusion matrix"</h3><Confusion classes=classes matrix=matrix/></div> }))}
             {v.scatter.clone().map(|(t, p)| view! { <div><h3>"Predicted against actual"</h3><Scatter truth=t predicted=p/></div> })}
-            <div data-testid="importances"><h3>"Feature importance"</h3><Bars items=v.importances.clone()/></div>
+            <div data-testid="importances"><h3 title="Mean decrease in impurity: how much the splits on a feature purify the training rows, summed over the trees">{importance_title(&v)}</h3><Bars items=v.importances.clone()/></div>
         </div>
+    }
+}
+
+/// The importance chart's title: its kind, and how many of the features it shows.
+fn importance_title(m: &ModelView) -> String {
+    let (shown, all) = (m.importances.len(), m.columns.len());
+    if shown < all {
+        format!("Feature importance (impurity decrease), the top {shown} of {all}")
+    } else {
+        "Feature importance (impurity decrease)".to_string()
     }
 }
 

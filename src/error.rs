@@ -79,11 +79,11 @@ impl fmt::Display for Error {
             Error::Csv {
                 line: Some(line),
                 message,
-            } => write!(f, "CSV error at line {line}: {message}"),
+            } => write!(f, "line {line} cannot be read as CSV: {message}"),
             Error::Csv {
                 line: None,
                 message,
-            } => write!(f, "CSV error: {message}"),
+            } => write!(f, "the file cannot be read as CSV: {message}"),
             Error::BadHeader { column, message } => write!(f, "header, column {column}: {message}"),
             Error::TargetMissing { target, available } => {
                 let shown: Vec<&str> = available.iter().take(12).map(String::as_str).collect();
@@ -124,12 +124,13 @@ impl fmt::Display for Error {
                     "row {row}, column \"{column}\": \"{value}\" is not a number"
                 )
             }
-            Error::InvalidParam(m) => write!(f, "invalid parameter: {m}"),
+            // Each message names the setting or the step it is about.
+            Error::InvalidParam(m) => write!(f, "{m}"),
             Error::BadModel(m) => write!(f, "not a usable model file: {m}"),
             Error::Io(m) => write!(f, "{m}"),
             Error::Gpu(m) => write!(f, "GPU: {m}"),
             Error::Explain(m) => write!(f, "cannot explain: {m}"),
-            Error::Worker(m) => write!(f, "web worker: {m}"),
+            Error::Worker(m) => write!(f, "the page's background work failed: {m}"),
             Error::Cancelled => write!(f, "cancelled"),
         }
     }

@@ -333,12 +333,13 @@ fn ScoreSection(ui: Ui) -> impl IntoView {
     };
     view! {
         <section class="card score-card">
-            <h2><span class="step">"4"</span>{move || if gpu_off() { "Score on the CPU" } else { "Score: CPU against GPU" }}
+            <div class="card-head">
+                <h2><span class="step">"4"</span>{move || if gpu_off() { "Score on the CPU" } else { "Score: CPU against GPU" }}</h2>
                 <button class="stage-toggle" data-testid="stage" aria-pressed=move || ui.stage.get().to_string()
                     on:click=move |_| ui.stage.update(|s| *s = !*s)>
                     {move || if ui.stage.get() { "Leave presenter view (Esc)" } else { "Presenter view" }}
                 </button>
-            </h2>
+            </div>
             <div class="row">
                 <button class="primary" data-testid="score" disabled=move || !idle()
                     on:click=move |_| scoring::score(ui)>{move || if gpu_off() { "Score on CPU" } else { "Score on CPU and GPU" }}</button>
@@ -429,7 +430,7 @@ fn ScoreDetails(ui: Ui) -> impl IntoView {
                 <div class="metric"><span>{format!("{gpu}, first run (upload included)")}</span><b data-testid="gpu-ms">{ms(g)}</b></div>
                 <div class="metric"><span>{format!("{gpu}, rows already on the GPU")}</span><b data-testid="gpu-resident-ms">{s.resident_ms.map_or("n/a".into(), ms)}</b></div>
                 {s.kernel_ms.map(|k| view! {
-                    <div class="metric"><span>{format!("GPU kernel{}", s.variant.as_ref().map_or(String::new(), |v| format!(" ({v})")))}</span><b data-testid="kernel-ms">{ms(k)}</b></div>
+                    <div class="metric"><span title=s.variant.as_ref().map(|v| format!("kernel variant {v}, chosen by timing the candidates on this batch size"))>"GPU kernel alone"</span><b data-testid="kernel-ms">{ms(k)}</b></div>
                 })}
                 <div class="metric"><span>{format!("{gpu} first run against CPU, {n} {}", spoken::plural(n, "worker"))}</span><b data-testid="speedup">{versus(s.cpu.ms, g, gpu)}</b></div>
             });

@@ -399,7 +399,7 @@ pub fn prepare_weighted(
         group,
     } = split(
         table,
-        &summaries,
+        summaries,
         t,
         task,
         opts.test_fraction,

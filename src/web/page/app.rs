@@ -119,6 +119,11 @@ fn DataSection(ui: Ui) -> impl IntoView {
                         <button on:click=move |_| load::generate_from_ui(ui)>"Generate synthetic rows"</button>
                     </span>
                 </div>
+                <details class="about-data" data-testid="about-data">
+                    <summary>"About the bundled data"</summary>
+                    <p class="muted"><b>"Breast cancer"</b>": the Wisconsin diagnostic data (UCI, as scikit-learn ships it): 30 measurements of the cell nuclei in a biopsy's image (mean, error and worst of each); the target is the diagnosis, benign or malignant."</p>
+                    <p class="muted"><b>"Diabetes"</b>": Efron and others (2004), as scikit-learn ships it, unscaled: age, sex, body mass index, mean blood pressure and six blood serum measurements (s1 total cholesterol, s2 LDL, s3 HDL, s4 total over HDL cholesterol, s5 triglycerides (log), s6 blood sugar); the target is the disease's progression one year later."</p>
+                </details>
             </div>
             {move || ui.loading.get().map(|t| view! {
                 <div class="status" data-testid="loading" role="status"><progress></progress><span>{t}</span></div>

@@ -29,6 +29,9 @@ test('bundled dataset: preview, train, metrics, CPU and GPU agree, sweep, save a
   await page.goto('/');
   await gpuSettled(page);
   await expect(page.getByTestId('adapter')).not.toBeEmpty();
+  // The bundled data says what it is.
+  await page.getByText('About the bundled data').click();
+  await expect(page.getByTestId('about-data')).toContainText('s6 blood sugar');
   // SwiftShader (the e2e machine's WebGPU) is a CPU emulation: the page says so wherever it
   // names the GPU.
   const software = /swiftshader/i.test(await page.getByTestId('adapter').innerText());
@@ -126,7 +129,7 @@ test('uploaded CSV: regression with a text column and missing values', async ({ 
     name: 'dosage.csv', mimeType: 'text/csv', buffer: Buffer.from(regressionCsv(400)),
   });
   await expect(page.getByTestId('data-summary')).toContainText('dosage.csv · 400 rows · 4 columns');
-  await page.locator('details summary').click();
+  await page.getByText('Column types and missing values').click();
   const dose = page.getByTestId('columns').locator('tr', { hasText: 'dose' });
   await expect(dose.locator('td').nth(2)).toHaveText('37');
   await expect(page.getByTestId('columns').locator('tr', { hasText: 'city' }).locator('td').nth(1)).toHaveText('text');

@@ -10,6 +10,8 @@ async function scoreAndCheck(page) {
   await page.getByTestId('score').click();
   await expect(page.getByTestId('score-result')).toBeVisible();
   await expect(page.getByTestId('busy')).toHaveCount(0);
+  // The race's bars are a replay, slowed down, and it says so.
+  await expect(page.getByTestId('replay')).toContainText(/Replayed [\d.,]+x slower than it ran/);
   const cpu = await page.getByTestId('cpu-ms').innerText();
   const gpu = await page.getByTestId('gpu-ms').innerText();
   expect(cpu).toMatch(/ms$/);

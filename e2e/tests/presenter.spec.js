@@ -33,6 +33,11 @@ test('presenter view: the verdict, the race and the sweep fill one screen', asyn
   await expect(page.getByTestId('busy')).toHaveCount(0, { timeout: 150_000 });
   await expect(page.getByTestId('verdict')).toHaveText(VERDICT);
   await expect(page.getByTestId('verdict')).toContainText(/10,000\srows/);
+  // The bars replay the run slowed down: on stage the times show from the start (the caption
+  // that says so off stage has no room); a screen reader hears every lane's time.
+  await expect(page.getByTestId('replay')).toBeHidden();
+  await expect(page.getByTestId('lane').first().locator('.time')).toHaveCSS('opacity', '1');
+  await expect(page.getByTestId('race').locator('.lanes')).toHaveAttribute('aria-label', /CPU, 1 thread [\d.,]+\sms/);
 
   for (const [width, height] of [[1920, 1080], [1280, 720]]) {
     await page.setViewportSize({ width, height });

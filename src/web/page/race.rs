@@ -62,6 +62,23 @@ pub fn Race(race: ScoreView) -> impl IntoView {
         .filter_map(|(name, class, ms, first)| Some((name, class, ms?, first)))
         .collect();
     let slowest = lanes.iter().map(|l| l.2).fold(1e-9, f64::max);
+    // A screen reader gets every lane's time (the lanes are one image).
+    let spoken_lanes = format!(
+        "time per engine, shorter is faster: {}",
+        lanes
+            .iter()
+            .map(|l| format!("{} {}", l.0, spoken::duration(l.2)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    // The bars grow over RACE_S whatever the run took: say how much slower that is.
+    let pace = RACE_S * 1e3 / slowest;
+    let replay = format!(
+        "Replayed {} {} than it ran: the slowest lane took {}, its bar {RACE_S} s.",
+        spoken::times(pace.max(1.0 / pace)),
+        if pace >= 1.0 { "slower" } else { "faster" },
+        spoken::duration(slowest)
+    );
     let lanes = lanes
         .into_iter()
         .map(|(name, class, ms, first)| {
@@ -97,7 +114,8 @@ pub fn Race(race: ScoreView) -> impl IntoView {
             <p class="verdict" data-testid="verdict" aria-live="polite">{verdict(&race)}</p>
             <p class=if race.agree() { "race-sub muted" } else { "race-sub bad" } data-testid="race-sub">{sub}</p>
             {race.gpu_error.clone().map(|e| view! { <p class="bad">"GPU: " {e}</p> })}
-            <div class="lanes" role="img" aria-label="time per engine, shorter is faster">{lanes}</div>
+            <div class="lanes" role="img" aria-label=spoken_lanes>{lanes}</div>
+            <p class="muted replay" data-testid="replay">{replay}</p>
         </div>
     }
 }

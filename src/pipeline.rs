@@ -948,7 +948,8 @@ mod tests {
         }
     }
 
-    /// The hospital: 2,000 admissions of 600 patients, 15% readmitted. Readmission is
+    /// A hospital like the issue's: 2,000 admissions of 600 patients, 17-21% readmitted (the
+    /// training rows of the seeds tested), a rare outcome all the same. Readmission is
     /// the patient's (their age and a risk the file does not show, plus chance), and each
     /// patient has a weight of their own that identifies them.
     fn readmissions(seed: u64) -> Table {
@@ -999,8 +1000,8 @@ mod tests {
             let mut rows = prep.train.clone();
             rows.groups = None;
             let by_row = pipeline_oob(&rows, &opts.params);
-            // Drawn by patient, the out-of-bag score is the held-out one's (within 0.022 over
-            // these seeds); drawn by row it is optimistic (0.04 to 0.08 above).
+            // Drawn by patient, the out-of-bag score is the held-out one's (0.006 to 0.022 apart
+            // over these seeds); drawn by row it is optimistic (0.04 to 0.07 above).
             assert!(
                 (oob - test).abs() <= 0.03,
                 "seed {seed}: out-of-bag {oob}, held out {test}"

@@ -7,6 +7,8 @@
 
 use super::FlatForest;
 use forest_scoring::walk::{ForestView, WALK_ROWS, Walk};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -135,24 +137,17 @@ pub(super) fn calibration_rows(f: &FlatForest) -> Vec<f32> {
             by_feature[n.feature as usize].push(n.threshold());
         }
     }
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        // xorshift64*: a cheap, fixed sequence (timing rows, not statistics).
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    };
+    // A fixed sequence: the same rows for a forest every time.
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
     let mut x = Vec::with_capacity(CALIBRATION_ROWS * nf);
     for _ in 0..CALIBRATION_ROWS {
         for t in &by_feature {
-            let r = next();
             x.push(match t.len() {
                 0 => 0.0,
                 n => {
-                    let v = t[(r % n as u64) as usize];
+                    let v = t[rng.random_range(0..n)];
                     let d = v.abs() * 1e-3 + 1e-6;
-                    if r & (1 << 40) == 0 { v - d } else { v + d }
+                    if rng.random::<bool>() { v + d } else { v - d }
                 }
             });
         }

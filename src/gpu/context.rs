@@ -135,6 +135,22 @@ impl GpuContext {
         Ok(())
     }
 
+    /// Called after asking to map buffers, so that the answers come soon. Natively it blocks
+    /// until the submitted work is done and the map callbacks have run. In the browser the event
+    /// loop runs them, at the device's next tick after the GPU is done; with nothing more
+    /// submitted that tick came 2.7-3.6 ms later in Chrome whatever the kernel (0.05 ms), and an
+    /// empty submission brings it to 0.5-1.0 ms (H200, Chromium 156: BENCHMARKS.md, "Small
+    /// batches in the page").
+    pub fn settle(&self) -> Result<()> {
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        #[cfg(target_arch = "wasm32")]
+        self.queue.submit(std::iter::empty());
+        Ok(())
+    }
+
     /// The adapter runs on the CPU (lavapipe, SwiftShader): never faster than our CPU path.
     pub fn is_software(&self) -> bool {
         self.adapter_info.device_type == wgpu::DeviceType::Cpu

@@ -244,10 +244,7 @@ impl GpuExplainer {
         readback.slice(..).map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
-        #[cfg(not(target_arch = "wasm32"))]
-        device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
+        self.ctx.settle()?;
         rx.recv_async()
             .await
             .map_err(|_| Error::Gpu("readback was dropped".into()))?

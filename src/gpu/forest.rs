@@ -703,7 +703,7 @@ impl GpuForest {
         self.ctx.queue.on_submitted_work_done(move || {
             let _ = tx.send(());
         });
-        self.poll()?;
+        self.ctx.settle()?;
         rx.recv_async()
             .await
             .map_err(|_| Error::Gpu("the GPU was lost".into()))
@@ -786,7 +786,7 @@ impl GpuForest {
         }
         if let Some(wait) = self.staging[k].pending.take() {
             if wait.is_empty() {
-                self.poll()?;
+                self.ctx.settle()?;
             }
             wait.recv_async()
                 .await
@@ -914,13 +914,7 @@ impl GpuForest {
         let bytes = (out.len() * 4) as u64;
         let wait = map(&pool.readback, wgpu::MapMode::Read, ..bytes);
         let stamps = self.map_stamps(parts);
-        self.poll()?;
-        // In Chrome a map request is answered at the device's next tick after the GPU is done,
-        // and with nothing more submitted that tick came 2.7-3.6 ms later whatever the kernel
-        // (0.05 ms); an empty submission after the request brings it to 0.5-1.0 ms (H200,
-        // Chromium 156: BENCHMARKS.md, "Small batches in the page"). Natively `poll` has waited.
-        #[cfg(target_arch = "wasm32")]
-        self.ctx.queue.submit(std::iter::empty());
+        self.ctx.settle()?;
         wait.recv_async()
             .await
             .map_err(|_| Error::Gpu("readback was dropped".into()))?
@@ -961,19 +955,8 @@ impl GpuForest {
     /// Nanoseconds of each of the first `pairs` timestamp pairs (empty without timestamps).
     async fn read_stamps(&self, pairs: usize) -> Result<Vec<f64>> {
         let wait = self.map_stamps(pairs);
-        self.poll()?;
+        self.ctx.settle()?;
         self.stamps(wait, pairs).await
-    }
-
-    /// Natively, blocks until submitted work is done and map callbacks have run; in the
-    /// browser the event loop does this.
-    fn poll(&self) -> Result<()> {
-        #[cfg(not(target_arch = "wasm32"))]
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU failed: {e}")))?;
-        Ok(())
     }
 
     /// [`Self::predict`], blocking (native only).

@@ -12,8 +12,8 @@ pub use kernels::Variant;
 /// From this many rows on, `--device auto` scores on a (real) GPU. Measured on the H200 host
 /// (BENCHMARKS.md, "Small batches: the harness planned once..."), 200 trees of depth 12: 10 rows
 /// took 0.045-0.065 ms on 16 CPU threads and 0.124-0.137 on the GPU, 100 rows 0.203-0.214
-/// against 0.125-0.138; the lines cross near 57 rows. A smaller forest moves the crossover up,
-/// a larger one down; this is the default forest's.
+/// against 0.125-0.138; a straight line between those points crosses near 57 rows (no size
+/// between them measured). Only that forest was measured.
 pub const GPU_FROM_ROWS: usize = 64;
 
 /// Milliseconds on a monotonic clock: `performance.now()` in the browser (page or worker).

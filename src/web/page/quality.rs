@@ -209,6 +209,9 @@ fn Report(ui: Ui, m: ModelView) -> impl IntoView {
     };
     let stale_too = stale.clone();
     let v = m.get_value();
+    // Two classes with a curve: the threshold panel shows the confusion matrix.
+    let two = two_classes(&v);
+    let threshold_panel = two.is_some();
     view! {
         {move || stale().map(|t| view! {
             <p class="stale-note" data-testid="stale">{format!(
@@ -248,9 +251,9 @@ fn Report(ui: Ui, m: ModelView) -> impl IntoView {
                 if ui.threshold.get().is_some() { " (with the more probable class; the figures above are at the threshold)" } else { "" }
             )}</p> }
         })}
-        {two_classes(&v).map(|q| view! { <Threshold ui=ui q=q m=m.get_value()/> })}
+        {two.map(|q| view! { <Threshold ui=ui q=q m=m.get_value()/> })}
         <div class="charts">
-            {(two_classes(&v).is_none()).then(|| v.confusion.clone().map(|(classes, matrix)| view! { <div><h3>"Confusion matrix"</h3><Confusion classes=classes matrix=matrix/></div> }))}
+            {(!threshold_panel).then(|| v.confusion.clone().map(|(classes, matrix)| view! { <div><h3>"Confusion matrix"</h3><Confusion classes=classes matrix=matrix/></div> }))}
             {v.scatter.clone().map(|(t, p)| view! { <div><h3>"Predicted against actual"</h3><Scatter truth=t predicted=p/></div> })}
             <div data-testid="importances"><h3 title="Mean decrease in impurity: how much the splits on a feature purify the training rows, summed over the trees">{importance_title(&v)}</h3><Bars items=v.importances.clone()/></div>
         </div>

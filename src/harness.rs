@@ -57,6 +57,11 @@ pub struct BenchArgs {
     /// Only the CPU measurements (no GPU needed).
     #[arg(long)]
     cpu_only: bool,
+    /// Fail rather than measure when the only GPU adapter is a CPU emulation (lavapipe,
+    /// SwiftShader): a benchmark of a GPU host whose driver did not load would otherwise time
+    /// the CPU. The image without lavapipe sets FOREST_REQUIRE_GPU=1.
+    #[arg(long, env = "FOREST_REQUIRE_GPU", value_parser = clap::builder::BoolishValueParser::new())]
+    require_gpu: bool,
     /// Skip timing every kernel variant on its own.
     #[arg(long)]
     no_variants: bool,
@@ -100,6 +105,31 @@ fn adapter_label(ctx: &GpuContext) -> String {
         software: ctx.is_software(),
     }
     .label()
+}
+
+/// The GPU to measure. A CPU emulation is refused with --require-gpu, and said loudly where
+/// the NVIDIA Container Toolkit's variable asks for GPUs (the driver did not reach this
+/// process): only the adapter line would tell otherwise.
+fn open_gpu(a: &BenchArgs) -> Result<GpuContext> {
+    let ctx = pollster::block_on(GpuContext::new())?;
+    if ctx.is_software() {
+        let name = ctx.adapter_name();
+        if a.require_gpu {
+            return Err(Error::Gpu(format!(
+                "the only GPU adapter is {name}, a CPU emulation, and a GPU is required \
+                 (--require-gpu or FOREST_REQUIRE_GPU): the GPU's driver did not load"
+            )));
+        }
+        let asked = std::env::var("NVIDIA_VISIBLE_DEVICES")
+            .is_ok_and(|v| !matches!(v.trim(), "" | "void" | "none"));
+        if asked {
+            eprintln!(
+                "WARNING: NVIDIA_VISIBLE_DEVICES asks for GPUs, but the only GPU adapter is \
+                 {name}, a CPU emulation: every GPU figure below is the CPU's"
+            );
+        }
+    }
+    Ok(ctx)
 }
 
 /// [`time_ms`] of GPU runs: also the median kernel time (the warm-up's dropped) and the last run.
@@ -243,7 +273,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let (mut gpu, adapter, timestamps, software) = if a.cpu_only {
         (None, "none (--cpu-only)".to_string(), false, false)
     } else {
-        let ctx = pollster::block_on(GpuContext::new())?;
+        let ctx = open_gpu(&a)?;
         let (label, timestamps, software) =
             (adapter_label(&ctx), ctx.timestamps, ctx.is_software());
         let forest = GpuForest::new(ctx, &forest, None)?;

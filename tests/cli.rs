@@ -761,3 +761,40 @@ fn a_saved_threshold_decides_the_labels_and_survives_the_file() {
         "{e}"
     );
 }
+
+/// A bench on a CPU emulation says so where the container toolkit asked for GPUs, and fails
+/// when a GPU is required; on a real GPU neither happens.
+#[test]
+fn a_bench_that_needs_a_gpu_refuses_a_cpu_emulation() {
+    let bench = |require: &str| {
+        Command::new(env!("CARGO_BIN_EXE_forest"))
+            .args(["bench", "--train-rows", "300", "--features", "3", "--trees", "3"])
+            .args(["--max-depth", "3", "--batches", "10", "--runs", "1", "--no-variants"])
+            .env("NVIDIA_VISIBLE_DEVICES", "all")
+            .env("FOREST_REQUIRE_GPU", require)
+            .output()
+            .expect("forest runs")
+    };
+    let free = bench("0");
+    assert!(
+        free.status.success(),
+        "{}",
+        String::from_utf8_lossy(&free.stderr)
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&free.stdout),
+        String::from_utf8_lossy(&free.stderr),
+    );
+    let software = stdout.contains("adapter  software GPU");
+    assert_eq!(
+        stderr.contains("WARNING: NVIDIA_VISIBLE_DEVICES asks for GPUs"),
+        software,
+        "{stdout}\n{stderr}"
+    );
+    let required = bench("1");
+    assert_eq!(required.status.success(), !software);
+    if software {
+        let err = String::from_utf8_lossy(&required.stderr);
+        assert!(err.contains("a CPU emulation, and a GPU is required"), "{err}");
+    }
+}

@@ -2,10 +2,10 @@
 //! and the GPU, per batch size, with the GPU's values compared with the CPU's (the bound of
 //! `crate::explain`: within 1e-6 of the row's largest value).
 
-use super::{BenchArgs, adapter_label, time_ms};
+use super::{BenchArgs, adapter_label, open_gpu, time_ms};
 use crate::explain::Explainer;
 use crate::flat::FlatForest;
-use crate::gpu::{GpuContext, GpuExplainer};
+use crate::gpu::GpuExplainer;
 use crate::{Error, Result};
 use std::time::Instant;
 
@@ -41,7 +41,7 @@ pub(super) fn run(
     let mut gpu = if a.cpu_only {
         None
     } else {
-        let ctx = pollster::block_on(GpuContext::new())?;
+        let ctx = open_gpu(a)?;
         Some((adapter_label(&ctx), GpuExplainer::new(ctx, &explainer)?))
     };
     let out = |line: String| {

@@ -768,8 +768,24 @@ fn a_saved_threshold_decides_the_labels_and_survives_the_file() {
 fn a_bench_that_needs_a_gpu_refuses_a_cpu_emulation() {
     let bench = |require: &str| {
         Command::new(env!("CARGO_BIN_EXE_forest"))
-            .args(["bench", "--train-rows", "300", "--features", "3", "--trees", "3"])
-            .args(["--max-depth", "3", "--batches", "10", "--runs", "1", "--no-variants"])
+            .args([
+                "bench",
+                "--train-rows",
+                "300",
+                "--features",
+                "3",
+                "--trees",
+                "3",
+            ])
+            .args([
+                "--max-depth",
+                "3",
+                "--batches",
+                "10",
+                "--runs",
+                "1",
+                "--no-variants",
+            ])
             .env("NVIDIA_VISIBLE_DEVICES", "all")
             .env("FOREST_REQUIRE_GPU", require)
             .output()
@@ -795,6 +811,9 @@ fn a_bench_that_needs_a_gpu_refuses_a_cpu_emulation() {
     assert_eq!(required.status.success(), !software);
     if software {
         let err = String::from_utf8_lossy(&required.stderr);
-        assert!(err.contains("a CPU emulation, and a GPU is required"), "{err}");
+        assert!(
+            err.contains("a CPU emulation, and a GPU is required"),
+            "{err}"
+        );
     }
 }

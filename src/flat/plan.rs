@@ -264,7 +264,8 @@ mod tests {
 
     /// Every way the CPU scores (planned on all cores, planned on one, the reference walk) gives
     /// the same bits: regression, binary and multi-class leaves, narrow and wide nodes, rows
-    /// with and without missing values, row counts that are not whole groups.
+    /// with and without missing values, row counts that are not whole groups (a short group
+    /// alone: 4 and 7 rows).
     #[test]
     fn the_planned_walk_gives_the_reference_bits() {
         let cases: Vec<(Dataset, usize)> = vec![
@@ -285,7 +286,7 @@ mod tests {
                 let query = d.subset(&(1000..1500).collect::<Vec<_>>());
                 for q in [query.clone(), with_missing(query, 3)] {
                     for f in [&narrow, &wide] {
-                        for rows in [q.n_rows, 64 * 3 + 5, 1] {
+                        for rows in [q.n_rows, 64 * 3 + 5, 7, 4, 1] {
                             let x = &q.x[..rows * q.n_features];
                             let mut want = vec![0.0; rows * n_out];
                             f.predict_reference(x, &mut want);

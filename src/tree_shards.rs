@@ -28,13 +28,24 @@ pub fn grow(
     trees: Range<usize>,
     on_tree: &(dyn Fn() + Sync),
 ) -> Result<Shard> {
-    if trees.start > trees.end || trees.end > params.n_trees {
+    grow_with(&Trainer::weighted(data, sample_weight, params)?, trees, on_tree)
+}
+
+/// [`grow`] with a trainer made already (a page's training worker makes it from the bins the
+/// data worker sent: [`Trainer::with_bins`]).
+pub fn grow_with(
+    trainer: &Trainer,
+    trees: Range<usize>,
+    on_tree: &(dyn Fn() + Sync),
+) -> Result<Shard> {
+    let n_trees = trainer.params().n_trees;
+    if trees.start > trees.end || trees.end > n_trees {
         return Err(Error::Worker(format!(
-            "trees {}..{} of a forest of {}",
-            trees.start, trees.end, params.n_trees
+            "trees {}..{} of a forest of {n_trees}",
+            trees.start, trees.end
         )));
     }
-    let trainer = Trainer::weighted(data, sample_weight, params)?;
+    let data = trainer.data;
     let grown = trainer.grow_trees(trees.clone(), on_tree);
     let n_outputs = match trainer.task {
         Task::Classification => data.n_classes,
@@ -172,6 +183,33 @@ mod tests {
             assert_eq!(merged.oob_score, whole.oob_score);
             for (a, b) in merged.importances.iter().zip(&whole.importances) {
                 assert!((a - b).abs() < 1e-12);
+            }
+        }
+    }
+
+    /// The page's workers grow from the bins the data worker sent (and score their out-of-bag
+    /// rows on them): the same shards, bit for bit, as from the rows, missing values and
+    /// groups included.
+    #[test]
+    fn shards_grown_from_sent_bins_are_the_rows_shards() {
+        use crate::forest::binning::Binned;
+        use crate::protocol::frame::{decode_binned, encode_binned};
+        let mut c = synth::classification(300, 6, 4, 3, 5);
+        for (i, v) in c.x.iter_mut().enumerate() {
+            if i % 13 == 0 {
+                *v = f32::NAN;
+            }
+        }
+        c.groups = Some((0..300).map(|r| r / 4).collect());
+        for d in [c, synth::regression(300, 6, 4, 0.1, 5)] {
+            let params = params(5);
+            let sent = encode_binned(&d, &Binned::new(&d.x, d.n_rows, d.n_features, 255));
+            let (meta, binned) = decode_binned(&sent).unwrap();
+            assert!(meta.x.is_empty());
+            let trainer = Trainer::with_bins(&meta, binned, None, &params).unwrap();
+            for r in [0..2, 2..5] {
+                let from_bins = grow_with(&trainer, r.clone(), &|| {}).unwrap();
+                assert_eq!(from_bins, grow(&d, None, &params, r, &|| {}).unwrap());
             }
         }
     }

@@ -10,6 +10,9 @@
 //! Edges are `f32`, the midpoint of the two neighbouring training values, so the binned and
 //! the raw comparisons agree on every training value.
 
+/// The most value bins a feature gets: with the missing code, codes fill a `u8`.
+pub const MAX_BINS: usize = 255;
+
 /// Bin edges per feature.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bins {
@@ -77,7 +80,7 @@ pub fn code(edges: &[f32], v: f32) -> u8 {
 impl Binned {
     /// Bins the row-major matrix `x` (`n_rows` x `n_features`).
     pub fn new(x: &[f32], n_rows: usize, n_features: usize, max_bins: usize) -> Binned {
-        let max_bins = max_bins.clamp(2, 255);
+        let max_bins = max_bins.clamp(2, MAX_BINS);
         let column = |f: usize| (0..n_rows).map(move |r| x[r * n_features + f]);
         let edges: Vec<Vec<f32>> =
             crate::parallel::map(n_features, |f| fit_feature(column(f), n_rows, max_bins));
@@ -108,6 +111,39 @@ impl Binned {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tree grown from bins takes the same path on a training row's codes as on its values
+    /// (the out-of-bag votes are scored on the codes): quantile bins, missing values, and a
+    /// split that sends every value left (threshold `f32::MAX`).
+    #[test]
+    fn the_binned_walk_takes_the_raw_rows_path() {
+        use crate::data::synth;
+        use crate::forest::{Params, Trainer};
+        let mut d = synth::regression(3000, 5, 3, 0.5, 9);
+        for (i, v) in d.x.iter_mut().enumerate() {
+            if i % 7 == 0 {
+                *v = f32::NAN;
+            }
+        }
+        let params = Params {
+            n_trees: 4,
+            max_bins: 16,
+            ..Params::default()
+        };
+        let t = Trainer::new(&d, &params).unwrap();
+        let trees = t.grow_trees(0..4, &|| {});
+        let mut all_left = false;
+        for tree in &trees {
+            let bins = tree.split_bins(&t.binned.bins);
+            all_left |= tree.nodes.iter().any(|n| {
+                matches!(n, crate::forest::tree::TreeNode::Split { threshold, .. } if *threshold == f32::MAX)
+            });
+            for r in 0..d.n_rows {
+                assert_eq!(tree.predict(d.row(r)), tree.predict_binned(&t.binned, &bins, r), "row {r}");
+            }
+        }
+        assert!(all_left, "no split sent every value left: the case is not covered");
+    }
 
     #[test]
     fn few_distinct_values_get_exact_bins() {

@@ -105,6 +105,35 @@ impl<'a> Trainer<'a> {
         sample_weight: Option<&'a [f64]>,
         params: &Params,
     ) -> Result<Trainer<'a>> {
+        Trainer::check(data, sample_weight, params)?;
+        let binned = Binned::new(&data.x, data.n_rows, data.n_features, params.max_bins);
+        Trainer::build(data, binned, sample_weight, params)
+    }
+
+    /// A trainer over rows binned already, by [`Binned::new`] with `params.max_bins` (the page's
+    /// data worker bins once for all its training workers): it grows the trees and out-of-bag
+    /// votes that [`Trainer::weighted`] would. `data` gives the target and groups; its rows are
+    /// never read (they may be empty).
+    pub fn with_bins(
+        data: &'a Dataset,
+        binned: Binned,
+        sample_weight: Option<&'a [f64]>,
+        params: &Params,
+    ) -> Result<Trainer<'a>> {
+        Trainer::check(data, sample_weight, params)?;
+        if binned.n_rows != data.n_rows || binned.columns.len() != data.n_features {
+            return Err(Error::InvalidParam(format!(
+                "bins of {} rows x {} features for {} rows x {} features",
+                binned.n_rows,
+                binned.columns.len(),
+                data.n_rows,
+                data.n_features
+            )));
+        }
+        Trainer::build(data, binned, sample_weight, params)
+    }
+
+    fn check(data: &Dataset, sample_weight: Option<&[f64]>, params: &Params) -> Result<()> {
         let task = data.target.task();
         if let Some(w) = sample_weight {
             if w.len() != data.n_rows {
@@ -137,7 +166,16 @@ impl<'a> Trainer<'a> {
         if data.n_features == 0 {
             return Err(Error::InvalidParam("no feature columns".into()));
         }
-        let binned = Binned::new(&data.x, data.n_rows, data.n_features, params.max_bins);
+        Ok(())
+    }
+
+    fn build(
+        data: &'a Dataset,
+        binned: Binned,
+        sample_weight: Option<&'a [f64]>,
+        params: &Params,
+    ) -> Result<Trainer<'a>> {
+        let task = data.target.task();
         let cfg = GrowConfig {
             max_depth: params.max_depth.unwrap_or(usize::MAX),
             min_samples_split: params.min_samples_split,
@@ -189,6 +227,10 @@ impl<'a> Trainer<'a> {
                 g => g.as_deref().map(dense),
             },
         })
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
     }
 
     fn target(&self) -> TargetRef<'_> {
@@ -270,13 +312,13 @@ impl<'a> Trainer<'a> {
                 .map(|w| w > 0.0)
                 .collect()
         });
+        let bins: Vec<Vec<u16>> = trees.iter().map(|t| t.split_bins(&self.binned.bins)).collect();
         let per_row: Vec<(Vec<f64>, u32)> = crate::parallel::map(n, |r| {
             let mut acc = vec![0.0; n_out];
             let mut k = 0;
-            let row = self.data.row(r);
             for (t, tree) in trees.iter().enumerate() {
                 if !in_bag[t][r] {
-                    for (a, &v) in acc.iter_mut().zip(tree.predict(row)) {
+                    for (a, &v) in acc.iter_mut().zip(tree.predict_binned(&self.binned, &bins[t], r)) {
                         *a += f64::from(v);
                     }
                     k += 1;

@@ -73,6 +73,53 @@ impl Tree {
         }
     }
 
+    /// [`Self::predict`] for training row `r` of `binned`, the rows this tree was grown from:
+    /// a split's threshold is a bin edge (or `f32::MAX`: every value left), and a value is at or
+    /// below edge `b` exactly when its code is at most `b`, so this takes the raw rows' path
+    /// without them (a worker that got the bins alone scores its out-of-bag rows this way).
+    /// `bins` is [`Self::split_bins`].
+    pub fn predict_binned(&self, binned: &Binned, bins: &[u16], r: usize) -> &[f32] {
+        let mut i = 0usize;
+        loop {
+            match self.nodes[i] {
+                TreeNode::Leaf { offset } => {
+                    let o = offset as usize;
+                    return &self.values[o..o + self.n_outputs];
+                }
+                TreeNode::Split {
+                    feature,
+                    missing_left,
+                    left,
+                    right,
+                    ..
+                } => {
+                    let f = feature as usize;
+                    let c = binned.columns[f][r] as usize;
+                    let go_left = if c == binned.n_bins[f] {
+                        missing_left
+                    } else {
+                        c <= bins[i] as usize
+                    };
+                    i = if go_left { left } else { right } as usize;
+                }
+            }
+        }
+    }
+
+    /// Per node, the last bin of a split's left side: the number of its feature's edges below
+    /// the threshold (0 for a leaf).
+    pub fn split_bins(&self, bins: &super::binning::Bins) -> Vec<u16> {
+        self.nodes
+            .iter()
+            .map(|n| match *n {
+                TreeNode::Split {
+                    feature, threshold, ..
+                } => bins.edges[feature as usize].partition_point(|&e| e < threshold) as u16,
+                TreeNode::Leaf { .. } => 0,
+            })
+            .collect()
+    }
+
     pub fn n_leaves(&self) -> usize {
         self.nodes
             .iter()

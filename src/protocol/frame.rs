@@ -8,6 +8,7 @@ use crate::data::{Dataset, Target, Task};
 use crate::error::{Error, Result};
 use crate::flat::{FlatForest, Head};
 use crate::forest::OobVotes;
+use crate::forest::binning::{Binned, Bins, MAX_BINS};
 use crate::tree_shards::Shard;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
@@ -83,15 +84,18 @@ pub fn encode_dataset(d: &Dataset) -> Message {
         task,
         groups: d.groups.is_some(),
     };
-    let target = match &d.target {
-        Target::Classes(c) => bytes(c),
-        Target::Values(v) => bytes(v),
-    };
-    let mut buffers = vec![bytes(&d.x), target];
+    let mut buffers = vec![bytes(&d.x), target_bytes(&d.target)];
     buffers.extend(d.groups.as_ref().map(|g| bytes(g)));
     Message {
         header: to_header(&h),
         buffers,
+    }
+}
+
+fn target_bytes(t: &Target) -> Vec<u8> {
+    match t {
+        Target::Classes(c) => bytes(c),
+        Target::Values(v) => bytes(v),
     }
 }
 
@@ -115,22 +119,7 @@ pub fn decode_dataset(m: &Message) -> Result<Dataset> {
             i % h.n_features.max(1)
         )));
     }
-    let groups = match h.groups {
-        false => None,
-        true => {
-            let g: Vec<u32> = pods(m.buffers.get(2), "groups")?;
-            // One group a row at most: a trainer's counts are sized by the largest.
-            if g.len() != h.n_rows || g.iter().any(|&v| v as usize >= h.n_rows) {
-                return Err(disagree(format!(
-                    "{} group numbers are not one per row of {} below {}",
-                    g.len(),
-                    h.n_rows,
-                    h.n_rows
-                )));
-            }
-            Some(g)
-        }
-    };
+    let groups = groups_of(&h, m.buffers.get(2))?;
     Ok(Dataset {
         n_rows: h.n_rows,
         n_features: h.n_features,
@@ -139,6 +128,130 @@ pub fn decode_dataset(m: &Message) -> Result<Dataset> {
         n_classes: h.n_classes,
         groups,
     })
+}
+
+/// The groups buffer of a dataset message whose header says it has one.
+fn groups_of(h: &DatasetHeader, buffer: Option<&Vec<u8>>) -> Result<Option<Vec<u32>>> {
+    if !h.groups {
+        return Ok(None);
+    }
+    let g: Vec<u32> = pods(buffer, "groups")?;
+    // One group a row at most: a trainer's counts are sized by the largest.
+    if g.len() != h.n_rows || g.iter().any(|&v| v as usize >= h.n_rows) {
+        return Err(disagree(format!(
+            "{} group numbers are not one per row of {} below {}",
+            g.len(),
+            h.n_rows,
+            h.n_rows
+        )));
+    }
+    Ok(Some(g))
+}
+
+#[derive(Serialize, Deserialize)]
+struct BinnedHeader {
+    #[serde(flatten)]
+    data: DatasetHeader,
+    /// Each feature's number of bin edges (buffer 2 holds them, feature after feature).
+    edges: Vec<u32>,
+}
+
+/// Training rows binned once, for every training worker (they grow from the bins and never
+/// bin the rows themselves): buffer 0 the bin codes (u8, feature-major: a column a feature),
+/// buffer 1 the target, buffer 2 the bin edges (f32), buffer 3 the groups when there are.
+/// The header is a dataset header (its target is read as [`decode_target`] reads it) plus each
+/// feature's edge count.
+pub fn encode_binned(d: &Dataset, b: &Binned) -> Message {
+    let h = BinnedHeader {
+        data: DatasetHeader {
+            n_rows: d.n_rows,
+            n_features: d.n_features,
+            n_classes: d.n_classes,
+            task: d.target.task(),
+            groups: d.groups.is_some(),
+        },
+        edges: b.bins.edges.iter().map(|e| e.len() as u32).collect(),
+    };
+    let edges: Vec<f32> = b.bins.edges.concat();
+    let mut buffers = vec![b.columns.concat(), target_bytes(&d.target), bytes(&edges)];
+    buffers.extend(d.groups.as_ref().map(|g| bytes(g)));
+    Message {
+        header: to_header(&h),
+        buffers,
+    }
+}
+
+/// The rows' target and groups (a dataset without its rows: `x` is empty) and their bins, from
+/// [`encode_binned`]'s message. Every code is checked against its feature's bins and every
+/// feature's edges are increasing numbers, so growth never indexes past a histogram.
+pub fn decode_binned(m: &Message) -> Result<(Dataset, Binned)> {
+    let b: BinnedHeader = from_header(&m.header, "binned dataset header")?;
+    let (h, target) = dataset_target(&m.header, m.buffers.get(1))?;
+    let nf = h.n_features;
+    if b.edges.len() != nf || b.edges.iter().any(|&e| e >= MAX_BINS as u32) {
+        return Err(disagree(format!(
+            "edge counts ({} of them) are not one per feature of {nf} below {MAX_BINS}",
+            b.edges.len()
+        )));
+    }
+    let flat: Vec<f32> = pods(m.buffers.get(2), "bin edges")?;
+    if flat.len() as u64 != b.edges.iter().map(|&e| u64::from(e)).sum::<u64>() {
+        return Err(disagree(format!(
+            "{} bin edges are not the header's count",
+            flat.len()
+        )));
+    }
+    let mut edges = Vec::with_capacity(nf);
+    let mut at = 0;
+    for (f, &k) in b.edges.iter().enumerate() {
+        let e = flat[at..at + k as usize].to_vec();
+        at += k as usize;
+        if e.iter().any(|v| !v.is_finite()) || e.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(disagree(format!(
+                "bin edges of feature {f} are not increasing numbers"
+            )));
+        }
+        edges.push(e);
+    }
+    let codes = m
+        .buffers
+        .first()
+        .ok_or_else(|| Error::Worker("message lacks its bin codes".into()))?;
+    if Some(codes.len()) != h.n_rows.checked_mul(nf) {
+        return Err(disagree(format!(
+            "{} bin codes are not {} rows of {nf} features",
+            codes.len(),
+            h.n_rows
+        )));
+    }
+    let columns: Vec<Vec<u8>> = codes.chunks(h.n_rows.max(1)).take(nf).map(<[u8]>::to_vec).collect();
+    for (f, (c, e)) in columns.iter().zip(&edges).enumerate() {
+        // Value bins 0..=edges, then the missing code.
+        let missing = e.len() + 1;
+        if let Some(r) = c.iter().position(|&v| v as usize > missing) {
+            return Err(disagree(format!(
+                "bin code {} (row {r}, feature {f}) is past its {missing} bins",
+                c[r]
+            )));
+        }
+    }
+    let groups = groups_of(&h, m.buffers.get(3))?;
+    let n_bins = edges.iter().map(|e| e.len() + 1).collect();
+    let data = Dataset {
+        n_rows: h.n_rows,
+        n_features: nf,
+        x: Vec::new(),
+        target,
+        n_classes: h.n_classes,
+        groups,
+    };
+    let binned = Binned {
+        n_rows: h.n_rows,
+        columns,
+        n_bins,
+        bins: Bins { edges },
+    };
+    Ok((data, binned))
 }
 
 /// The feature count and the target of a dataset message (its header and its second buffer),
@@ -346,6 +459,33 @@ mod tests {
 
     fn refusal(m: &Message) -> String {
         decode_shard(m).unwrap_err().to_string()
+    }
+
+    /// A binned dataset's message is checked before any trainer indexes with it.
+    #[test]
+    fn binned_rows_that_do_not_fit_their_bins_are_refused() {
+        use crate::forest::binning::Binned;
+        let d = synth::classification(40, 3, 2, 2, 1);
+        let m = encode_binned(&d, &Binned::new(&d.x, 40, 3, 8));
+        let (meta, b) = decode_binned(&m).unwrap();
+        assert_eq!((meta.target, b.n_rows), (d.target.clone(), 40));
+        let refused = |f: &dyn Fn(&mut Message)| {
+            let mut m = m.clone();
+            f(&mut m);
+            decode_binned(&m).unwrap_err().to_string()
+        };
+        // A code past the missing code of feature 0 (7 edges: codes 0..=7, missing 8).
+        let e = refused(&|m| m.buffers[0][5] = 9);
+        assert!(e.contains("bin code 9 (row 5, feature 0) is past its 8 bins"), "{e}");
+        let e = refused(&|m| m.buffers[0].pop().map(|_| ()).unwrap());
+        assert!(e.contains("bin codes are not 40 rows of 3 features"), "{e}");
+        // Edges out of order, or not the header's count.
+        let e = refused(&|m| m.buffers[2][0..4].copy_from_slice(&1e9f32.to_le_bytes()));
+        assert!(e.contains("bin edges of feature 0 are not increasing"), "{e}");
+        let e = refused(&|m| m.buffers[2].truncate(4));
+        assert!(e.contains("bin edges are not the header's count"), "{e}");
+        let e = refused(&|m| m.header = m.header.replace("\"edges\":[7", "\"edges\":[300"));
+        assert!(e.contains("edge counts"), "{e}");
     }
 
     #[test]

@@ -38,7 +38,8 @@ pub enum Reply<T> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrainRequest {
-    /// Grow trees `trees` of the forest; the buffers are a dataset message with header `data`.
+    /// Grow trees `trees` of the forest; the buffers are a binned dataset message
+    /// (`frame::encode_binned`) with header `data`.
     Grow {
         params: Params,
         trees: Range<usize>,

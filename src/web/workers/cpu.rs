@@ -5,7 +5,7 @@ use super::{f32s, post, whole_rows};
 use crate::error::{Error, Result};
 use crate::explain::Explainer;
 use crate::flat::PlannedForest;
-use crate::protocol::frame::{Message, decode_dataset, decode_shard, encode_shard, to_header};
+use crate::protocol::frame::{Message, decode_binned, decode_shard, encode_shard, to_header};
 use crate::protocol::{Reply, ScoreReply, ScoreRequest, TrainReply, TrainRequest};
 use crate::web::common::now_ms;
 use crate::web::transport::JsMessage;
@@ -31,10 +31,11 @@ pub fn train(req: TrainRequest, js: &JsMessage) -> Result<Message> {
             trees,
             data,
         } => {
-            let d = decode_dataset(&js.to_message(data, 0..js.buffers.len())?)?;
+            let (d, binned) = decode_binned(&js.to_message(data, 0..js.buffers.len())?)?;
+            let trainer = crate::forest::Trainer::with_bins(&d, binned, None, &params)?;
             // Captures nothing, so it is `Sync`; the page counts these for its progress bar.
             let tick = || post(&Message::header_only(&Reply::Answer(TrainReply::Tree)));
-            let s = crate::tree_shards::grow(&d, None, &params, trees, &tick)?;
+            let s = crate::tree_shards::grow_with(&trainer, trees, &tick)?;
             let out = encode_shard(&s);
             Ok(answer(TrainReply::Grown { shard: out.header }, out.buffers))
         }

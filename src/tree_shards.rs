@@ -28,7 +28,11 @@ pub fn grow(
     trees: Range<usize>,
     on_tree: &(dyn Fn() + Sync),
 ) -> Result<Shard> {
-    grow_with(&Trainer::weighted(data, sample_weight, params)?, trees, on_tree)
+    grow_with(
+        &Trainer::weighted(data, sample_weight, params)?,
+        trees,
+        on_tree,
+    )
 }
 
 /// [`grow`] with a trainer made already (a page's training worker makes it from the bins the

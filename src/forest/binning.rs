@@ -139,10 +139,17 @@ mod tests {
                 matches!(n, crate::forest::tree::TreeNode::Split { threshold, .. } if *threshold == f32::MAX)
             });
             for r in 0..d.n_rows {
-                assert_eq!(tree.predict(d.row(r)), tree.predict_binned(&t.binned, &bins, r), "row {r}");
+                assert_eq!(
+                    tree.predict(d.row(r)),
+                    tree.predict_binned(&t.binned, &bins, r),
+                    "row {r}"
+                );
             }
         }
-        assert!(all_left, "no split sent every value left: the case is not covered");
+        assert!(
+            all_left,
+            "no split sent every value left: the case is not covered"
+        );
     }
 
     #[test]

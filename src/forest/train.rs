@@ -312,13 +312,19 @@ impl<'a> Trainer<'a> {
                 .map(|w| w > 0.0)
                 .collect()
         });
-        let bins: Vec<Vec<u16>> = trees.iter().map(|t| t.split_bins(&self.binned.bins)).collect();
+        let bins: Vec<Vec<u16>> = trees
+            .iter()
+            .map(|t| t.split_bins(&self.binned.bins))
+            .collect();
         let per_row: Vec<(Vec<f64>, u32)> = crate::parallel::map(n, |r| {
             let mut acc = vec![0.0; n_out];
             let mut k = 0;
             for (t, tree) in trees.iter().enumerate() {
                 if !in_bag[t][r] {
-                    for (a, &v) in acc.iter_mut().zip(tree.predict_binned(&self.binned, &bins[t], r)) {
+                    for (a, &v) in
+                        acc.iter_mut()
+                            .zip(tree.predict_binned(&self.binned, &bins[t], r))
+                    {
                         *a += f64::from(v);
                     }
                     k += 1;

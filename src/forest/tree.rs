@@ -47,6 +47,35 @@ pub struct Tree {
 impl Tree {
     /// The leaf outputs for one row of raw features (`x <= threshold` goes left).
     pub fn predict(&self, row: &[f32]) -> &[f32] {
+        self.leaf_by(|_, feature, threshold, missing_left| {
+            let v = row[feature];
+            if v.is_nan() {
+                missing_left
+            } else {
+                v <= threshold
+            }
+        })
+    }
+
+    /// [`Self::predict`] for training row `r` of `binned`, the rows this tree was grown from:
+    /// a split's threshold is a bin edge (or `f32::MAX`: every value left), and a value is at or
+    /// below edge `b` exactly when its code is at most `b`, so this takes the raw rows' path
+    /// without them (a worker that got the bins alone scores its out-of-bag rows this way).
+    /// `bins` is [`Self::split_bins`].
+    pub fn predict_binned(&self, binned: &Binned, bins: &[u16], r: usize) -> &[f32] {
+        self.leaf_by(|i, feature, _, missing_left| {
+            let c = binned.columns[feature][r] as usize;
+            if c == binned.n_bins[feature] {
+                missing_left
+            } else {
+                c <= bins[i] as usize
+            }
+        })
+    }
+
+    /// The leaf reached from the root when split `i` (feature, threshold, missing_left) sends
+    /// the row left exactly when `go_left` says so.
+    fn leaf_by(&self, go_left: impl Fn(usize, usize, f32, bool) -> bool) -> &[f32] {
         let mut i = 0usize;
         loop {
             match self.nodes[i] {
@@ -61,46 +90,8 @@ impl Tree {
                     left,
                     right,
                 } => {
-                    let v = row[feature as usize];
-                    let go_left = if v.is_nan() {
-                        missing_left
-                    } else {
-                        v <= threshold
-                    };
-                    i = if go_left { left } else { right } as usize;
-                }
-            }
-        }
-    }
-
-    /// [`Self::predict`] for training row `r` of `binned`, the rows this tree was grown from:
-    /// a split's threshold is a bin edge (or `f32::MAX`: every value left), and a value is at or
-    /// below edge `b` exactly when its code is at most `b`, so this takes the raw rows' path
-    /// without them (a worker that got the bins alone scores its out-of-bag rows this way).
-    /// `bins` is [`Self::split_bins`].
-    pub fn predict_binned(&self, binned: &Binned, bins: &[u16], r: usize) -> &[f32] {
-        let mut i = 0usize;
-        loop {
-            match self.nodes[i] {
-                TreeNode::Leaf { offset } => {
-                    let o = offset as usize;
-                    return &self.values[o..o + self.n_outputs];
-                }
-                TreeNode::Split {
-                    feature,
-                    missing_left,
-                    left,
-                    right,
-                    ..
-                } => {
-                    let f = feature as usize;
-                    let c = binned.columns[f][r] as usize;
-                    let go_left = if c == binned.n_bins[f] {
-                        missing_left
-                    } else {
-                        c <= bins[i] as usize
-                    };
-                    i = if go_left { left } else { right } as usize;
+                    let l = go_left(i, feature as usize, threshold, missing_left);
+                    i = if l { left } else { right } as usize;
                 }
             }
         }

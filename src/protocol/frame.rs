@@ -224,7 +224,11 @@ pub fn decode_binned(m: &Message) -> Result<(Dataset, Binned)> {
             h.n_rows
         )));
     }
-    let columns: Vec<Vec<u8>> = codes.chunks(h.n_rows.max(1)).take(nf).map(<[u8]>::to_vec).collect();
+    let columns: Vec<Vec<u8>> = codes
+        .chunks(h.n_rows.max(1))
+        .take(nf)
+        .map(<[u8]>::to_vec)
+        .collect();
     for (f, (c, e)) in columns.iter().zip(&edges).enumerate() {
         // Value bins 0..=edges, then the missing code.
         let missing = e.len() + 1;
@@ -476,12 +480,18 @@ mod tests {
         };
         // A code past the missing code of feature 0 (7 edges: codes 0..=7, missing 8).
         let e = refused(&|m| m.buffers[0][5] = 9);
-        assert!(e.contains("bin code 9 (row 5, feature 0) is past its 8 bins"), "{e}");
+        assert!(
+            e.contains("bin code 9 (row 5, feature 0) is past its 8 bins"),
+            "{e}"
+        );
         let e = refused(&|m| m.buffers[0].pop().map(|_| ()).unwrap());
         assert!(e.contains("bin codes are not 40 rows of 3 features"), "{e}");
         // Edges out of order, or not the header's count.
         let e = refused(&|m| m.buffers[2][0..4].copy_from_slice(&1e9f32.to_le_bytes()));
-        assert!(e.contains("bin edges of feature 0 are not increasing"), "{e}");
+        assert!(
+            e.contains("bin edges of feature 0 are not increasing"),
+            "{e}"
+        );
         let e = refused(&|m| m.buffers[2].truncate(4));
         assert!(e.contains("bin edges are not the header's count"), "{e}");
         let e = refused(&|m| m.header = m.header.replace("\"edges\":[7", "\"edges\":[300"));

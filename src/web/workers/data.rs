@@ -5,9 +5,9 @@
 
 use crate::data::{Dataset, Table, Target, Task, detect_task, read_table_with, synth};
 use crate::error::{Error, Result};
+use crate::forest::binning::Binned;
 use crate::model::{Predictions, Reader, RowNotes};
 use crate::pipeline::{self, Columns, TrainOptions};
-use crate::forest::binning::Binned;
 use crate::protocol::frame::{encode_binned, encode_dataset};
 use crate::protocol::{Choice, ColumnView, DataView, PreparedSplit, RowRef, RowShown};
 use std::cell::RefCell;

@@ -10,7 +10,8 @@
 # Usage: scripts/image_run.sh [--debug] [--keep] DIR [forest arguments...]
 #   DIR      what `scripts/image.sh --export DIR` wrote: rootfs.tar.xz and config.json
 #   --debug  the Vulkan loader says which drivers it tries (VK_LOADER_DEBUG=error,warn,driver)
-#   --keep   leaves the unpacked root filesystem in DIR/root (default: removed afterwards)
+#   --keep   leaves the unpacked root filesystem (in a new folder under /tmp, named at the end;
+#            default: removed afterwards), its mounts undone
 # Example: scripts/image_run.sh target/image-export bench --batches 1000,1000000 --runs 11
 set -euo pipefail
 
@@ -20,7 +21,7 @@ while (($#)); do
   case "$1" in
     --debug) debug=1; shift ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n "2,15p" "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) break ;;
   esac
 done
@@ -30,13 +31,14 @@ for f in rootfs.tar.xz config.json; do
   [ -r "$dir/$f" ] || { echo "image_run: $dir/$f is missing" >&2; exit 2; }
 done
 
-root="$dir/root"
+# Outside DIR: a root whose /dev, /sys and /proc are mounted must never sit in a folder that
+# something else copies or deletes (a tool syncing a working tree would walk into the host's).
+root=$(mktemp -d /tmp/image_run.XXXXXX) && chmod 755 "$root"
 cleanup() {
   umount -R "$root/dev" "$root/sys" "$root/proc" 2>/dev/null || true
-  ((keep)) || rm -rf "$root"
+  if ((keep)); then echo "image_run: the root filesystem is kept in $root"; else rm -rf "$root"; fi
 }
 trap cleanup EXIT
-rm -rf "$root" && mkdir -p "$root"
 tar -C "$root" -xJf "$dir/rootfs.tar.xz"
 
 # The driver's libraries: where the host's linker finds libGLX_nvidia.so.0 (the Vulkan ICD).

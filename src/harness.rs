@@ -117,7 +117,7 @@ fn open_gpu(a: &BenchArgs) -> Result<GpuContext> {
         if a.require_gpu {
             return Err(Error::Gpu(format!(
                 "the only GPU adapter is {name}, a CPU emulation, and a GPU is required \
-                 (--require-gpu or FOREST_REQUIRE_GPU): the GPU's driver did not load"
+                 (--require-gpu or FOREST_REQUIRE_GPU): no GPU driver reached this process"
             )));
         }
         let asked = std::env::var("NVIDIA_VISIBLE_DEVICES")

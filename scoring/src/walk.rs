@@ -16,8 +16,8 @@ const GROUP: usize = 8;
 /// 12) are reused by this many rows while in L1/L2. Measured: 8k-16k rows best, 2k 30% slower.
 const CHUNK: usize = 16384;
 /// Rows from which a group shorter than [`GROUP`] walks as a group (padded) rather than row by
-/// row. Dev machine, 200 trees of depth 12: 8 rows as a group 0.025 ms; alone, 1 row of a
-/// planned batch about 0.012 ms, 3 rows 0.026, 7 rows 0.055.
+/// row. Dev machine, 200 trees of depth 12, before the short group: 8 rows 0.025 ms, 9 rows
+/// 0.037 (so a row alone after a group about 0.012), 3 rows 0.041, 7 rows 0.056.
 const SHORT_GROUP: usize = 3;
 
 /// A forest in the flat layout, as the walk reads it.
@@ -131,7 +131,7 @@ impl ForestView<'_> {
                     // The last group may be short: its missing rows walk the last row again,
                     // so a short batch's chains still overlap (7 rows one after the other took
                     // 2.2x as long as 8 rows together); a row or two go alone (cheaper).
-                    while r0 < n && n - r0 >= SHORT_GROUP {
+                    while n - r0 >= SHORT_GROUP {
                         // SAFETY: a valid forest (the caller's), from a root; row n - 1 exists.
                         let at = unsafe {
                             walk_group::<WIDE, NAN>(self.nodes, root, depth, rows, r0, n - 1, nf)

@@ -66,9 +66,21 @@ struct DatasetHeader {
     n_features: usize,
     n_classes: usize,
     task: Task,
-    /// Buffer 2 holds each row's group (u32).
+    /// A buffer holds each row's group (u32): buffer 2, or 3 in a binned message.
     #[serde(default)]
     groups: bool,
+}
+
+impl DatasetHeader {
+    fn of(d: &Dataset) -> DatasetHeader {
+        DatasetHeader {
+            n_rows: d.n_rows,
+            n_features: d.n_features,
+            n_classes: d.n_classes,
+            task: d.target.task(),
+            groups: d.groups.is_some(),
+        }
+    }
 }
 
 /// Buffers of a dataset message ([`encode_dataset`]) without groups; with them, one more.
@@ -76,14 +88,7 @@ pub const DATASET_BUFFERS: usize = 2;
 
 /// Rows and target as a message: buffer 0 the rows (f32, row-major), buffer 1 the target.
 pub fn encode_dataset(d: &Dataset) -> Message {
-    let task = d.target.task();
-    let h = DatasetHeader {
-        n_rows: d.n_rows,
-        n_features: d.n_features,
-        n_classes: d.n_classes,
-        task,
-        groups: d.groups.is_some(),
-    };
+    let h = DatasetHeader::of(d);
     let mut buffers = vec![bytes(&d.x), target_bytes(&d.target)];
     buffers.extend(d.groups.as_ref().map(|g| bytes(g)));
     Message {
@@ -163,13 +168,7 @@ struct BinnedHeader {
 /// feature's edge count.
 pub fn encode_binned(d: &Dataset, b: &Binned) -> Message {
     let h = BinnedHeader {
-        data: DatasetHeader {
-            n_rows: d.n_rows,
-            n_features: d.n_features,
-            n_classes: d.n_classes,
-            task: d.target.task(),
-            groups: d.groups.is_some(),
-        },
+        data: DatasetHeader::of(d),
         edges: b.bins.edges.iter().map(|e| e.len() as u32).collect(),
     };
     let edges: Vec<f32> = b.bins.edges.concat();
